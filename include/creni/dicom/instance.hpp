@@ -1,0 +1,74 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "creni/common/result.hpp"
+
+class DcmFileFormat;
+class DcmDataset;
+class DcmTagKey;
+
+namespace creni::dicom {
+
+/// The UIDs that identify an instance, validated when it is loaded (PS3.5 section 9.1).
+struct InstanceIdentity {
+  std::string sop_class_uid;
+  std::string sop_instance_uid;
+  std::string study_instance_uid;
+  std::string series_instance_uid;
+  std::string transfer_syntax_uid;  ///< as read from the file (meta header, or detected for a bare dataset)
+};
+
+/// One DICOM object in memory; owns its DcmFileFormat. Belongs to one stage at a time; not thread-safe.
+/// Large element values (pixel data) stay on disk until they are first accessed.
+class Instance {
+ public:
+  /// Loads a Part 10 file, or a bare dataset without meta header when strict parsing yields valid SOP Class and
+  /// SOP Instance UIDs (documented policy for no-meta files). Errors (Error::code):
+  ///  - "not_dicom": empty, unreadable as DICOM, or a bare dataset without the identifying UIDs;
+  ///  - "truncated": a Part 10 file that ends inside an element;
+  ///  - "malformed_dicom": a Part 10 file DCMTK cannot parse for another reason;
+  ///  - "invalid_uid": SOP Class/Instance, Study or Series Instance UID missing or not a valid UID;
+  ///  - "io_error": the file cannot be opened (including a symbolic link: opened with O_NOFOLLOW semantics).
+  [[nodiscard]] static Result<Instance> load(const std::filesystem::path& path);
+
+  /// Wraps an object built in memory (tests, the factory); validates the identity like load().
+  [[nodiscard]] static Result<Instance> adopt(std::unique_ptr<DcmFileFormat> file);
+
+  Instance(Instance&&) noexcept;
+  Instance& operator=(Instance&&) noexcept;
+  ~Instance();
+
+  [[nodiscard]] DcmDataset& dataset();
+  [[nodiscard]] const DcmDataset& dataset() const;
+  [[nodiscard]] DcmFileFormat& file();
+
+  /// The identity read at load time; UIDs changed later by processing are not reflected here.
+  [[nodiscard]] const InstanceIdentity& identity() const { return identity_; }
+
+  /// The element's value as a string (all values, backslash-separated), or "" when absent or empty.
+  [[nodiscard]] std::string string_of(const DcmTagKey& tag) const;
+
+  /// True when the dataset holds a Pixel Data element.
+  [[nodiscard]] bool has_pixel_data() const;
+
+  /// Converts pixel data to native (uncompressed, little endian) representation in memory. Errors:
+  /// "unsupported_ts" (no decoder registered for the transfer syntax), "decode_failed" (the codec failed).
+  [[nodiscard]] Status decode_pixels();
+
+  /// Writes the object as Explicit VR Little Endian with a fresh meta header (MediaStorageSOPInstanceUID equals
+  /// the dataset's SOP Instance UID) and a zeroed preamble, atomically: temporary sibling, fsync, rename, fsync
+  /// of the directory. Requires decoded pixels when the input was compressed. Errors: "io_error", "encode_failed".
+  [[nodiscard]] Status save(const std::filesystem::path& final_path);
+
+ private:
+  explicit Instance(std::unique_ptr<DcmFileFormat> file);
+  Status read_identity();
+
+  std::unique_ptr<DcmFileFormat> file_;
+  InstanceIdentity identity_;
+};
+
+}  // namespace creni::dicom

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "creni/common/result.hpp"
+
+class DcmDataset;
+
+namespace creni::dicom {
+
+/// The Image Pixel module attributes (PS3.3 section C.7.6.3) that describe how Pixel Data is laid out, read and
+/// checked against each other before anything is decoded.
+struct PixelModule {
+  std::uint32_t rows = 0;
+  std::uint32_t columns = 0;
+  std::uint32_t samples_per_pixel = 1;
+  std::uint32_t bits_allocated = 0;
+  std::uint32_t bits_stored = 0;
+  std::uint32_t high_bit = 0;
+  bool is_signed = false;                 ///< PixelRepresentation 1
+  std::uint32_t planar_configuration = 0; ///< 0 = interleaved (R1G1B1...), 1 = planes (RRR...GGG...BBB)
+  std::uint32_t number_of_frames = 1;
+  std::string photometric;                ///< PhotometricInterpretation, trimmed
+
+  std::uint64_t frame_bytes = 0;          ///< rows * columns * samples * bits_allocated / 8
+  std::uint64_t total_bytes = 0;          ///< frame_bytes * number_of_frames
+};
+
+/// Reads the pixel module and checks it before decoding, with overflow-checked arithmetic. Errors (Error::code):
+///  - "not_an_image": no Pixel Data element and no Rows (SR, KO, RT Plan...);
+///  - "missing_pixel_data": Rows/Columns present but no Pixel Data (for example a file cut before Pixel Data);
+///  - "invalid_pixel_module": a zero or missing dimension, BitsStored > BitsAllocated, HighBit >= BitsAllocated,
+///    SamplesPerPixel other than 1 or 3, NumberOfFrames 0 or unparsable;
+///  - "image_too_large": total_bytes above `max_image_bytes` (or not representable in 64 bits).
+[[nodiscard]] Result<PixelModule> read_pixel_module(DcmDataset& dataset, std::uint64_t max_image_bytes);
+
+/// After decoding: checks that native Pixel Data holds at least total_bytes (one trailing pad byte is allowed, more is
+/// refused). Error "invalid_pixel_module" naming both lengths.
+[[nodiscard]] Status check_native_pixel_length(DcmDataset& dataset, const PixelModule& module);
+
+}  // namespace creni::dicom

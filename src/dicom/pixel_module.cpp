@@ -1,0 +1,94 @@
+#include "creni/dicom/pixel_module.hpp"
+
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+
+namespace creni::dicom {
+
+namespace {
+
+Error invalid(const std::string& why) { return make_error("invalid_pixel_module", why); }
+
+bool read_us(DcmDataset& dataset, const DcmTagKey& tag, std::uint32_t& out) {
+  Uint16 value = 0;
+  if (dataset.findAndGetUint16(tag, value).bad()) return false;
+  out = value;
+  return true;
+}
+
+bool multiply(std::uint64_t a, std::uint64_t b, std::uint64_t& out) { return !__builtin_mul_overflow(a, b, &out); }
+
+}  // namespace
+
+Result<PixelModule> read_pixel_module(DcmDataset& dataset, std::uint64_t max_image_bytes) {
+  PixelModule m;
+  const bool has_pixels = dataset.tagExists(DCM_PixelData);
+  const bool has_rows = dataset.tagExists(DCM_Rows);
+  if (!has_pixels && !has_rows) return make_error("not_an_image", "no Pixel Data (7FE0,0010) and no Rows");
+  if (!has_pixels) return make_error("missing_pixel_data", "Rows is present but Pixel Data (7FE0,0010) is missing");
+
+  if (!read_us(dataset, DCM_Rows, m.rows) || m.rows == 0) return invalid("Rows missing or 0");
+  if (!read_us(dataset, DCM_Columns, m.columns) || m.columns == 0) return invalid("Columns missing or 0");
+  if (!read_us(dataset, DCM_BitsAllocated, m.bits_allocated) || m.bits_allocated == 0) {
+    return invalid("BitsAllocated missing or 0");
+  }
+  if (!read_us(dataset, DCM_BitsStored, m.bits_stored) || m.bits_stored == 0) return invalid("BitsStored missing or 0");
+  if (m.bits_stored > m.bits_allocated) {
+    return invalid("BitsStored " + std::to_string(m.bits_stored) + " > BitsAllocated " + std::to_string(m.bits_allocated));
+  }
+  if (!read_us(dataset, DCM_HighBit, m.high_bit)) m.high_bit = m.bits_stored - 1;
+  if (m.high_bit >= m.bits_allocated || m.high_bit + 1 < m.bits_stored) {
+    return invalid("HighBit " + std::to_string(m.high_bit) + " inconsistent with BitsStored " +
+                   std::to_string(m.bits_stored) + " / BitsAllocated " + std::to_string(m.bits_allocated));
+  }
+  if (!read_us(dataset, DCM_SamplesPerPixel, m.samples_per_pixel)) m.samples_per_pixel = 1;
+  if (m.samples_per_pixel != 1 && m.samples_per_pixel != 3) {
+    return invalid("SamplesPerPixel " + std::to_string(m.samples_per_pixel) + " (1 or 3 expected)");
+  }
+  std::uint32_t representation = 0;
+  read_us(dataset, DCM_PixelRepresentation, representation);
+  m.is_signed = representation == 1;
+  if (m.samples_per_pixel == 3) read_us(dataset, DCM_PlanarConfiguration, m.planar_configuration);
+
+  OFString photometric;
+  dataset.findAndGetOFString(DCM_PhotometricInterpretation, photometric);
+  m.photometric = photometric.c_str();
+  while (!m.photometric.empty() && m.photometric.back() == ' ') m.photometric.pop_back();
+
+  if (dataset.tagExists(DCM_NumberOfFrames)) {
+    Sint32 frames = 0;
+    if (dataset.findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames <= 0) {
+      return invalid("NumberOfFrames missing, unparsable or not positive");
+    }
+    m.number_of_frames = static_cast<std::uint32_t>(frames);
+  }
+
+  std::uint64_t pixels = 0;
+  std::uint64_t bits = 0;
+  if (!multiply(m.rows, m.columns, pixels) || !multiply(pixels, m.samples_per_pixel, pixels) ||
+      !multiply(pixels, m.bits_allocated, bits) || !multiply((bits + 7) / 8, m.number_of_frames, m.total_bytes)) {
+    return make_error("image_too_large", "declared pixel data size overflows 64 bits");
+  }
+  m.frame_bytes = (bits + 7) / 8;
+  if (m.total_bytes > max_image_bytes) {
+    return make_error("image_too_large", "declared pixel data of " + std::to_string(m.total_bytes) +
+                                             " bytes exceeds the cap of " + std::to_string(max_image_bytes));
+  }
+  return m;
+}
+
+Status check_native_pixel_length(DcmDataset& dataset, const PixelModule& module) {
+  DcmElement* pixels = nullptr;
+  if (dataset.findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr) {
+    return make_error("missing_pixel_data", "Pixel Data (7FE0,0010) is missing");
+  }
+  const std::uint64_t actual = pixels->getLength();
+  if (actual < module.total_bytes || actual > module.total_bytes + 1) {
+    return invalid("Pixel Data holds " + std::to_string(actual) + " bytes, the pixel module declares " +
+                   std::to_string(module.total_bytes));
+  }
+  return {};
+}
+
+}  // namespace creni::dicom
