@@ -1,0 +1,127 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "creni/common/result.hpp"
+
+/// Plain configuration values. Each component receives its slice by value or const&; nothing here is global.
+/// The TOML keys named in comments are the contract with users and scripts (conf/creni-node.toml documents them).
+namespace creni::config {
+
+/// DICOM TLS settings (dcmtls, BCP 195 non-downgrading profile).
+struct TlsConfig {
+  bool enabled = false;                       ///< tls.enabled
+  std::filesystem::path certificate;          ///< tls.certificate (PEM)
+  std::filesystem::path private_key;          ///< tls.private_key (PEM, unencrypted)
+  std::vector<std::filesystem::path> trusted_certificates;  ///< tls.trusted_certificates (PEM CA files)
+  bool require_peer_certificate = true;       ///< tls.require_peer_certificate
+};
+
+/// [[destination]]: a PACS that results are forwarded to.
+struct DestinationConfig {
+  std::string name;                 ///< name, referenced by [[gateway]].destinations
+  std::string host = "127.0.0.1";   ///< host
+  std::uint16_t port = 104;         ///< port
+  std::string ae_title;             ///< ae_title: the PACS's (called) AE title
+  std::string calling_ae_title;     ///< calling_ae_title: ours; empty = [node].ae_title
+  int connect_timeout_s = 10;       ///< connect_timeout_s
+  int acse_timeout_s = 30;          ///< acse_timeout_s
+  int dimse_timeout_s = 60;         ///< dimse_timeout_s
+  int max_attempts = 1;             ///< max_attempts: 1 = exactly one attempt (retries only ever for forward_failed)
+  int retry_backoff_s = 30;         ///< retry_backoff_s: first back-off, doubled per attempt, with jitter
+  TlsConfig tls;                    ///< [destination.tls]
+};
+
+enum class OutputLayout { nested, flat };
+
+/// [[gateway]]: one sending site; its folder is INPUT/gateway_<id>/ and its results go to OUTPUT/gateway_<id>/.
+struct GatewayConfig {
+  std::string id;                                ///< id: digits, letters, '-' and '_' only (it names folders)
+  std::vector<std::string> calling_ae_titles;    ///< calling_ae_titles: SCP associations from these map here
+  std::vector<std::string> called_ae_titles;     ///< called_ae_titles: optional; empty = [node].ae_title only
+  std::vector<std::string> allowed_addresses;    ///< allowed_addresses: optional peer IP allow-list
+  OutputLayout output_layout = OutputLayout::nested;  ///< output_layout: "nested" or "flat"
+  std::vector<std::string> destinations;         ///< destinations: names of [[destination]]; empty = none
+};
+
+/// [scp]: the network door.
+struct ScpConfig {
+  bool enabled = true;                   ///< enabled
+  std::string bind = "0.0.0.0";          ///< bind
+  std::uint16_t port = 11112;            ///< port
+  int max_associations = 16;             ///< max_associations: beyond it, A-ASSOCIATE-RJ transient
+  int acse_timeout_s = 30;               ///< acse_timeout_s
+  int dimse_timeout_s = 60;              ///< dimse_timeout_s
+  std::uint32_t max_pdu = 131072;        ///< max_pdu: our maximum receive PDU size
+  std::string default_gateway;           ///< default_gateway: gateway id for unknown calling AEs; empty = reject
+  std::uint16_t tls_port = 0;            ///< tls_port: 0 = no TLS listener
+  TlsConfig tls;                         ///< [scp.tls]
+};
+
+enum class InputDisposition { keep, remove, archive };
+
+/// [input]: the folder door.
+struct InputConfig {
+  bool enabled = true;                   ///< enabled
+  int stability_ms = 1000;               ///< stability_ms: size and mtime unchanged this long before a file is taken
+  int rescan_interval_s = 30;            ///< rescan_interval_s: full rescan for missed events
+  InputDisposition after_processing = InputDisposition::keep;  ///< after_processing: "keep", "delete", "archive"
+  bool discover_gateways = true;         ///< discover_gateways: watch every INPUT/gateway_<id>/ even if not configured
+};
+
+enum class NonImagePolicy { reject, pass };
+
+/// [processing]: the processing chain.
+struct ProcessingConfig {
+  std::string marker = "ScreenedByAI";                  ///< marker: appended to descriptions and burned in
+  std::vector<std::string> steps = {"describe", "burn_in"};  ///< steps: ordered names ("describe", "burn_in", ...)
+  std::uint64_t max_image_bytes = 1ULL << 30;           ///< max_image_bytes: cap on declared pixel data size
+  NonImagePolicy non_image = NonImagePolicy::reject;    ///< non_image: "reject" or "pass" (SR, KO, RT: no burn-in)
+  int job_timeout_s = 60;                               ///< job_timeout_s: wall-clock limit per job in a worker
+  std::uint64_t worker_memory_mb = 4096;                ///< worker_memory_mb: address-space limit of a worker
+};
+
+/// [inference]: the AI step (see issue "The AI step").
+struct InferenceConfig {
+  std::filesystem::path model;     ///< model: ONNX file
+};
+
+/// The whole node ([node] plus every table).
+struct NodeConfig {
+  std::string ae_title = "CRENI";                 ///< [node] ae_title
+  std::filesystem::path input_dir = "INPUT";      ///< [node] input_dir
+  std::filesystem::path output_dir = "OUTPUT";    ///< [node] output_dir
+  std::filesystem::path state_dir = "state";      ///< [node] state_dir: journal, spool, quarantine
+  int workers = 0;                                ///< [node] workers: 0 = one per core
+  std::uint64_t min_free_mb = 512;                ///< [node] min_free_mb: low-watermark for spool/output
+  bool quarantine = true;                         ///< [node] quarantine: keep a copy of rejected inputs
+  std::string log_level = "info";                 ///< [node] log_level
+
+  ScpConfig scp;
+  InputConfig input;
+  ProcessingConfig processing;
+  InferenceConfig inference;
+  std::vector<GatewayConfig> gateways;
+  std::vector<DestinationConfig> destinations;
+
+  /// The gateway with this id, or nullptr.
+  [[nodiscard]] const GatewayConfig* find_gateway(const std::string& id) const;
+  /// The destination with this name, or nullptr.
+  [[nodiscard]] const DestinationConfig* find_destination(const std::string& name) const;
+};
+
+/// Checks values against each other (ranges, references between tables, AE title rules, unique ids); the error
+/// message names the key, e.g. "gateway[0].destinations: unknown destination 'pacs2'". Error code "invalid_config".
+[[nodiscard]] Status validate(const NodeConfig& config);
+
+/// True when `ae_title` is a valid AE title: 1-16 characters of the default repertoire, not only spaces, no
+/// backslash or control characters (PS3.5 section 6.2, AE).
+[[nodiscard]] bool is_valid_ae_title(const std::string& ae_title);
+
+/// True when `id` may name a gateway folder: 1-32 of [A-Za-z0-9_-].
+[[nodiscard]] bool is_valid_gateway_id(const std::string& id);
+
+}  // namespace creni::config

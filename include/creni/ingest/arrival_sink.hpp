@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace creni::ingest {
+
+enum class ArrivalSource { folder, scp };
+
+/// A file that one of the two front doors holds durably on disk and wants the node to take over.
+struct Arrival {
+  std::string gateway_id;          ///< validated gateway id (config::is_valid_gateway_id)
+  ArrivalSource source = ArrivalSource::folder;
+  std::filesystem::path path;      ///< the complete, fsynced file (INPUT file or SCP spool file)
+  std::string sop_class_uid;       ///< SCP: from the C-STORE command (already checked against the dataset)
+  std::string sop_instance_uid;    ///< SCP: from the C-STORE command; folder: empty (read later)
+  std::string peer;                ///< SCP: "CALLING_AE@address"; folder: empty. A label for logs, never a path.
+};
+
+/// What the node did with an arrival.
+enum class AcceptOutcome {
+  accepted,          ///< a new job was committed to the journal
+  duplicate,         ///< the same instance with the same content is already known: nothing new to do
+  conflict,          ///< the same SOP Instance UID with different content: recorded, kept aside (policy)
+  rejected,          ///< refused for a reason about the data (invalid UID, not DICOM): recorded
+  out_of_resources,  ///< could not be made durable (disk full, journal unavailable): not recorded, retry later
+};
+
+struct AcceptResult {
+  AcceptOutcome outcome = AcceptOutcome::accepted;
+  std::int64_t job_id = 0;         ///< the journal job (new or existing); 0 when none
+  std::string reason;              ///< machine code for rejected/conflict/out_of_resources, e.g. "invalid_uid"
+  std::string detail;              ///< human-readable detail
+};
+
+/// The one entry point shared by both doors. accept() returns only after the outcome is durable (journal row
+/// committed), so a door may acknowledge afterwards. Implementations are thread-safe; the caller keeps ownership
+/// of the file at `path` until accept() returns `accepted`, `duplicate` or `conflict`.
+class ArrivalSink {
+ public:
+  virtual ~ArrivalSink() = default;
+  [[nodiscard]] virtual AcceptResult accept(const Arrival& arrival) = 0;
+};
+
+/// DIMSE C-STORE status for an accept() outcome (DESIGN.md rule 3): 0x0000 accepted/duplicate, 0xA700 out of
+/// resources, 0xA900 data set does not match SOP class (reason "sop_mismatch"), 0xC000 cannot understand (other
+/// rejections), 0x0111 duplicate SOP instance is NOT used: a conflict answers 0xC000 with the reason.
+[[nodiscard]] std::uint16_t dimse_status_for(const AcceptResult& result);
+
+}  // namespace creni::ingest

@@ -1,0 +1,155 @@
+#include "creni/config/node_config.hpp"
+
+#include <set>
+
+namespace creni::config {
+
+namespace {
+
+Error invalid(const std::string& key, const std::string& why) { return make_error("invalid_config", key + ": " + why); }
+
+Status check_range(const std::string& key, long long value, long long low, long long high) {
+  if (value < low || value > high) {
+    return invalid(key, "must be between " + std::to_string(low) + " and " + std::to_string(high) + ", got " +
+                            std::to_string(value));
+  }
+  return {};
+}
+
+Status check_tls(const std::string& key, const TlsConfig& tls) {
+  if (!tls.enabled) return {};
+  if (tls.certificate.empty() != tls.private_key.empty()) {
+    return invalid(key, "certificate and private_key must be given together");
+  }
+  if (tls.require_peer_certificate && tls.trusted_certificates.empty()) {
+    return invalid(key + ".trusted_certificates", "required when require_peer_certificate is true");
+  }
+  return {};
+}
+
+}  // namespace
+
+bool is_valid_ae_title(const std::string& ae_title) {
+  if (ae_title.empty() || ae_title.size() > 16) return false;
+  bool only_spaces = true;
+  for (const char c : ae_title) {
+    if (c < 0x20 || c > 0x7e || c == '\\') return false;
+    if (c != ' ') only_spaces = false;
+  }
+  return !only_spaces;
+}
+
+bool is_valid_gateway_id(const std::string& id) {
+  if (id.empty() || id.size() > 32) return false;
+  for (const char c : id) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const GatewayConfig* NodeConfig::find_gateway(const std::string& id) const {
+  for (const auto& gateway : gateways) {
+    if (gateway.id == id) return &gateway;
+  }
+  return nullptr;
+}
+
+const DestinationConfig* NodeConfig::find_destination(const std::string& name) const {
+  for (const auto& destination : destinations) {
+    if (destination.name == name) return &destination;
+  }
+  return nullptr;
+}
+
+Status validate(const NodeConfig& c) {
+  if (!is_valid_ae_title(c.ae_title)) return invalid("node.ae_title", "not a valid AE title (1-16 characters, no backslash)");
+  if (c.input_dir.empty()) return invalid("node.input_dir", "must not be empty");
+  if (c.output_dir.empty()) return invalid("node.output_dir", "must not be empty");
+  if (c.state_dir.empty()) return invalid("node.state_dir", "must not be empty");
+  if (Status s = check_range("node.workers", c.workers, 0, 256); !s) return s;
+  if (!(c.log_level == "trace" || c.log_level == "debug" || c.log_level == "info" || c.log_level == "warn" ||
+        c.log_level == "error")) {
+    return invalid("node.log_level", "must be one of trace, debug, info, warn, error");
+  }
+
+  if (Status s = check_range("scp.port", c.scp.port, 1, 65535); c.scp.enabled && !s) return s;
+  if (Status s = check_range("scp.max_associations", c.scp.max_associations, 1, 1024); !s) return s;
+  if (Status s = check_range("scp.acse_timeout_s", c.scp.acse_timeout_s, 1, 3600); !s) return s;
+  if (Status s = check_range("scp.dimse_timeout_s", c.scp.dimse_timeout_s, 1, 3600); !s) return s;
+  if (Status s = check_range("scp.max_pdu", c.scp.max_pdu, 4096, 131072); !s) return s;
+  if (Status s = check_tls("scp.tls", c.scp.tls); !s) return s;
+  if (c.scp.tls_port != 0 && !c.scp.tls.enabled) return invalid("scp.tls_port", "set, but scp.tls.enabled is false");
+  if (c.scp.tls_port != 0 && c.scp.tls_port == c.scp.port) return invalid("scp.tls_port", "must differ from scp.port");
+  if (!c.scp.default_gateway.empty() && !is_valid_gateway_id(c.scp.default_gateway)) {
+    return invalid("scp.default_gateway", "not a valid gateway id");
+  }
+
+  if (Status s = check_range("input.stability_ms", c.input.stability_ms, 0, 3600000); !s) return s;
+  if (Status s = check_range("input.rescan_interval_s", c.input.rescan_interval_s, 1, 86400); !s) return s;
+
+  if (c.processing.marker.empty() || c.processing.marker.size() > 32) {
+    return invalid("processing.marker", "must be 1-32 characters");
+  }
+  for (const char ch : c.processing.marker) {
+    if (ch < 0x20 || ch > 0x7e || ch == '\\') return invalid("processing.marker", "printable ASCII only, no backslash");
+  }
+  static const std::set<std::string> kKnownSteps = {"describe", "burn_in", "infer", "external"};
+  std::set<std::string> seen_steps;
+  for (std::size_t i = 0; i < c.processing.steps.size(); ++i) {
+    const std::string& step = c.processing.steps[i];
+    const std::string key = "processing.steps[" + std::to_string(i) + "]";
+    if (kKnownSteps.count(step) == 0) return invalid(key, "unknown step '" + step + "' (describe, burn_in, infer, external)");
+    if (!seen_steps.insert(step).second) return invalid(key, "step '" + step + "' listed twice");
+  }
+  if (c.processing.max_image_bytes < 1024) return invalid("processing.max_image_bytes", "must be at least 1024");
+  if (Status s = check_range("processing.job_timeout_s", c.processing.job_timeout_s, 1, 86400); !s) return s;
+  if (c.processing.worker_memory_mb < 256) return invalid("processing.worker_memory_mb", "must be at least 256");
+
+  std::set<std::string> destination_names;
+  for (std::size_t i = 0; i < c.destinations.size(); ++i) {
+    const auto& d = c.destinations[i];
+    const std::string key = "destination[" + std::to_string(i) + "]";
+    if (d.name.empty()) return invalid(key + ".name", "must not be empty");
+    if (!destination_names.insert(d.name).second) return invalid(key + ".name", "duplicate name '" + d.name + "'");
+    if (d.host.empty()) return invalid(key + ".host", "must not be empty");
+    if (Status s = check_range(key + ".port", d.port, 1, 65535); !s) return s;
+    if (!is_valid_ae_title(d.ae_title)) return invalid(key + ".ae_title", "not a valid AE title");
+    if (!d.calling_ae_title.empty() && !is_valid_ae_title(d.calling_ae_title)) {
+      return invalid(key + ".calling_ae_title", "not a valid AE title");
+    }
+    if (Status s = check_range(key + ".connect_timeout_s", d.connect_timeout_s, 1, 3600); !s) return s;
+    if (Status s = check_range(key + ".acse_timeout_s", d.acse_timeout_s, 1, 3600); !s) return s;
+    if (Status s = check_range(key + ".dimse_timeout_s", d.dimse_timeout_s, 1, 3600); !s) return s;
+    if (Status s = check_range(key + ".max_attempts", d.max_attempts, 1, 100); !s) return s;
+    if (Status s = check_range(key + ".retry_backoff_s", d.retry_backoff_s, 1, 86400); !s) return s;
+    if (Status s = check_tls(key + ".tls", d.tls); !s) return s;
+  }
+
+  std::set<std::string> gateway_ids;
+  std::set<std::string> calling_titles;
+  for (std::size_t i = 0; i < c.gateways.size(); ++i) {
+    const auto& g = c.gateways[i];
+    const std::string key = "gateway[" + std::to_string(i) + "]";
+    if (!is_valid_gateway_id(g.id)) return invalid(key + ".id", "'" + g.id + "' is not a valid id (1-32 of A-Z a-z 0-9 _ -)");
+    if (!gateway_ids.insert(g.id).second) return invalid(key + ".id", "duplicate id '" + g.id + "'");
+    for (const auto& title : g.calling_ae_titles) {
+      if (!is_valid_ae_title(title)) return invalid(key + ".calling_ae_titles", "'" + title + "' is not a valid AE title");
+      if (!calling_titles.insert(title).second) {
+        return invalid(key + ".calling_ae_titles", "'" + title + "' already maps to another gateway");
+      }
+    }
+    for (const auto& title : g.called_ae_titles) {
+      if (!is_valid_ae_title(title)) return invalid(key + ".called_ae_titles", "'" + title + "' is not a valid AE title");
+    }
+    for (const auto& name : g.destinations) {
+      if (destination_names.count(name) == 0) return invalid(key + ".destinations", "unknown destination '" + name + "'");
+    }
+  }
+  if (!c.scp.default_gateway.empty() && gateway_ids.count(c.scp.default_gateway) == 0) {
+    return invalid("scp.default_gateway", "no [[gateway]] with id '" + c.scp.default_gateway + "'");
+  }
+  return {};
+}
+
+}  // namespace creni::config

@@ -1,0 +1,20 @@
+#include "creni/ingest/arrival_sink.hpp"
+
+namespace creni::ingest {
+
+std::uint16_t dimse_status_for(const AcceptResult& result) {
+  switch (result.outcome) {
+    case AcceptOutcome::accepted:
+    case AcceptOutcome::duplicate:
+      return 0x0000;
+    case AcceptOutcome::out_of_resources:
+      return 0xA700;
+    case AcceptOutcome::conflict:
+      return 0xC000;
+    case AcceptOutcome::rejected:
+      return result.reason == "sop_mismatch" ? 0xA900 : 0xC000;
+  }
+  return 0xC000;
+}
+
+}  // namespace creni::ingest
