@@ -86,6 +86,7 @@ Status validate(const NodeConfig& c) {
   }
 
   if (Status s = check_range("input.stability_ms", c.input.stability_ms, 0, 3600000); !s) return s;
+  if (Status s = check_range("input.settle_ms", c.input.settle_ms, 0, 3600000); !s) return s;
   if (Status s = check_range("input.rescan_interval_s", c.input.rescan_interval_s, 1, 86400); !s) return s;
 
   if (c.processing.marker.empty() || c.processing.marker.size() > 32) {

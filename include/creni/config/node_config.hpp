@@ -66,7 +66,10 @@ enum class InputDisposition { keep, remove, archive };
 /// [input]: the folder door.
 struct InputConfig {
   bool enabled = true;                   ///< enabled
-  int stability_ms = 1000;               ///< stability_ms: size and mtime unchanged this long before a file is taken
+  int stability_ms = 1000;               ///< stability_ms: a file found by scanning (no close event seen) is taken
+                                         ///< once it has not been modified for this long
+  int settle_ms = 20;                    ///< settle_ms: a file closed after writing or moved in is taken once it has
+                                         ///< not been modified for this long (a writer that reopens it resets it)
   int rescan_interval_s = 30;            ///< rescan_interval_s: full rescan for missed events
   InputDisposition after_processing = InputDisposition::keep;  ///< after_processing: "keep", "delete", "archive"
   bool discover_gateways = true;         ///< discover_gateways: watch every INPUT/gateway_<id>/ even if not configured

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages creni-node needs: `build` (compile and run) or `test` (also the real peers the
+# integration tests start: DCMTK tools, Orthanc, OpenSSL, Python). Installs only what is missing; uses sudo when
+# not root. Every package comes from Debian's own archive: nothing is downloaded from elsewhere.
+set -euo pipefail
+
+profile="${1:-build}"
+
+build_packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libdcmtk-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev
+  libsqlite3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libssl-dev
+  libgtest-dev
+)
+test_packages=(dcmtk orthanc openssl python3 sqlite3 procps iproute2 strace curl)
+
+case "$profile" in
+  build) wanted=("${build_packages[@]}") ;;
+  test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for package in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing missing Debian packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

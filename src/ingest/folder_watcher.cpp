@@ -1,0 +1,347 @@
+#include "creni/ingest/folder_watcher.hpp"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "creni/common/atomic_file.hpp"
+#include "creni/config/node_config.hpp"
+#include "creni/ingest/input_names.hpp"
+
+namespace creni::ingest {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint32_t kDirectoryMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_DELETE |
+                                         IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF;
+// A file created or modified without a close since is assumed open for writing; after this long without any
+// event it is treated as scanned (a hard link, for example, is created without ever being opened).
+constexpr auto kOpenForWriteExpiry = std::chrono::minutes(5);
+constexpr auto kRetryAfterRefusal = std::chrono::seconds(1);
+
+std::shared_ptr<spdlog::logger> logger() {
+  auto named = spdlog::get("ingest");
+  return named ? named : spdlog::default_logger();
+}
+
+struct FileStamp {
+  std::int64_t size = -1;
+  std::int64_t mtime_ns = 0;
+  bool is_symlink = false;
+  bool operator==(const FileStamp& o) const { return size == o.size && mtime_ns == o.mtime_ns && is_symlink == o.is_symlink; }
+};
+
+bool stamp_of(const std::string& path, FileStamp& stamp) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return false;
+  if (!S_ISREG(info.st_mode) && !S_ISLNK(info.st_mode)) return false;
+  stamp.size = info.st_size;
+  stamp.mtime_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+  stamp.is_symlink = S_ISLNK(info.st_mode);
+  return true;
+}
+
+struct Candidate {
+  std::string gateway_id;
+  FileStamp stamp;
+  Clock::time_point quiet_since;
+  Clock::time_point not_before;
+  bool evented = false;
+};
+
+// All state of the watcher thread; lives on that thread's stack only.
+class WatchLoop {
+ public:
+  WatchLoop(const FolderWatcherOptions& options, ArrivalSink& sink, const std::function<bool()>& intake_paused,
+            std::atomic<std::uint64_t>& handed_over)
+      : options_(options), sink_(sink), intake_paused_(intake_paused), handed_over_(handed_over) {}
+
+  ~WatchLoop() {
+    if (inotify_fd_ >= 0) ::close(inotify_fd_);
+  }
+
+  void run(const std::atomic<bool>& stopping, int stop_fd) {
+    inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (inotify_fd_ < 0) {
+      logger()->warn("inotify unavailable ({}): relying on rescans every {} s", std::strerror(errno),
+                     options_.rescan_interval_s);
+    }
+    watch_root();
+    rescan();
+    auto next_rescan = Clock::now() + std::chrono::seconds(options_.rescan_interval_s);
+    while (!stopping.load()) {
+      std::array<pollfd, 2> fds{pollfd{stop_fd, POLLIN, 0}, pollfd{inotify_fd_, POLLIN, 0}};
+      const int count = inotify_fd_ >= 0 ? 2 : 1;
+      ::poll(fds.data(), count, poll_timeout_ms(next_rescan));
+      if (stopping.load()) break;
+      if (inotify_fd_ >= 0 && (fds[1].revents & POLLIN) != 0) read_events();
+      if (Clock::now() >= next_rescan) {
+        rescan();
+        next_rescan = Clock::now() + std::chrono::seconds(options_.rescan_interval_s);
+      }
+      take_ready_files(stopping);
+    }
+  }
+
+ private:
+  int poll_timeout_ms(Clock::time_point next_rescan) const {
+    auto due = next_rescan;
+    for (const auto& [path, candidate] : candidates_) {
+      const auto window = std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
+      due = std::min(due, std::max(candidate.quiet_since + window, candidate.not_before));
+    }
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000));
+  }
+
+  bool gateway_wanted(const std::string& id) const {
+    if (id.empty()) return false;
+    if (options_.discover_gateways) return true;
+    return std::find(options_.gateway_ids.begin(), options_.gateway_ids.end(), id) != options_.gateway_ids.end();
+  }
+
+  // The gateway a path belongs to: the first component below INPUT, or "" when outside any gateway folder.
+  std::string gateway_of(const std::filesystem::path& path) const {
+    const auto relative = path.lexically_relative(options_.input_root);
+    if (relative.empty() || relative.begin() == relative.end()) return {};
+    const std::string id = gateway_id_of_folder(relative.begin()->string());
+    return gateway_wanted(id) ? id : std::string();
+  }
+
+  void add_watch(const std::filesystem::path& directory) {
+    if (inotify_fd_ < 0) return;
+    const int wd = ::inotify_add_watch(inotify_fd_, directory.c_str(), kDirectoryMask | IN_DONT_FOLLOW | IN_ONLYDIR);
+    if (wd < 0) {
+      logger()->warn("cannot watch {}: {}", directory.string(), std::strerror(errno));
+      return;
+    }
+    watched_[wd] = directory;
+  }
+
+  void watch_root() {
+    if (inotify_fd_ < 0) return;
+    const int wd = ::inotify_add_watch(inotify_fd_, options_.input_root.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+    if (wd >= 0) watched_[wd] = options_.input_root;
+  }
+
+  // Watches a gateway folder (or a folder inside one) and everything below it, and considers its files.
+  void watch_tree(const std::filesystem::path& directory, bool evented) {
+    add_watch(directory);
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(directory, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_symlink(ec)) {
+        consider(it->path(), evented);
+      } else if (it->is_directory(ec)) {
+        add_watch(it->path());
+      } else {
+        consider(it->path(), evented);
+      }
+    }
+  }
+
+  void rescan() {
+    std::error_code ec;
+    std::unordered_map<std::string, FileStamp> still_present;
+    for (const auto& entry : std::filesystem::directory_iterator(options_.input_root, ec)) {
+      if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+      if (gateway_of(entry.path()).empty()) continue;
+      // Watches are idempotent per directory: inotify returns the same descriptor for a directory watched twice.
+      watch_tree(entry.path(), false);
+    }
+    // Forget taken files that are gone, so that a file later dropped under the same name is taken again.
+    for (auto it = taken_.begin(); it != taken_.end();) {
+      FileStamp stamp;
+      it = stamp_of(it->first, stamp) ? std::next(it) : taken_.erase(it);
+    }
+  }
+
+  void consider(const std::filesystem::path& path, bool evented) {
+    if (!is_candidate_input_name(path.filename().string())) return;
+    const std::string gateway = gateway_of(path);
+    if (gateway.empty()) return;
+    FileStamp stamp;
+    if (!stamp_of(path.string(), stamp)) return;
+    const std::string key = path.string();
+    if (const auto taken = taken_.find(key); taken != taken_.end() && taken->second == stamp) return;
+    auto [it, inserted] = candidates_.try_emplace(key);
+    Candidate& candidate = it->second;
+    if (inserted || !(candidate.stamp == stamp)) {
+      candidate.gateway_id = gateway;
+      candidate.stamp = stamp;
+      candidate.quiet_since = Clock::now();
+    }
+    candidate.evented = candidate.evented || evented;
+  }
+
+  void read_events() {
+    alignas(inotify_event) std::array<char, 64 * 1024> buffer{};
+    while (true) {
+      const ssize_t length = ::read(inotify_fd_, buffer.data(), buffer.size());
+      if (length <= 0) return;
+      for (ssize_t offset = 0; offset < length;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + offset);
+        offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        handle(*event);
+      }
+    }
+  }
+
+  void handle(const inotify_event& event) {
+    if ((event.mask & IN_Q_OVERFLOW) != 0) {
+      logger()->warn("inotify queue overflow: rescanning {}", options_.input_root.string());
+      rescan();
+      return;
+    }
+    const auto dir = watched_.find(event.wd);
+    if (dir == watched_.end()) return;
+    if ((event.mask & IN_IGNORED) != 0) {
+      watched_.erase(dir);
+      return;
+    }
+    if (event.len == 0) return;
+    const std::filesystem::path path = dir->second / event.name;
+    const std::string key = path.string();
+
+    if ((event.mask & IN_ISDIR) != 0) {
+      // A folder created or moved in, possibly already full of files (`mv prepared_tree INPUT/gateway_1/`).
+      if ((event.mask & (IN_CREATE | IN_MOVED_TO)) != 0 && !gateway_of(path).empty()) watch_tree(path, true);
+      return;
+    }
+    if ((event.mask & (IN_CREATE | IN_MODIFY)) != 0) {
+      open_for_write_[key] = Clock::now();
+      consider(path, false);
+    }
+    if ((event.mask & IN_CLOSE_WRITE) != 0 || (event.mask & IN_MOVED_TO) != 0) {
+      open_for_write_.erase(key);
+      consider(path, true);
+    }
+    if ((event.mask & (IN_DELETE | IN_MOVED_FROM)) != 0) {
+      open_for_write_.erase(key);
+      candidates_.erase(key);
+      taken_.erase(key);
+    }
+  }
+
+  bool still_being_written(const std::string& key, Clock::time_point now) {
+    const auto it = open_for_write_.find(key);
+    if (it == open_for_write_.end()) return false;
+    if (now - it->second < kOpenForWriteExpiry) return true;
+    open_for_write_.erase(it);
+    return false;
+  }
+
+  void take_ready_files(const std::atomic<bool>& stopping) {
+    const auto now = Clock::now();
+    for (auto it = candidates_.begin(); it != candidates_.end() && !stopping.load();) {
+      const std::string& key = it->first;
+      Candidate& candidate = it->second;
+      const auto window = std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
+      if (now < candidate.not_before || now - candidate.quiet_since < window || still_being_written(key, now)) {
+        ++it;
+        continue;
+      }
+      FileStamp current;
+      if (!stamp_of(key, current)) {
+        it = candidates_.erase(it);
+        continue;
+      }
+      if (!(current == candidate.stamp)) {
+        candidate.stamp = current;
+        candidate.quiet_since = now;
+        ++it;
+        continue;
+      }
+      if (intake_paused_ && intake_paused_()) {
+        candidate.not_before = now + kRetryAfterRefusal;
+        ++it;
+        continue;
+      }
+      Arrival arrival;
+      arrival.gateway_id = candidate.gateway_id;
+      arrival.source = ArrivalSource::folder;
+      arrival.path = key;
+      const AcceptResult result = sink_.accept(arrival);
+      if (result.outcome == AcceptOutcome::out_of_resources) {
+        logger()->warn("gw={} file {} not taken yet: {} {}", candidate.gateway_id, key, result.reason, result.detail);
+        candidate.not_before = now + kRetryAfterRefusal;
+        ++it;
+        continue;
+      }
+      taken_[key] = current;
+      handed_over_.fetch_add(1);
+      it = candidates_.erase(it);
+    }
+  }
+
+  const FolderWatcherOptions& options_;
+  ArrivalSink& sink_;
+  const std::function<bool()>& intake_paused_;
+  std::atomic<std::uint64_t>& handed_over_;
+  int inotify_fd_ = -1;
+  std::unordered_map<int, std::filesystem::path> watched_;
+  std::unordered_map<std::string, Candidate> candidates_;
+  std::unordered_map<std::string, Clock::time_point> open_for_write_;
+  std::unordered_map<std::string, FileStamp> taken_;
+};
+
+}  // namespace
+
+std::string gateway_id_of_folder(const std::string& directory_name) {
+  constexpr std::string_view kPrefix = "gateway_";
+  if (directory_name.rfind(kPrefix, 0) != 0) return {};
+  std::string id = directory_name.substr(kPrefix.size());
+  return config::is_valid_gateway_id(id) ? id : std::string();
+}
+
+FolderWatcher::FolderWatcher(FolderWatcherOptions options, ArrivalSink& sink, std::function<bool()> intake_paused)
+    : options_(std::move(options)), sink_(sink), intake_paused_(std::move(intake_paused)) {}
+
+FolderWatcher::~FolderWatcher() { stop(); }
+
+Status FolderWatcher::start() {
+  if (thread_.joinable()) return {};
+  if (Status made = fs::create_directories_durably(options_.input_root); !made) return made;
+  for (const auto& id : options_.gateway_ids) {
+    if (Status made = fs::create_directories_durably(options_.input_root / ("gateway_" + id)); !made) return made;
+  }
+  stop_event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_event_fd_ < 0) return make_error("io_error", std::string("eventfd: ") + std::strerror(errno));
+  stopping_.store(false);
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "folder-watcher");
+    try {
+      WatchLoop loop(options_, sink_, intake_paused_, handed_over_);
+      loop.run(stopping_, stop_event_fd_);
+    } catch (const std::exception& e) {
+      logger()->critical("folder watcher stopped on an internal error: {}", e.what());
+    } catch (...) {
+      logger()->critical("folder watcher stopped on an unknown internal error");
+    }
+  });
+  return {};
+}
+
+void FolderWatcher::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true);
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(stop_event_fd_, &one, sizeof one);
+  thread_.join();
+  ::close(stop_event_fd_);
+  stop_event_fd_ = -1;
+}
+
+}  // namespace creni::ingest
