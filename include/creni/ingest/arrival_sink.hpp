@@ -44,8 +44,9 @@ class ArrivalSink {
 };
 
 /// DIMSE C-STORE status for an accept() outcome (DESIGN.md rule 3): 0x0000 accepted/duplicate, 0xA700 out of
-/// resources, 0xA900 data set does not match SOP class (reason "sop_mismatch"), 0xC000 cannot understand (other
-/// rejections), 0x0111 duplicate SOP instance is NOT used: a conflict answers 0xC000 with the reason.
+/// resources, 0xA900 data set does not match SOP class (reason "sop_mismatch"), 0x0111 duplicate SOP instance for a
+/// conflict (same SOP Instance UID, different content: the first one is kept), 0xC000 cannot understand (other
+/// rejections).
 [[nodiscard]] std::uint16_t dimse_status_for(const AcceptResult& result);
 
 }  // namespace creni::ingest

@@ -1,0 +1,13 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "creni/common/result.hpp"
+
+namespace creni {
+
+/// SHA-256 of a file's bytes as 64 lowercase hex digits. Opens with O_NOFOLLOW. Error "io_error".
+[[nodiscard]] Result<std::string> sha256_of_file(const std::filesystem::path& path);
+
+}  // namespace creni
