@@ -6,7 +6,8 @@ function(creni_add_module name)
   add_library(creni_${name} STATIC ${ARG_SOURCES})
   add_library(creni::${name} ALIAS creni_${name})
   target_include_directories(creni_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
-  target_link_libraries(creni_${name} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
+  # Every module logs through its own named spdlog logger (DESIGN.md rule 10); only app configures sinks.
+  target_link_libraries(creni_${name} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE} spdlog::spdlog)
   target_compile_definitions(creni_${name} PRIVATE CRENI_VERSION="${CRENI_VERSION}")
 endfunction()
 

@@ -61,8 +61,10 @@ struct Candidate {
   bool evented = false;
 };
 
-// All state of the watcher thread; lives on that thread's stack only.
-class WatchLoop {
+}  // namespace
+
+// All state of the watcher; touched only by the watcher thread once start() has returned.
+class FolderWatcher::WatchLoop {
  public:
   WatchLoop(const FolderWatcherOptions& options, ArrivalSink& sink, const std::function<bool()>& intake_paused,
             std::atomic<std::uint64_t>& handed_over)
@@ -72,7 +74,8 @@ class WatchLoop {
     if (inotify_fd_ >= 0) ::close(inotify_fd_);
   }
 
-  void run(const std::atomic<bool>& stopping, int stop_fd) {
+  // Runs on the caller's thread before the loop starts, so that every event after start() returns is seen.
+  void initialize() {
     inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd_ < 0) {
       logger()->warn("inotify unavailable ({}): relying on rescans every {} s", std::strerror(errno),
@@ -80,6 +83,9 @@ class WatchLoop {
     }
     watch_root();
     rescan();
+  }
+
+  void run(const std::atomic<bool>& stopping, int stop_fd) {
     auto next_rescan = Clock::now() + std::chrono::seconds(options_.rescan_interval_s);
     while (!stopping.load()) {
       std::array<pollfd, 2> fds{pollfd{stop_fd, POLLIN, 0}, pollfd{inotify_fd_, POLLIN, 0}};
@@ -221,8 +227,11 @@ class WatchLoop {
       return;
     }
     if ((event.mask & (IN_CREATE | IN_MODIFY)) != 0) {
-      open_for_write_[key] = Clock::now();
-      consider(path, false);
+      // A symbolic link is created complete and never written through; anything else created is being written.
+      FileStamp stamp;
+      const bool is_link = stamp_of(key, stamp) && stamp.is_symlink;
+      if (!is_link) open_for_write_[key] = Clock::now();
+      consider(path, is_link);
     }
     if ((event.mask & IN_CLOSE_WRITE) != 0 || (event.mask & IN_MOVED_TO) != 0) {
       open_for_write_.erase(key);
@@ -297,8 +306,6 @@ class WatchLoop {
   std::unordered_map<std::string, FileStamp> taken_;
 };
 
-}  // namespace
-
 std::string gateway_id_of_folder(const std::string& directory_name) {
   constexpr std::string_view kPrefix = "gateway_";
   if (directory_name.rfind(kPrefix, 0) != 0) return {};
@@ -320,11 +327,12 @@ Status FolderWatcher::start() {
   stop_event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_event_fd_ < 0) return make_error("io_error", std::string("eventfd: ") + std::strerror(errno));
   stopping_.store(false);
+  loop_ = std::make_unique<WatchLoop>(options_, sink_, intake_paused_, handed_over_);
+  loop_->initialize();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "folder-watcher");
     try {
-      WatchLoop loop(options_, sink_, intake_paused_, handed_over_);
-      loop.run(stopping_, stop_event_fd_);
+      loop_->run(stopping_, stop_event_fd_);
     } catch (const std::exception& e) {
       logger()->critical("folder watcher stopped on an internal error: {}", e.what());
     } catch (...) {
@@ -340,6 +348,7 @@ void FolderWatcher::stop() {
   const std::uint64_t one = 1;
   [[maybe_unused]] const ssize_t n = ::write(stop_event_fd_, &one, sizeof one);
   thread_.join();
+  loop_.reset();
   ::close(stop_event_fd_);
   stop_event_fd_ = -1;
 }

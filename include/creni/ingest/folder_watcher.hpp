@@ -3,6 +3,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,7 +46,7 @@ class FolderWatcher {
   [[nodiscard]] std::uint64_t files_handed_over() const { return handed_over_.load(); }
 
  private:
-  void run();
+  class WatchLoop;
 
   FolderWatcherOptions options_;
   ArrivalSink& sink_;
@@ -53,6 +54,7 @@ class FolderWatcher {
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> handed_over_{0};
   int stop_event_fd_ = -1;
+  std::unique_ptr<WatchLoop> loop_;
   std::thread thread_;
 };
 

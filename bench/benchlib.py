@@ -1,0 +1,111 @@
+"""Shared pieces of the benchmarks: the node binary, temp folders, a node started on loopback and stopped by PID."""
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NODE = os.environ.get("CRENI_NODE", os.path.join(ROOT, "build", "src", "app", "creni-node"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, int(round(fraction * (len(ordered) - 1)))))
+    return ordered[index]
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def peak_rss_kib(pid: int) -> int:
+    """VmHWM of a process and its children (the node's workers), in KiB."""
+    total = 0
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class Node:
+    """creni-node `run` on temp folders; stopped with SIGTERM (then SIGKILL) by PID."""
+
+    def __init__(self, root: str, config_text: str = "", port: int = 0, extra_args=()):
+        self.root = root
+        self.port = port or free_port()
+        self.config = os.path.join(root, "creni-node.toml")
+        with open(self.config, "w") as f:
+            f.write(config_text)
+        self.log = open(os.path.join(root, "node.log"), "w")
+        args = [NODE, "run", "--config", self.config, "--input", os.path.join(root, "INPUT"),
+                "--output", os.path.join(root, "OUTPUT"), "--state", os.path.join(root, "state"),
+                "--port", str(self.port), *extra_args]
+        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_for_port(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if self.process.poll() is not None:
+                raise RuntimeError("node exited early; see " + self.log.name)
+            time.sleep(0.02)
+        raise RuntimeError("node did not listen in time")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class TempRoot:
+    def __init__(self, label):
+        self.path = tempfile.mkdtemp(prefix=f"creni-bench-{label}-")
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def count_files(folder: str, suffix: str = ".dcm") -> int:
+    n = 0
+    for _, _, files in os.walk(folder):
+        n += sum(1 for f in files if f.endswith(suffix))
+    return n

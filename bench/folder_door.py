@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Folder-door benchmark: N generated slices moved into INPUT/gateway_1/ at once, time to the last output.
+
+Usage: bench/folder_door.py [--files 500] [--rows 512] [--columns 512] [--latency-files 20]
+Reports files/s, first-output latency, peak RSS (node + workers), per-file latency at low load (one file at a
+time), and, measured in the same run, the physical floor: copying the same files with an fsync each.
+"""
+import argparse
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+import dicomgen  # noqa: E402
+
+
+def copy_floor(source_files, target):
+    os.makedirs(target)
+    started = time.monotonic()
+    for i, path in enumerate(source_files):
+        destination = os.path.join(target, str(i))
+        shutil.copyfile(path, destination)
+        fd = os.open(destination, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+    return time.monotonic() - started
+
+
+def wait_for_outputs(folder, expected, timeout, started):
+    first = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = benchlib.count_files(folder)
+        if n > 0 and first is None:
+            first = time.monotonic() - started
+        if n >= expected:
+            return first, time.monotonic() - started
+        time.sleep(0.005)
+    raise RuntimeError(f"only {benchlib.count_files(folder)} of {expected} outputs after {timeout} s")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--rows", type=int, default=512)
+    parser.add_argument("--columns", type=int, default=512)
+    parser.add_argument("--latency-files", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=0)
+    args = parser.parse_args()
+
+    with benchlib.TempRoot("folder") as root:
+        prepared = os.path.join(root, "prepared")
+        files = dicomgen.make_series(prepared, args.files, args.rows, args.columns, run=1)
+        floor_seconds = copy_floor(files, os.path.join(root, "floor"))
+
+        config = f"[node]\nworkers = {args.workers}\n[[gateway]]\nid = \"1\"\n"
+        with benchlib.Node(root, config) as node:
+            node.wait_for_port()
+            output = os.path.join(root, "OUTPUT", "gateway_1")
+            gateway = os.path.join(root, "INPUT", "gateway_1")
+            os.makedirs(gateway, exist_ok=True)
+
+            started = time.monotonic()
+            for study in os.listdir(prepared):
+                os.rename(os.path.join(prepared, study), os.path.join(gateway, study))
+            first, last = wait_for_outputs(output, args.files, 600, started)
+            rss_kib = benchlib.peak_rss_kib(node.process.pid)
+
+            latencies = []
+            single = os.path.join(root, "single")
+            singles = dicomgen.make_series(single, args.latency_files, args.rows, args.columns, run=2, nested=False)
+            os.makedirs(os.path.join(gateway, "low-load"), exist_ok=True)
+            for i, path in enumerate(singles):
+                before = benchlib.count_files(output)
+                t0 = time.monotonic()
+                os.rename(path, os.path.join(gateway, "low-load", os.path.basename(path)))
+                wait_for_outputs(output, before + 1, 30, t0)
+                latencies.append(time.monotonic() - t0)
+                time.sleep(0.05)
+
+    rate = args.files / last
+    floor_rate = args.files / floor_seconds
+    print(f"folder door, {args.files} slices {args.rows}x{args.columns} 16-bit, workers={args.workers or os.cpu_count()}")
+    print(f"  creni-node      : {rate:8.1f} files/s  (last output after {last:.2f} s, first after {first * 1000:.0f} ms)")
+    print(f"  copy+fsync floor: {floor_rate:8.1f} files/s")
+    print(f"  ratio node/floor: {rate / floor_rate:8.2f}")
+    print(f"  low-load latency: p50 {benchlib.median(latencies) * 1000:.1f} ms, "
+          f"p95 {benchlib.percentile(latencies, 0.95) * 1000:.1f} ms over {len(latencies)} files")
+    print(f"  peak RSS (node + workers): {rss_kib / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
