@@ -15,26 +15,35 @@ double first_decimal(DcmDataset& dataset, const DcmTagKey& tag, double fallback)
   return dataset.findAndGetFloat64(tag, value, 0).good() && std::isfinite(value) ? value : fallback;
 }
 
-// The window [low, high] in stored values, or nothing when the image has no usable window (PS3.3 section
-// C.11.2.1.2: a width below 1 is not allowed; rescale maps stored values to modality values).
+// The stored values that every window of the image shows as black (low) and as white (high), or nothing when the
+// image has no usable window (PS3.3 section C.11.2.1.2: a width below 1 is not allowed; rescale maps stored values
+// to modality values). Drawing at the extremes over all windows keeps the text visible whichever one a viewer picks.
 std::optional<std::pair<double, double>> stored_window(DcmDataset& dataset, double stored_min, double stored_max) {
-  Float64 center = 0;
-  Float64 width = 0;
-  if (dataset.findAndGetFloat64(DCM_WindowCenter, center, 0).bad() ||
-      dataset.findAndGetFloat64(DCM_WindowWidth, width, 0).bad() || !std::isfinite(center) || !std::isfinite(width) ||
-      width < 1) {
-    return std::nullopt;
-  }
   double slope = first_decimal(dataset, DCM_RescaleSlope, 1.0);
   if (slope == 0) slope = 1.0;
   const double intercept = first_decimal(dataset, DCM_RescaleIntercept, 0.0);
-  double low = (center - 0.5 - (width - 1) / 2 - intercept) / slope;
-  double high = (center - 0.5 + (width - 1) / 2 - intercept) / slope;
-  if (low > high) std::swap(low, high);
-  low = std::clamp(std::floor(low), stored_min, stored_max);
-  // Values above the upper edge are shown at full brightness, values at or below the lower edge as black.
-  high = std::clamp(std::floor(high) + 1, stored_min, stored_max);
-  if (high <= low) return std::nullopt;  // the window lies outside what the pixels can hold: use the full range
+  std::optional<std::pair<double, double>> extremes;
+  for (unsigned long index = 0;; ++index) {
+    Float64 center = 0;
+    Float64 width = 0;
+    if (dataset.findAndGetFloat64(DCM_WindowCenter, center, index).bad() ||
+        dataset.findAndGetFloat64(DCM_WindowWidth, width, index).bad()) {
+      break;
+    }
+    if (!std::isfinite(center) || !std::isfinite(width) || width < 1) continue;
+    double low = (center - 0.5 - (width - 1) / 2 - intercept) / slope;
+    double high = (center - 0.5 + (width - 1) / 2 - intercept) / slope;
+    if (low > high) std::swap(low, high);
+    // Values above the upper edge are shown at full brightness, values at or below the lower edge as black.
+    low = std::floor(low);
+    high = std::floor(high) + 1;
+    extremes = extremes ? std::make_pair(std::min(extremes->first, low), std::max(extremes->second, high))
+                        : std::make_pair(low, high);
+  }
+  if (!extremes) return std::nullopt;
+  const double low = std::clamp(extremes->first, stored_min, stored_max);
+  const double high = std::clamp(extremes->second, stored_min, stored_max);
+  if (high <= low) return std::nullopt;  // the windows lie outside what the pixels can hold: use the full range
   return std::make_pair(low, high);
 }
 

@@ -239,3 +239,39 @@ INSTANTIATE_TEST_SUITE_P(EveryImageKindAndSyntax, BurnIn, ::testing::ValuesIn(bu
 
 }  // namespace
 }  // namespace creni::process
+
+namespace creni::process {
+namespace {
+
+TEST(DisplayModel, text_is_white_and_box_black_under_every_window_of_the_image) {
+  testing::ImageSpec spec;
+  auto file = testing::make_image(spec);
+  DcmDataset& data = *file->getDataset();
+  data.putAndInsertString(DCM_WindowCenter, "2048\\1000");
+  data.putAndInsertString(DCM_WindowWidth, "1024\\200");
+  auto module = dicom::read_pixel_module(data, 1 << 20);
+  ASSERT_TRUE(module.ok());
+  auto model = DisplayModel::read(data, *module);
+  ASSERT_TRUE(model.ok()) << model.error().describe();
+  auto frames = frames_of(data, *module);
+  ASSERT_TRUE(frames.ok());
+  const Ink ink = model->ink_for(frames->front());
+  EXPECT_GT(ink.text[0], 2048 + 512 - 1);  // above the upper edge of the wider window
+  EXPECT_LE(ink.box[0], 1000 - 100);       // at or below the lower edge of the narrower one
+}
+
+TEST(DisplayModel, refuses_photometric_interpretations_it_cannot_draw_on) {
+  testing::ImageSpec spec;
+  spec.photometric = "YBR_FULL_422";
+  spec.bits_allocated = 8;
+  spec.bits_stored = 8;
+  auto file = testing::make_image(spec);
+  auto module = dicom::read_pixel_module(*file->getDataset(), 1 << 20);
+  ASSERT_TRUE(module.ok());
+  auto model = DisplayModel::read(*file->getDataset(), *module);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.error().code, "unsupported_photometric");
+}
+
+}  // namespace
+}  // namespace creni::process

@@ -22,8 +22,9 @@ struct Ink {
 };
 
 /// How an image is displayed (PS3.3 section C.11, grayscale pipeline; C.7.6.3.1.2 for color), read once per image.
-/// - MONOCHROME1/2: the first WindowCenter/WindowWidth mapped back through RescaleSlope/Intercept to stored values,
-///   clamped to the BitsStored range; without a usable window, the frame's own minimum and maximum (full range).
+/// - MONOCHROME1/2: every WindowCenter/WindowWidth pair mapped back through RescaleSlope/Intercept to stored
+///   values, the text above the highest upper edge and the box below the lowest lower edge (so the text shows
+///   whichever window a viewer picks), clamped to the BitsStored range; without a usable window, the frame's own minimum and maximum (full range).
 ///   MONOCHROME1 shows low values as white, so its inks are swapped.
 /// - RGB: full-scale white and zero; YBR_FULL: full luma with neutral chroma.
 /// - PALETTE COLOR: the entries of the palette with the highest and lowest luminance.
