@@ -1,0 +1,244 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "creni/common/result.hpp"
+#include "creni/sqlite/connection.hpp"
+
+namespace creni::journal {
+
+/// Where a job is in its life. `received` -> `processing` -> `written` (end without destinations) or, with
+/// destinations, on to `forwarding` -> `done` | `forward_failed` | `forward_unknown`. `rejected` is an end from
+/// `received` or `processing`. Operators can send ends back to `received` (Journal::reprocess).
+enum class JobState { received, processing, written, forwarding, done, rejected, forward_failed, forward_unknown };
+/// The name stored in the journal and shown to operators ("received", "forward_unknown", ...).
+[[nodiscard]] std::string_view to_string(JobState state);
+/// The inverse of to_string(JobState); nullopt for an unknown name.
+[[nodiscard]] std::optional<JobState> parse_job_state(std::string_view text);
+
+/// Which front door an arrival came through.
+enum class Source { folder, scp };
+/// "folder" or "scp".
+[[nodiscard]] std::string_view to_string(Source source);
+
+/// One arrival and everything the journal knows about it (a row of `jobs`).
+struct Job {
+  std::int64_t id = 0;
+  std::string gateway_id;
+  Source source = Source::folder;
+  std::filesystem::path input_path;
+  std::string sop_instance_uid;          ///< may be empty when the arrival could not be parsed
+  std::string content_hash;              ///< SHA-256 of the input file, lowercase hex
+  JobState state = JobState::received;
+  int attempts = 0;                      ///< processing attempts handed out so far
+  std::string reason;                    ///< machine code of the last failure or rejection
+  std::string detail;                    ///< human-readable detail of the last failure or rejection
+  std::filesystem::path output_path;     ///< set once written
+  std::string result_sop_instance_uid;   ///< set once written
+  std::int64_t created_at_ms = 0;        ///< unix epoch ms
+  std::int64_t updated_at_ms = 0;        ///< unix epoch ms of the last state change
+};
+
+/// An arrival to record (Journal::record_arrival).
+struct NewArrival {
+  std::string gateway_id;
+  Source source;
+  std::filesystem::path input_path;
+  std::string sop_instance_uid;  ///< may be empty (then no duplicate or conflict check by SOP Instance UID)
+  std::string content_hash;
+};
+
+/// What record_arrival decided.
+enum class ArrivalOutcome {
+  created,    ///< a new `received` job
+  same_file,  ///< this very file (same path, same bytes) is already in the journal
+  duplicate,  ///< the same instance with the same bytes is already in the journal for this gateway
+  conflict,   ///< the SOP Instance UID is known with other bytes: recorded as a new `rejected` job ("conflict")
+};
+
+/// The outcome and the job it is about.
+struct RecordedArrival {
+  ArrivalOutcome outcome;
+  std::int64_t job_id;  ///< the new job (created, conflict), or the existing job it matched (same_file, duplicate)
+};
+
+/// One forward to make, handed out by claim_forward (already recorded as `forwarding`, attempt counted).
+struct ForwardTask {
+  std::int64_t id;
+  std::int64_t job_id;
+  std::string gateway_id;
+  std::string destination;
+  std::filesystem::path output_path;
+  std::string result_sop_instance_uid;
+  int attempts;  ///< including this one
+};
+
+/// Where one forward (one job to one destination) is.
+enum class ForwardState { waiting, forwarding, done, forward_failed, forward_unknown };
+/// The name stored in the journal ("waiting", ...).
+[[nodiscard]] std::string_view to_string(ForwardState state);
+/// The inverse of to_string(ForwardState); nullopt for an unknown name.
+[[nodiscard]] std::optional<ForwardState> parse_forward_state(std::string_view text);
+
+/// The result of one forward attempt, as the sender saw it.
+struct ForwardOutcome {
+  ForwardState state;     ///< done, forward_failed or forward_unknown
+  std::string phase;      ///< where it ended ("associate", "store", "release", ...)
+  std::string detail;
+  int dimse_status = -1;  ///< the peer's DIMSE status, -1 when none was received
+};
+
+/// A row of `forwards`, for inspection (Journal::forwards_of).
+struct Forward {
+  std::int64_t id = 0;
+  std::int64_t job_id = 0;
+  std::string destination;
+  ForwardState state = ForwardState::waiting;
+  int attempts = 0;
+  std::string phase;
+  std::string detail;
+  int dimse_status = -1;
+  std::optional<std::int64_t> next_attempt_at_ms;  ///< unix epoch ms; nullopt: as soon as possible
+  std::int64_t updated_at_ms = 0;
+};
+
+/// Number of jobs of one gateway in one state.
+struct CountByState {
+  std::string gateway_id;
+  std::string state;
+  std::int64_t count;
+};
+
+/// Forwards to one destination by state.
+struct DestinationCounts {
+  std::string destination;
+  std::int64_t sent = 0;     ///< done
+  std::int64_t failed = 0;   ///< forward_failed
+  std::int64_t unknown = 0;  ///< forward_unknown
+  std::int64_t waiting = 0;  ///< waiting or forwarding (not finished yet)
+  std::string last_error;    ///< "phase: detail" of the most recent failed or unknown attempt, "" when none
+};
+
+/// What an operator's status command shows.
+struct StatusReport {
+  std::vector<CountByState> counts;         ///< by gateway then state
+  std::optional<Job> oldest_waiting;        ///< the oldest job still `received`
+  std::vector<Job> last_errors;             ///< the 10 most recent rejected jobs, newest first
+  std::vector<DestinationCounts> destinations;  ///< by destination name
+};
+
+/// What recover() changed.
+struct RecoveryReport {
+  int processing_requeued = 0;
+  int forwarding_unknown = 0;
+};
+
+/// The job state machine and the single source of truth for every arrival: `<state_dir>/journal.db` (SQLite,
+/// WAL, synchronous=FULL, busy timeout 5 s). Every method that changes something commits before it returns, so
+/// a change it reports survives a crash or power cut ("durable before acknowledged, recorded before attempted").
+/// Thread-safe: one connection guarded by a mutex. Another process may open the same file; writers then wait
+/// for each other up to the busy timeout ("busy").
+/// Errors common to all methods: "sqlite_error", "busy"; "not_found" for an unknown job or forward id;
+/// "invalid_transition" for a change the state machine does not allow from the current state.
+class Journal {
+ public:
+  /// Opens (creating when missing) the journal file; its folder must exist. Creates or checks the schema
+  /// (PRAGMA user_version). Errors: "sqlite_error", "busy", "unsupported_schema" (written by a newer version).
+  [[nodiscard]] static Result<std::unique_ptr<Journal>> open(const std::filesystem::path& database_file);
+
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+  ~Journal();
+
+  /// Run once at start, before any work: `processing` jobs go back to `received` (their attempt stays counted,
+  /// so a job that kills the node repeatedly ends as poison); forwards left `forwarding` become
+  /// `forward_unknown`: the peer may have stored the image, so it is never sent again automatically.
+  [[nodiscard]] Result<RecoveryReport> recover();
+
+  /// Records an arrival in one transaction, committed before returning. In order:
+  /// a job with the same input path and content hash -> same_file (that job, the most recent);
+  /// else, when the SOP Instance UID is known, a job of the same gateway with that UID not `rejected`:
+  ///   same hash -> duplicate (no new row); other hash -> conflict (a new `rejected` job, reason "conflict");
+  /// else a new `received` job -> created.
+  [[nodiscard]] Result<RecordedArrival> record_arrival(const NewArrival& arrival);
+
+  /// Records an arrival that was refused before it became work (symbolic link, unreadable, ...) as a `rejected`
+  /// job with `reason` and `detail`. Returns the new job id.
+  [[nodiscard]] Result<std::int64_t> record_rejected_arrival(const NewArrival& arrival, const std::string& reason,
+                                                             const std::string& detail);
+
+  /// Takes the oldest `received` job: attempts + 1, state `processing`, committed before returning. A job whose
+  /// attempts already reached `max_attempts` (at least 1) becomes `rejected` ("poison", "worker failed N times:
+  /// <last detail>") and the next one is taken. nullopt when nothing is waiting.
+  [[nodiscard]] Result<std::optional<Job>> claim_next(int max_attempts);
+
+  /// `processing` -> `received` after a failed attempt that may succeed later (worker crash, timeout).
+  [[nodiscard]] Status return_to_received(std::int64_t job_id, const std::string& reason, const std::string& detail);
+
+  /// `received` or `processing` -> `rejected`, with the reason (a machine code) and detail.
+  [[nodiscard]] Status mark_rejected(std::int64_t job_id, const std::string& reason, const std::string& detail);
+
+  /// `processing` -> `written` with the output file and its SOP Instance UID. With destinations, one forward per
+  /// distinct destination is queued (`waiting`) in the same transaction; the job's state then follows its
+  /// forwards: `forwarding` once one was attempted and some are unfinished; when all are finished, `done` if all
+  /// succeeded, else `forward_unknown` if any is unknown, else `forward_failed`.
+  [[nodiscard]] Status mark_written(std::int64_t job_id, const std::filesystem::path& output,
+                                    const std::string& result_sop_instance_uid,
+                                    const std::vector<std::string>& destinations);
+
+  /// Takes the oldest `waiting` forward to `destination` that is due (no retry time, or retry time reached):
+  /// state `forwarding`, attempts + 1, committed before returning, so the attempt is recorded before it is made.
+  /// nullopt when nothing is due.
+  [[nodiscard]] Result<std::optional<ForwardTask>> claim_forward(const std::string& destination);
+
+  /// Records how a claimed (`forwarding`) forward ended. `outcome.state` must be done, forward_failed or
+  /// forward_unknown ("invalid_transition" otherwise). A forward_failed outcome with `retry_at_ms` goes back to
+  /// `waiting`, due at that time (its detail kept). forward_unknown never goes back to waiting: `retry_at_ms` is
+  /// ignored for it.
+  [[nodiscard]] Status record_forward_outcome(std::int64_t task_id, const ForwardOutcome& outcome,
+                                              std::optional<std::int64_t> retry_at_ms = std::nullopt);
+
+  /// The job, or nullopt when there is none with this id.
+  [[nodiscard]] Result<std::optional<Job>> find_job(std::int64_t job_id);
+
+  /// Up to `limit` jobs in `state`, oldest first (a negative limit: all).
+  [[nodiscard]] Result<std::vector<Job>> jobs_in_state(JobState state, int limit);
+
+  /// The forwards of one job, oldest first (empty for an unknown job).
+  [[nodiscard]] Result<std::vector<Forward>> forwards_of(std::int64_t job_id);
+
+  /// Counts and recent errors for operators.
+  [[nodiscard]] Result<StatusReport> report();
+
+  /// Operator: jobs in rejected, done, written, forward_failed or forward_unknown go back to `received` with
+  /// attempts 0 and their forwards deleted (others are left alone). One transaction; an unknown id is
+  /// "not_found" and changes nothing. Returns how many jobs changed.
+  [[nodiscard]] Result<int> reprocess(const std::vector<std::int64_t>& job_ids);
+
+  /// Operator: `received` or `rejected` jobs become `rejected` with reason "discarded" (they are never
+  /// processed). One transaction; an unknown id is "not_found" and changes nothing. Returns how many changed.
+  [[nodiscard]] Result<int> discard(const std::vector<std::int64_t>& job_ids);
+
+  /// Operator: the forward_failed and forward_unknown forwards of these jobs go back to `waiting`, due now,
+  /// detail "resend by operator", attempts kept. One transaction; an unknown id is "not_found" and changes
+  /// nothing. Returns how many forwards were queued again.
+  [[nodiscard]] Result<int> resend(const std::vector<std::int64_t>& job_ids);
+
+  /// Number of jobs in `state`.
+  [[nodiscard]] Result<std::int64_t> count_in_state(JobState state);
+
+ private:
+  explicit Journal(sqlite::Connection connection);
+
+  std::mutex mutex_;  // serialises every use of connection_
+  sqlite::Connection connection_;
+};
+
+}  // namespace creni::journal
