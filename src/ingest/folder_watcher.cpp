@@ -1,5 +1,6 @@
 #include "creni/ingest/folder_watcher.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
@@ -21,6 +22,23 @@
 namespace creni::ingest {
 
 namespace {
+
+// True when some process has the file open for writing right now. A read lease (F_SETLEASE F_RDLCK) is refused
+// with EAGAIN exactly then, which also covers writers that started before our watch existed and stall longer than
+// the stability window. Where leases are unavailable (another owner without CAP_LEASE, NFS), the answer is false
+// and the stability window alone decides.
+bool open_for_writing_elsewhere(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool writing = false;
+  if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+    ::fcntl(fd, F_SETLEASE, F_UNLCK);
+  } else {
+    writing = errno == EAGAIN;
+  }
+  ::close(fd);
+  return writing;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -269,6 +287,11 @@ class FolderWatcher::WatchLoop {
       }
       if (!(current == candidate.stamp)) {
         candidate.stamp = current;
+        candidate.quiet_since = now;
+        ++it;
+        continue;
+      }
+      if (!current.is_symlink && open_for_writing_elsewhere(key)) {
         candidate.quiet_since = now;
         ++it;
         continue;

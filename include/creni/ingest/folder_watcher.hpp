@@ -26,7 +26,8 @@ struct FolderWatcherOptions {
 /// The folder door: watches INPUT/gateway_<id>/ recursively (inotify close-write and moved-to, a rescan at start,
 /// periodically and after a queue overflow) and hands every complete candidate file to the ArrivalSink once.
 /// A file is complete when no writer is known to have it open (created or modified without a close since) and it
-/// has not been modified for settle_ms (after an event) or stability_ms (found by scanning). Temporary and hidden
+/// has not been modified for settle_ms (after an event) or stability_ms (found by scanning), and no process has it
+/// open for writing (checked with a read lease where the file system and ownership allow it). Temporary and hidden
 /// names, image.db and everything outside gateway_<id>/ folders are ignored. Symbolic links are handed over too,
 /// so that the sink records them as rejected ("symlink") instead of silently skipping them.
 /// Owns one thread ("folder-watcher"); start()/stop() from one thread; stop() is idempotent and joins.

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "creni/common/result.hpp"
+#include "creni/config/node_config.hpp"
+
+namespace creni::app {
+
+/// Options shared by the commands that read the configuration.
+struct CommonOptions {
+  std::filesystem::path config_file;
+  std::string log_format = "text";
+  std::string log_level;  ///< empty = [node] log_level
+  std::filesystem::path input_dir;
+  std::filesystem::path output_dir;
+  std::filesystem::path state_dir;
+  std::uint16_t port = 0;
+
+  /// The configuration: the file (or the embedded defaults) with the command-line overrides applied, validated.
+  [[nodiscard]] Result<config::NodeConfig> load() const;
+  /// Sets up logging with the command-line level, else the configured one.
+  void start_logging(const std::string& configured_level) const;
+};
+
+struct ProcessOptions {
+  std::filesystem::path input;
+  std::filesystem::path output;
+};
+
+struct RunOptions {};
+
+struct StatusOptions {
+  bool json = false;
+};
+
+/// Jobs an operator command acts on: ids, and/or every job in one state.
+struct JobSelection {
+  std::vector<std::int64_t> job_ids;
+  std::string state;
+};
+
+enum class JobChange { reprocess, discard, resend };
+
+/// Each returns a process exit code (see ExitCode in cli.hpp).
+int command_version();
+int command_process(const CommonOptions& common, const ProcessOptions& options);
+int command_run(const CommonOptions& common, const RunOptions& options);
+int command_worker(const CommonOptions& common);
+int command_status(const CommonOptions& common, const StatusOptions& options);
+int command_change_jobs(const CommonOptions& common, const JobSelection& selection, JobChange change);
+
+}  // namespace creni::app

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "creni/common/result.hpp"
+#include "creni/config/node_config.hpp"
+
+namespace creni::journal {
+class Journal;
+}
+
+namespace creni::pipeline {
+
+struct PipelineOptions {
+  int workers = 1;                                   ///< worker processes (and supervising threads)
+  std::vector<std::string> worker_command;           ///< argv of `creni-node worker ...` (same config as the node)
+  std::chrono::seconds job_timeout{60};              ///< wall-clock limit per job
+  std::chrono::seconds worker_start_timeout{30};     ///< a worker must say READY within this
+  int max_attempts = 2;                              ///< a job whose worker died this often is rejected as poison
+  std::filesystem::path output_dir;                  ///< OUTPUT (results go to OUTPUT/gateway_<id>/)
+  std::filesystem::path quarantine_dir;              ///< copies of rejected inputs; empty = none
+  std::filesystem::path archive_dir;                 ///< for InputDisposition::archive
+  config::InputDisposition after_processing = config::InputDisposition::keep;
+  std::vector<config::GatewayConfig> gateways;       ///< layout and destinations per gateway id
+};
+
+/// Hands jobs from the journal to supervised worker processes and records what they answer. The node process
+/// never decodes pixel data; each of the N supervising threads ("pipeline-<n>") owns one worker process, claims
+/// the next `received` job (the journal counts the attempt before it goes out), waits for the answer within the
+/// job timeout, and replaces the worker when it crashes or hangs (the job goes back to `received`; the journal
+/// rejects it as `poison` once it has used max_attempts). Thread-safe: wake() may be called from any thread.
+class Pipeline {
+ public:
+  /// `on_written` is called (on a pipeline thread) after a job reached `written`, e.g. to wake the forwarder.
+  Pipeline(PipelineOptions options, journal::Journal& journal, std::function<void()> on_written = {});
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  [[nodiscard]] Status start();
+  /// Stops claiming, lets the running jobs finish (bounded by the job timeout), stops the workers. Idempotent.
+  void stop();
+  /// New work is in the journal.
+  void wake();
+
+ private:
+  void supervise(int slot);
+
+  PipelineOptions options_;
+  journal::Journal& journal_;
+  std::function<void()> on_written_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable work_available_;
+  std::uint64_t wake_generation_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace creni::pipeline

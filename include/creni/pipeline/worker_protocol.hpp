@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "creni/common/result.hpp"
+#include "creni/config/node_config.hpp"
+#include "creni/dicom/instance.hpp"
+
+/// The line protocol between the node and its worker processes (stdin/stdout of the worker). One message per
+/// line, fields separated by TAB, each field percent-escaped ('%', TAB, CR, LF) so that any path fits.
+///   worker -> node:  READY <pid>
+///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat>
+///   worker -> node:  DONE <job_id> <output path> <src sop> <src study> <src series> <sop class> <res sop> <res study> <res series>
+///                    FAIL <job_id> <reason code> <detail>
+namespace creni::pipeline {
+
+struct JobRequest {
+  std::int64_t job_id = 0;
+  std::string gateway_id;
+  std::filesystem::path input;
+  std::filesystem::path output_root;   ///< OUTPUT/gateway_<id>
+  config::OutputLayout layout = config::OutputLayout::nested;
+};
+
+struct JobReply {
+  std::int64_t job_id = 0;
+  bool ok = false;
+  std::string reason;                  ///< FAIL: machine code (journal reason)
+  std::string detail;                  ///< FAIL: human-readable
+  std::filesystem::path output;        ///< DONE: the final output file
+  dicom::InstanceIdentity source;      ///< DONE: the input's UIDs
+  dicom::InstanceIdentity result;      ///< DONE: the derived UIDs
+};
+
+[[nodiscard]] std::string encode_ready(long pid);
+[[nodiscard]] std::string encode_request(const JobRequest& request);
+[[nodiscard]] std::string encode_reply(const JobReply& reply);
+
+/// Errors: "protocol_error" naming what is wrong with the line.
+[[nodiscard]] Result<long> decode_ready(std::string_view line);
+[[nodiscard]] Result<JobRequest> decode_request(std::string_view line);
+[[nodiscard]] Result<JobReply> decode_reply(std::string_view line);
+
+}  // namespace creni::pipeline

@@ -1,0 +1,278 @@
+#include "creni/app/config_file.hpp"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace creni::app {
+
+namespace {
+
+// Thrown inside this file only; parse_config turns it into an Error naming the key.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void fail(const std::string& key, const std::string& why) { throw ConfigError(key + ": " + why); }
+
+// Reads the keys of one TOML table, refusing any key that no reader asked for. The check runs when the reader
+// goes out of scope, so the list of accepted keys is exactly the list of read() calls and cannot drift from it.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string prefix) : table_(table), prefix_(std::move(prefix)) {}
+
+  ~TableReader() noexcept(false) {
+    if (std::uncaught_exceptions() > 0) return;
+    for (const auto& [key, value] : table_) {
+      if (known_.count(std::string(key.str())) == 0) fail(name(std::string(key.str())), "unknown key");
+    }
+  }
+
+  void read(const std::string& key, std::string& out) { read_value<std::string>(key, out, "a string"); }
+  void read(const std::string& key, bool& out) { read_value<bool>(key, out, "a boolean"); }
+
+  void read(const std::string& key, std::filesystem::path& out) {
+    std::string text = out.string();
+    read(key, text);
+    out = text;
+  }
+
+  template <typename Integer>
+  void read_integer(const std::string& key, Integer& out) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return;
+    const auto value = node->value_exact<std::int64_t>();
+    if (!value) fail(name(key), "must be an integer");
+    if (*value < static_cast<std::int64_t>(std::numeric_limits<Integer>::min()) ||
+        static_cast<std::uint64_t>(*value) > static_cast<std::uint64_t>(std::numeric_limits<Integer>::max())) {
+      fail(name(key), "out of range: " + std::to_string(*value));
+    }
+    out = static_cast<Integer>(*value);
+  }
+
+  void read(const std::string& key, std::vector<std::string>& out) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return;
+    const toml::array* array = node->as_array();
+    if (array == nullptr) fail(name(key), "must be an array of strings");
+    out.clear();
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const auto item = (*array)[i].value_exact<std::string>();
+      if (!item) fail(name(key) + "[" + std::to_string(i) + "]", "must be a string");
+      out.push_back(*item);
+    }
+  }
+
+  void read(const std::string& key, std::vector<std::filesystem::path>& out) {
+    std::vector<std::string> texts;
+    for (const auto& p : out) texts.push_back(p.string());
+    read(key, texts);
+    out.assign(texts.begin(), texts.end());
+  }
+
+  /// A sub-table, or nullptr when absent. Marks the key as known.
+  const toml::table* table(const std::string& key) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return nullptr;
+    if (!node->is_table()) fail(name(key), "must be a table");
+    return node->as_table();
+  }
+
+  /// An array of tables ([[key]]), or nullptr when absent.
+  const toml::array* array_of_tables(const std::string& key) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return nullptr;
+    const toml::array* array = node->as_array();
+    if (array == nullptr || !array->is_array_of_tables()) fail(name(key), "must be an array of tables ([[" + key + "]])");
+    return array;
+  }
+
+  [[nodiscard]] std::string name(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+
+ private:
+  template <typename T>
+  void read_value(const std::string& key, T& out, const char* expected) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return;
+    const auto value = node->value_exact<T>();
+    if (!value) fail(name(key), std::string("must be ") + expected);
+    out = *value;
+  }
+
+  const toml::node* lookup(const std::string& key) {
+    known_.insert(key);
+    return table_.get(key);
+  }
+
+  const toml::table& table_;
+  std::string prefix_;
+  std::set<std::string> known_;
+};
+
+void read_tls(TableReader& parent, config::TlsConfig& tls) {
+  const toml::table* table = parent.table("tls");
+  if (table == nullptr) return;
+  TableReader r(*table, parent.name("tls"));
+  r.read("enabled", tls.enabled);
+  r.read("certificate", tls.certificate);
+  r.read("private_key", tls.private_key);
+  r.read("trusted_certificates", tls.trusted_certificates);
+  r.read("require_peer_certificate", tls.require_peer_certificate);
+}
+
+template <typename Enum>
+Enum parse_enum(const std::string& key, const std::string& text,
+                std::initializer_list<std::pair<const char*, Enum>> choices) {
+  std::string names;
+  for (const auto& [choice, value] : choices) {
+    if (text == choice) return value;
+    names += names.empty() ? "" : ", ";
+    names += choice;
+  }
+  fail(key, "'" + text + "' is not one of " + names);
+}
+
+config::NodeConfig read_config(const toml::table& root) {
+  config::NodeConfig c;
+  TableReader top(root, "");
+
+  if (const toml::table* node = top.table("node")) {
+    TableReader r(*node, "node");
+    r.read("ae_title", c.ae_title);
+    r.read("input_dir", c.input_dir);
+    r.read("output_dir", c.output_dir);
+    r.read("state_dir", c.state_dir);
+    r.read_integer("workers", c.workers);
+    r.read_integer("min_free_mb", c.min_free_mb);
+    r.read("quarantine", c.quarantine);
+    r.read("log_level", c.log_level);
+  }
+
+  if (const toml::table* scp = top.table("scp")) {
+    TableReader r(*scp, "scp");
+    r.read("enabled", c.scp.enabled);
+    r.read("bind", c.scp.bind);
+    r.read_integer("port", c.scp.port);
+    r.read_integer("max_associations", c.scp.max_associations);
+    r.read_integer("acse_timeout_s", c.scp.acse_timeout_s);
+    r.read_integer("dimse_timeout_s", c.scp.dimse_timeout_s);
+    r.read_integer("max_pdu", c.scp.max_pdu);
+    r.read("default_gateway", c.scp.default_gateway);
+    r.read_integer("tls_port", c.scp.tls_port);
+    read_tls(r, c.scp.tls);
+  }
+
+  if (const toml::table* input = top.table("input")) {
+    TableReader r(*input, "input");
+    r.read("enabled", c.input.enabled);
+    r.read_integer("stability_ms", c.input.stability_ms);
+    r.read_integer("settle_ms", c.input.settle_ms);
+    r.read_integer("rescan_interval_s", c.input.rescan_interval_s);
+    std::string disposition = "keep";
+    r.read("after_processing", disposition);
+    c.input.after_processing = parse_enum<config::InputDisposition>(
+        "input.after_processing", disposition,
+        {{"keep", config::InputDisposition::keep}, {"delete", config::InputDisposition::remove},
+         {"archive", config::InputDisposition::archive}});
+    r.read("discover_gateways", c.input.discover_gateways);
+  }
+
+  if (const toml::table* processing = top.table("processing")) {
+    TableReader r(*processing, "processing");
+    r.read("marker", c.processing.marker);
+    r.read("steps", c.processing.steps);
+    r.read_integer("max_image_bytes", c.processing.max_image_bytes);
+    std::string non_image = "reject";
+    r.read("non_image", non_image);
+    c.processing.non_image = parse_enum<config::NonImagePolicy>(
+        "processing.non_image", non_image,
+        {{"reject", config::NonImagePolicy::reject}, {"pass", config::NonImagePolicy::pass}});
+    r.read_integer("job_timeout_s", c.processing.job_timeout_s);
+    r.read_integer("worker_memory_mb", c.processing.worker_memory_mb);
+  }
+
+  if (const toml::table* inference = top.table("inference")) {
+    TableReader r(*inference, "inference");
+    r.read("model", c.inference.model);
+  }
+
+  if (const toml::array* gateways = top.array_of_tables("gateway")) {
+    for (std::size_t i = 0; i < gateways->size(); ++i) {
+      TableReader r(*(*gateways)[i].as_table(), "gateway[" + std::to_string(i) + "]");
+      config::GatewayConfig g;
+      r.read("id", g.id);
+      r.read("calling_ae_titles", g.calling_ae_titles);
+      r.read("called_ae_titles", g.called_ae_titles);
+      r.read("allowed_addresses", g.allowed_addresses);
+      std::string layout = "nested";
+      r.read("output_layout", layout);
+      g.output_layout = parse_enum<config::OutputLayout>(
+          r.name("output_layout"), layout, {{"nested", config::OutputLayout::nested}, {"flat", config::OutputLayout::flat}});
+      r.read("destinations", g.destinations);
+      c.gateways.push_back(std::move(g));
+    }
+  }
+
+  if (const toml::array* destinations = top.array_of_tables("destination")) {
+    for (std::size_t i = 0; i < destinations->size(); ++i) {
+      TableReader r(*(*destinations)[i].as_table(), "destination[" + std::to_string(i) + "]");
+      config::DestinationConfig d;
+      r.read("name", d.name);
+      r.read("host", d.host);
+      r.read_integer("port", d.port);
+      r.read("ae_title", d.ae_title);
+      r.read("calling_ae_title", d.calling_ae_title);
+      r.read_integer("connect_timeout_s", d.connect_timeout_s);
+      r.read_integer("acse_timeout_s", d.acse_timeout_s);
+      r.read_integer("dimse_timeout_s", d.dimse_timeout_s);
+      r.read_integer("max_attempts", d.max_attempts);
+      r.read_integer("retry_backoff_s", d.retry_backoff_s);
+      read_tls(r, d.tls);
+      c.destinations.push_back(std::move(d));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+config::NodeConfig embedded_defaults() {
+  config::NodeConfig c;
+  config::GatewayConfig gateway;
+  gateway.id = "1";
+  c.gateways.push_back(gateway);
+  c.scp.default_gateway = "1";
+  return c;
+}
+
+Result<config::NodeConfig> parse_config(std::string_view toml_text, std::string_view source_name) {
+  const std::string source(source_name);
+  try {
+    const toml::table root = toml::parse(toml_text, source);
+    config::NodeConfig parsed = read_config(root);
+    if (Status valid = config::validate(parsed); !valid) {
+      return make_error("invalid_config", source + ": " + valid.error().message);
+    }
+    return parsed;
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
+    return make_error("invalid_config", where.str());
+  } catch (const ConfigError& e) {
+    return make_error("invalid_config", source + ": " + e.what());
+  }
+}
+
+Result<config::NodeConfig> load_config_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("invalid_config", "cannot read config file " + path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path.string());
+}
+
+}  // namespace creni::app

@@ -1,0 +1,161 @@
+#include "creni/app/node.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "creni/common/atomic_file.hpp"
+#include "creni/ingest/folder_watcher.hpp"
+#include "creni/journal/journal.hpp"
+#include "creni/pipeline/journal_arrival_sink.hpp"
+#include "creni/pipeline/pipeline.hpp"
+
+namespace creni::app {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  auto named = spdlog::get("node");
+  return named ? named : spdlog::default_logger();
+}
+
+// Holds an exclusive flock on <state>/lock for the node's lifetime: two nodes on one journal and one OUTPUT would
+// process and forward everything twice.
+class StateLock {
+ public:
+  static Result<std::unique_ptr<StateLock>> acquire(const std::filesystem::path& state_dir) {
+    const auto path = state_dir / "lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return make_error("io_error", "cannot open " + path.string() + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return make_error("locked", "another creni-node uses " + state_dir.string());
+    }
+    return std::unique_ptr<StateLock>(new StateLock(fd));
+  }
+  ~StateLock() { ::close(fd_); }
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+
+ private:
+  explicit StateLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+int worker_count(const config::NodeConfig& config) {
+  if (config.workers > 0) return config.workers;
+  return std::max(1U, std::thread::hardware_concurrency());
+}
+
+std::uint64_t free_megabytes(const std::filesystem::path& folder) {
+  struct statvfs info {};
+  if (::statvfs(folder.c_str(), &info) != 0) return UINT64_MAX;  // unknown: do not stop intake on a stat failure
+  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize / (1024 * 1024);
+}
+
+// Temporary files of atomic writes interrupted by a crash: never a result, always safe to remove.
+int remove_interrupted_writes(const std::filesystem::path& root) {
+  int removed = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec); !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (it->is_regular_file(ec) && name.size() > fs::kTempSuffix.size() &&
+        name.compare(name.size() - fs::kTempSuffix.size(), fs::kTempSuffix.size(), fs::kTempSuffix) == 0) {
+      std::error_code removal;
+      if (std::filesystem::remove(it->path(), removal)) ++removed;
+    }
+  }
+  return removed;
+}
+
+}  // namespace
+
+struct Node::Parts {
+  std::unique_ptr<StateLock> lock;
+  std::unique_ptr<journal::Journal> journal;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<pipeline::JournalArrivalSink> sink;
+  std::unique_ptr<ingest::FolderWatcher> watcher;
+};
+
+Node::Node(config::NodeConfig config, std::vector<std::string> worker_command)
+    : config_(std::move(config)), worker_command_(std::move(worker_command)) {}
+
+Node::~Node() { stop(); }
+
+Status Node::start() {
+  if (parts_) return {};
+  auto parts = std::make_unique<Parts>();
+  const auto quarantine_dir = config_.quarantine ? config_.state_dir / "quarantine" : std::filesystem::path();
+  for (const auto& folder : {config_.input_dir, config_.output_dir, config_.state_dir}) {
+    if (Status made = fs::create_directories_durably(folder); !made) return made;
+  }
+
+  auto lock = StateLock::acquire(config_.state_dir);
+  if (!lock) return lock.error();
+  parts->lock = std::move(lock).value();
+
+  auto journal = journal::Journal::open(config_.state_dir / "journal.db");
+  if (!journal) return journal.error();
+  parts->journal = std::move(journal).value();
+  auto recovered = parts->journal->recover();
+  if (!recovered) return recovered.error();
+  const int leftovers = remove_interrupted_writes(config_.output_dir);
+  logger()->info("recovery: {} job(s) back to received, {} forward(s) now forward_unknown, {} interrupted write(s) removed",
+                 recovered->processing_requeued, recovered->forwarding_unknown, leftovers);
+
+  pipeline::PipelineOptions options;
+  options.workers = worker_count(config_);
+  options.worker_command = worker_command_;
+  options.job_timeout = std::chrono::seconds(config_.processing.job_timeout_s);
+  options.output_dir = config_.output_dir;
+  options.quarantine_dir = quarantine_dir;
+  options.archive_dir = config_.state_dir / "archive";
+  options.after_processing = config_.input.after_processing;
+  options.gateways = config_.gateways;
+  parts->pipeline = std::make_unique<pipeline::Pipeline>(options, *parts->journal);
+  if (Status started = parts->pipeline->start(); !started) return started;
+
+  pipeline::Pipeline* pipeline = parts->pipeline.get();
+  parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir, [pipeline] { pipeline->wake(); });
+
+  if (config_.input.enabled) {
+    ingest::FolderWatcherOptions watch;
+    watch.input_root = config_.input_dir;
+    for (const auto& gateway : config_.gateways) watch.gateway_ids.push_back(gateway.id);
+    watch.discover_gateways = config_.input.discover_gateways;
+    watch.settle_ms = config_.input.settle_ms;
+    watch.stability_ms = config_.input.stability_ms;
+    watch.rescan_interval_s = config_.input.rescan_interval_s;
+    const auto low_water = config_.min_free_mb;
+    const auto output_dir = config_.output_dir;
+    const auto state_dir = config_.state_dir;
+    parts->watcher = std::make_unique<ingest::FolderWatcher>(watch, *parts->sink, [=] {
+      return free_megabytes(output_dir) < low_water || free_megabytes(state_dir) < low_water;
+    });
+    if (Status started = parts->watcher->start(); !started) return started;
+  }
+
+  parts_ = std::move(parts);
+  logger()->info("creni-node {} started: input {} output {} state {}, {} worker(s)", CRENI_VERSION,
+                 config_.input_dir.string(), config_.output_dir.string(), config_.state_dir.string(), worker_count(config_));
+  return {};
+}
+
+void Node::stop() {
+  if (!parts_) return;
+  // Intake first, so nothing new is acknowledged; then the running jobs finish; the journal closes last.
+  if (parts_->watcher) parts_->watcher->stop();
+  if (parts_->pipeline) parts_->pipeline->stop();
+  parts_.reset();
+  logger()->info("creni-node stopped");
+}
+
+}  // namespace creni::app

@@ -1,0 +1,107 @@
+#include "creni/pipeline/journal_arrival_sink.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include "creni/common/content_hash.hpp"
+#include "creni/dicom/part10_meta.hpp"
+#include "creni/journal/journal.hpp"
+
+namespace creni::pipeline {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  auto named = spdlog::get("ingest");
+  return named ? named : spdlog::default_logger();
+}
+
+journal::Source source_of(ingest::ArrivalSource source) {
+  return source == ingest::ArrivalSource::scp ? journal::Source::scp : journal::Source::folder;
+}
+
+ingest::AcceptResult outcome(ingest::AcceptOutcome kind, std::int64_t job_id, std::string reason = {},
+                             std::string detail = {}) {
+  return ingest::AcceptResult{kind, job_id, std::move(reason), std::move(detail)};
+}
+
+}  // namespace
+
+JournalArrivalSink::JournalArrivalSink(journal::Journal& journal, std::filesystem::path quarantine_dir,
+                                       std::function<void()> on_new_job)
+    : journal_(journal),
+      quarantine_dir_(std::move(quarantine_dir)),
+      on_new_job_(std::move(on_new_job)) {}
+
+ingest::AcceptResult JournalArrivalSink::accept(const ingest::Arrival& arrival) {
+  try {
+    return record(arrival);
+  } catch (const std::exception& e) {
+    // The door must always get an answer it can act on; an unexpected failure is treated like a full disk.
+    logger()->error("gw={} cannot accept {}: {}", arrival.gateway_id, arrival.path.string(), e.what());
+    return outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", e.what());
+  }
+}
+
+ingest::AcceptResult JournalArrivalSink::record(const ingest::Arrival& arrival) {
+  journal::NewArrival record{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
+
+  struct stat info {};
+  if (::lstat(arrival.path.c_str(), &info) != 0) {
+    return outcome(ingest::AcceptOutcome::rejected, 0, "vanished", "the file disappeared before it was taken");
+  }
+  if (S_ISLNK(info.st_mode)) {
+    // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator.
+    auto rejected = journal_.record_rejected_arrival(record, "symlink", "symbolic links are never followed");
+    if (!rejected) return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", rejected.error().describe());
+    logger()->warn("gw={} job={} rejected: symlink {}", arrival.gateway_id, rejected.value(), arrival.path.string());
+    return outcome(ingest::AcceptOutcome::rejected, rejected.value(), "symlink", "symbolic links are never followed");
+  }
+
+  auto hash = sha256_of_file(arrival.path);
+  if (!hash) return outcome(ingest::AcceptOutcome::rejected, 0, hash.error().code, hash.error().message);
+  record.content_hash = hash.value();
+  if (record.sop_instance_uid.empty()) {
+    // Only the meta header is read here; the data set is parsed by a worker process.
+    if (auto meta = dicom::read_meta_identity(arrival.path); meta) record.sop_instance_uid = meta->media_storage_sop_instance_uid;
+  }
+
+  auto recorded = journal_.record_arrival(record);
+  if (!recorded) {
+    logger()->error("gw={} cannot record {}: {}", arrival.gateway_id, arrival.path.string(), recorded.error().describe());
+    return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", recorded.error().describe());
+  }
+  const std::int64_t job = recorded->job_id;
+  switch (recorded->outcome) {
+    case journal::ArrivalOutcome::created:
+      logger()->info("gw={} job={} sop={} received from {} {}", arrival.gateway_id, job, record.sop_instance_uid,
+                     journal::to_string(record.source), arrival.path.string());
+      if (on_new_job_) on_new_job_();
+      return outcome(ingest::AcceptOutcome::accepted, job);
+    case journal::ArrivalOutcome::same_file:
+    case journal::ArrivalOutcome::duplicate:
+      logger()->debug("gw={} job={} sop={} already known: {}", arrival.gateway_id, job, record.sop_instance_uid,
+                      arrival.path.string());
+      return outcome(ingest::AcceptOutcome::duplicate, job);
+    case journal::ArrivalOutcome::conflict: {
+      const std::string detail = "SOP Instance UID already received with other content";
+      logger()->warn("gw={} job={} sop={} rejected: conflict: {}", arrival.gateway_id, job, record.sop_instance_uid,
+                     arrival.path.string());
+      keep_in_quarantine(arrival, job);
+      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", detail);
+    }
+  }
+  return outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", "unknown journal outcome");
+}
+
+void JournalArrivalSink::keep_in_quarantine(const ingest::Arrival& arrival, std::int64_t job_id) const {
+  if (quarantine_dir_.empty()) return;
+  std::error_code ec;
+  const auto folder = quarantine_dir_ / ("gateway_" + arrival.gateway_id);
+  std::filesystem::create_directories(folder, ec);
+  std::filesystem::copy_file(arrival.path, folder / ("job-" + std::to_string(job_id)),
+                             std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) logger()->warn("gw={} job={} cannot quarantine {}: {}", arrival.gateway_id, job_id, arrival.path.string(), ec.message());
+}
+
+}  // namespace creni::pipeline

@@ -1,0 +1,212 @@
+#include "creni/pipeline/pipeline.hpp"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include "creni/common/atomic_file.hpp"
+#include "creni/journal/journal.hpp"
+#include "creni/pipeline/worker_process.hpp"
+#include "creni/pipeline/worker_protocol.hpp"
+
+namespace creni::pipeline {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  auto named = spdlog::get("pipeline");
+  return named ? named : spdlog::default_logger();
+}
+
+constexpr auto kIdleWait = std::chrono::milliseconds(500);
+constexpr auto kWorkerRestartPause = std::chrono::seconds(1);
+
+// One worker process and what it takes to (re)start it.
+class WorkerSlot {
+ public:
+  WorkerSlot(const PipelineOptions& options, int index) : options_(options), index_(index) {}
+
+  // The running worker, started (and READY) if necessary; nullptr when it cannot be started.
+  WorkerProcess* ensure_running() {
+    if (worker_) return worker_.get();
+    auto spawned = WorkerProcess::spawn(options_.worker_command);
+    if (!spawned) {
+      logger()->error("worker {} cannot start: {}", index_, spawned.error().describe());
+      return nullptr;
+    }
+    auto ready = spawned.value()->read_line(options_.worker_start_timeout);
+    if (!ready || !decode_ready(ready.value()).ok()) {
+      logger()->error("worker {} did not start: {}", index_, ready ? "bad READY line" : ready.error().describe());
+      return nullptr;
+    }
+    worker_ = std::move(spawned).value();
+    logger()->debug("worker {} started, pid {}", index_, worker_->pid());
+    return worker_.get();
+  }
+
+  std::string replace() {
+    if (!worker_) return {};
+    const std::string how = worker_->kill_and_reap();
+    worker_.reset();
+    return how;
+  }
+
+ private:
+  const PipelineOptions& options_;
+  int index_;
+  std::unique_ptr<WorkerProcess> worker_;
+};
+
+const config::GatewayConfig* find_gateway(const PipelineOptions& options, const std::string& id) {
+  for (const auto& gateway : options.gateways) {
+    if (gateway.id == id) return &gateway;
+  }
+  return nullptr;
+}
+
+// Keeps a copy of a rejected input for inspection; named by job id only (never by a DICOM string).
+void quarantine(const PipelineOptions& options, const journal::Job& job) {
+  if (options.quarantine_dir.empty()) return;
+  const auto folder = options.quarantine_dir / ("gateway_" + job.gateway_id);
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  const auto target = folder / ("job-" + std::to_string(job.id));
+  std::filesystem::copy_file(job.input_path, target, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) logger()->warn("gw={} job={} cannot quarantine {}: {}", job.gateway_id, job.id, job.input_path.string(), ec.message());
+}
+
+void dispose_of_input(const PipelineOptions& options, const journal::Job& job) {
+  std::error_code ec;
+  switch (options.after_processing) {
+    case config::InputDisposition::keep:
+      return;
+    case config::InputDisposition::remove:
+      std::filesystem::remove(job.input_path, ec);
+      break;
+    case config::InputDisposition::archive: {
+      const auto folder = options.archive_dir / ("gateway_" + job.gateway_id);
+      std::filesystem::create_directories(folder, ec);
+      std::filesystem::rename(job.input_path, folder / ("job-" + std::to_string(job.id)), ec);
+      break;
+    }
+  }
+  if (ec) logger()->warn("gw={} job={} cannot dispose of {}: {}", job.gateway_id, job.id, job.input_path.string(), ec.message());
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineOptions options, journal::Journal& journal, std::function<void()> on_written)
+    : options_(std::move(options)), journal_(journal), on_written_(std::move(on_written)) {}
+
+Pipeline::~Pipeline() { stop(); }
+
+Status Pipeline::start() {
+  if (!threads_.empty()) return {};
+  if (options_.worker_command.empty()) return make_error("invalid_config", "no worker command");
+  stopping_.store(false);
+  for (int slot = 0; slot < std::max(1, options_.workers); ++slot) {
+    threads_.emplace_back([this, slot] {
+      const std::string name = "pipeline-" + std::to_string(slot);
+      pthread_setname_np(pthread_self(), name.c_str());
+      try {
+        supervise(slot);
+      } catch (const std::exception& e) {
+        logger()->critical("{} stopped on an internal error: {}", name, e.what());
+      } catch (...) {
+        logger()->critical("{} stopped on an unknown internal error", name);
+      }
+    });
+  }
+  return {};
+}
+
+void Pipeline::stop() {
+  stopping_.store(true);
+  wake();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+void Pipeline::wake() {
+  {
+    const std::lock_guard lock(mutex_);
+    ++wake_generation_;
+  }
+  work_available_.notify_all();
+}
+
+void Pipeline::supervise(int slot_index) {
+  WorkerSlot slot(options_, slot_index);
+  while (!stopping_.load()) {
+    std::uint64_t generation = 0;
+    {
+      const std::lock_guard lock(mutex_);
+      generation = wake_generation_;
+    }
+    auto claimed = journal_.claim_next(options_.max_attempts);
+    if (!claimed || !claimed.value().has_value()) {
+      if (!claimed) logger()->error("cannot claim a job: {}", claimed.error().describe());
+      std::unique_lock lock(mutex_);
+      work_available_.wait_for(lock, kIdleWait, [&] { return stopping_.load() || wake_generation_ != generation; });
+      continue;
+    }
+    const journal::Job job = *claimed.value();
+
+    WorkerProcess* worker = slot.ensure_running();
+    if (worker == nullptr) {
+      (void)journal_.return_to_received(job.id, "worker_unavailable", "no worker process could be started");
+      std::unique_lock lock(mutex_);
+      work_available_.wait_for(lock, kWorkerRestartPause, [&] { return stopping_.load(); });
+      continue;
+    }
+
+    const config::GatewayConfig* gateway = find_gateway(options_, job.gateway_id);
+    JobRequest request;
+    request.job_id = job.id;
+    request.gateway_id = job.gateway_id;
+    request.input = job.input_path;
+    request.output_root = options_.output_dir / ("gateway_" + job.gateway_id);
+    request.layout = gateway != nullptr ? gateway->output_layout : config::OutputLayout::nested;
+
+    const auto started = std::chrono::steady_clock::now();
+    Result<std::string> answer = worker->send_line(encode_request(request)).ok()
+                                     ? worker->read_line(options_.job_timeout)
+                                     : Result<std::string>(make_error("worker_exited", "worker gone before the job"));
+    const auto elapsed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+
+    Result<JobReply> reply = answer ? decode_reply(answer.value()) : Result<JobReply>(answer.error());
+    if (!reply || reply->job_id != job.id) {
+      // The worker crashed, hung past the job timeout, or answered nonsense: it is replaced and the job goes back
+      // to the queue; its attempt was already counted, so a job that kills workers ends as poison.
+      const std::string why = reply ? "answer for another job" : reply.error().describe();
+      const std::string how = slot.replace();
+      logger()->warn("gw={} job={} worker failed after {} ms: {} {}", job.gateway_id, job.id, elapsed_ms, why, how);
+      (void)journal_.return_to_received(job.id, reply ? "protocol_error" : reply.error().code, why + " " + how);
+      continue;
+    }
+
+    if (!reply->ok) {
+      logger()->warn("gw={} job={} rejected: {}: {}", job.gateway_id, job.id, reply->reason, reply->detail);
+      if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {
+        logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
+      }
+      quarantine(options_, job);
+      continue;
+    }
+
+    const std::vector<std::string> destinations = gateway != nullptr ? gateway->destinations : std::vector<std::string>{};
+    if (Status recorded = journal_.mark_written(job.id, reply->output, reply->result.sop_instance_uid, destinations);
+        !recorded) {
+      logger()->error("gw={} job={} cannot record result: {}", job.gateway_id, job.id, recorded.error().describe());
+      continue;
+    }
+    logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply->source.sop_instance_uid,
+                   reply->output.string(), elapsed_ms);
+    dispose_of_input(options_, job);
+    if (on_written_ && !destinations.empty()) on_written_();
+  }
+}
+
+}  // namespace creni::pipeline

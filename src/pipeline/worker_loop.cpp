@@ -1,0 +1,196 @@
+#include "creni/pipeline/worker_loop.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "creni/catalog/catalog.hpp"
+#include "creni/dicom/dcmtk_runtime.hpp"
+#include "creni/dicom/instance.hpp"
+#include "creni/output/output_writer.hpp"
+#include "creni/pipeline/worker_protocol.hpp"
+#include "creni/process/processing_chain.hpp"
+
+namespace creni::pipeline {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  auto named = spdlog::get("pipeline");
+  return named ? named : spdlog::default_logger();
+}
+
+void apply_limits(const config::ProcessingConfig& processing) {
+  const rlim_t address_space = static_cast<rlim_t>(processing.worker_memory_mb) * 1024 * 1024;
+  const rlimit memory{address_space, address_space};
+  if (::setrlimit(RLIMIT_AS, &memory) != 0) logger()->warn("cannot limit worker memory: {}", std::strerror(errno));
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+}
+
+bool write_all(int fd, const std::string& text) {
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    written += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Reads one line from `fd`; false at end of input.
+bool read_line(int fd, std::string& buffer, std::string& line) {
+  while (true) {
+    if (const auto newline = buffer.find('\n'); newline != std::string::npos) {
+      line = buffer.substr(0, newline + 1);
+      buffer.erase(0, newline + 1);
+      return true;
+    }
+    char chunk[4096];
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+JobReply failure(std::int64_t job_id, const Error& error) {
+  JobReply reply;
+  reply.job_id = job_id;
+  reply.ok = false;
+  reply.reason = error.code;
+  reply.detail = error.message;
+  return reply;
+}
+
+// The gateways' image.db files this worker writes to (OUTPUT/gateway_<id>/image.db), opened once each.
+class OutputCatalogs {
+ public:
+  void record(const std::filesystem::path& output_root, dicom::Instance& result, const std::filesystem::path& file,
+              const JobRequest& request) {
+    auto& catalog = catalogs_[output_root];
+    if (!catalog) {
+      auto opened = catalog::Catalog::open_for_writing(output_root / "image.db");
+      if (!opened) {
+        logger()->error("gw={} job={} cannot open {}: {}", request.gateway_id, request.job_id,
+                        (output_root / "image.db").string(), opened.error().describe());
+        return;
+      }
+      catalog = std::move(opened).value();
+    }
+    catalog::CatalogRecord entry = catalog::record_from_dataset(result.dataset());
+    // The gateways keep each image file's path in PrivateCreator; so do we, for whatever delivers OUTPUT onward.
+    entry.image.emplace_back("PrivateCreator", std::filesystem::absolute(file).string());
+    if (Status added = catalog->upsert(entry); !added) {
+      // The result itself is complete and journaled; a stale index is reported, never a reason to lose the image.
+      logger()->error("gw={} job={} image.db not updated: {}", request.gateway_id, request.job_id, added.error().describe());
+    }
+  }
+
+ private:
+  std::map<std::filesystem::path, std::unique_ptr<catalog::Catalog>> catalogs_;
+};
+
+// The gateway folder (INPUT/gateway_<id>) an input file lies in, or empty.
+std::filesystem::path gateway_folder_of(const std::filesystem::path& input, const std::string& gateway_id) {
+  for (auto folder = input.parent_path(); !folder.empty() && folder != folder.root_path(); folder = folder.parent_path()) {
+    if (folder.filename() == "gateway_" + gateway_id) return folder;
+  }
+  return {};
+}
+
+// Cross-checks the instance against the gateway's own image.db when there is one: a different study or series
+// there means the gateway and the file disagree, which an operator should hear about. Never blocks the image.
+void cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
+  const auto folder = gateway_folder_of(request.input, request.gateway_id);
+  if (folder.empty() || !std::filesystem::exists(folder / "image.db")) return;
+  auto index = catalog::Catalog::open_read_only(folder / "image.db");
+  if (!index) {
+    logger()->debug("gw={} job={} gateway image.db not readable: {}", request.gateway_id, request.job_id, index.error().describe());
+    return;
+  }
+  auto entry = index.value()->find_image(source.sop_instance_uid);
+  if (!entry || !entry->has_value()) {
+    logger()->debug("gw={} job={} sop={} not in the gateway's image.db", request.gateway_id, request.job_id, source.sop_instance_uid);
+    return;
+  }
+  const auto value_of = [](const auto& columns, const std::string& name) {
+    for (const auto& [column, value] : columns) {
+      if (column == name) return value;
+    }
+    return std::string();
+  };
+  const std::string study = value_of(entry->value().study, "StudyInstanceUID");
+  const std::string series = value_of(entry->value().series, "SeriesInstanceUID");
+  if ((!study.empty() && study != source.study_instance_uid) || (!series.empty() && series != source.series_instance_uid)) {
+    logger()->warn("gw={} job={} sop={} the gateway's image.db lists another study or series for this instance",
+                   request.gateway_id, request.job_id, source.sop_instance_uid);
+  }
+}
+
+JobReply handle(process::ProcessingChain& chain, OutputCatalogs& catalogs, const JobRequest& request) {
+  auto instance = dicom::Instance::load(request.input);
+  if (!instance) return failure(request.job_id, instance.error());
+  cross_check_with_gateway_index(request, instance->identity());
+  auto processed = chain.run(instance.value());
+  if (!processed) return failure(request.job_id, processed.error());
+  const output::OutputWriter writer(request.output_root, request.layout);
+  auto written = writer.write(instance.value(), processed->result);
+  if (!written) return failure(request.job_id, written.error());
+  catalogs.record(request.output_root, instance.value(), written.value(), request);
+
+  JobReply reply;
+  reply.job_id = request.job_id;
+  reply.ok = true;
+  reply.output = written.value();
+  reply.source = processed->source;
+  reply.result = processed->result;
+  return reply;
+}
+
+}  // namespace
+
+int run_worker_loop(const config::NodeConfig& config, int in_fd, int out_fd) {
+  apply_limits(config.processing);
+  const dicom::DcmtkRuntime runtime;
+  if (Status ready = runtime.check(); !ready) {
+    logger()->critical("worker cannot start: {}", ready.error().describe());
+    return 3;
+  }
+  auto chain = process::ProcessingChain::build(config.processing, config.inference);
+  if (!chain) {
+    logger()->critical("worker cannot build the processing chain: {}", chain.error().describe());
+    return 2;
+  }
+  if (!write_all(out_fd, encode_ready(static_cast<long>(::getpid())))) return 1;
+
+  OutputCatalogs catalogs;
+  std::string buffer;
+  std::string line;
+  while (read_line(in_fd, buffer, line)) {
+    auto request = decode_request(line);
+    if (!request) {
+      logger()->error("worker: bad request: {}", request.error().describe());
+      return 1;
+    }
+    JobReply reply;
+    try {
+      reply = handle(chain.value(), catalogs, request.value());
+    } catch (const std::bad_alloc&) {
+      reply = failure(request->job_id, make_error("out_of_memory", "the image needs more memory than the worker limit"));
+    } catch (const std::exception& e) {
+      reply = failure(request->job_id, make_error("internal_error", e.what()));
+    }
+    if (!write_all(out_fd, encode_reply(reply))) return 1;
+  }
+  return 0;
+}
+
+}  // namespace creni::pipeline

@@ -1,0 +1,252 @@
+// The folder door end to end, against the built binary: files dropped into INPUT/gateway_<id>/ come out processed
+// in OUTPUT/gateway_<id>/ exactly once, even across crashes, and no crafted file stops the node.
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "dicom_factory.hpp"
+#include "node_under_test.hpp"
+
+namespace creni::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag) {
+  DcmFileFormat dicom;
+  if (dicom.loadFile(file.c_str()).bad()) return "<unreadable>";
+  OFString value;
+  dicom.getDataset()->findAndGetOFStringArray(tag, value);
+  return value.c_str();
+}
+
+// A series of `count` slices written straight into the gateway folder, <StudyUID>/<SOPUID> like a gateway does.
+std::vector<std::filesystem::path> drop_series(const std::filesystem::path& gateway_folder, int count) {
+  ImageSpec spec;
+  spec.study_instance_uid = fresh_uid();
+  spec.series_instance_uid = fresh_uid();
+  std::vector<std::filesystem::path> files;
+  std::filesystem::create_directories(gateway_folder / spec.study_instance_uid);
+  for (int i = 0; i < count; ++i) {
+    spec.sop_instance_uid = fresh_uid();
+    const auto file = gateway_folder / spec.study_instance_uid / spec.sop_instance_uid;
+    // Written under a temporary name and renamed, as a careful sender does; the slow-writer test covers the rest.
+    const auto temp = file.string() + ".part";
+    EXPECT_TRUE(write_image(spec, temp).ok());
+    std::filesystem::rename(temp, file);
+    files.push_back(file);
+  }
+  return files;
+}
+
+// Explicit VR Little Endian Part 10 bytes whose data set nests `depth` undefined-length sequences: DCMTK 3.6.7
+// parses them recursively and overflows the stack, which is what a worker process is for.
+std::string deeply_nested_file(int depth) {
+  std::string bytes(128, '\0');
+  bytes += "DICM";
+  const auto element = [&](std::uint16_t group, std::uint16_t tag, const char* vr, const std::string& value) {
+    bytes += static_cast<char>(group & 0xFF);
+    bytes += static_cast<char>(group >> 8);
+    bytes += static_cast<char>(tag & 0xFF);
+    bytes += static_cast<char>(tag >> 8);
+    bytes += vr;
+    const std::size_t length = value.size();
+    bytes += static_cast<char>(length & 0xFF);
+    bytes += static_cast<char>(length >> 8);
+    bytes += value;
+  };
+  const std::string sop = fresh_uid();
+  const std::string sop_padded = sop.size() % 2 ? sop + '\0' : sop;
+  element(0x0002, 0x0010, "UI", std::string("1.2.840.10008.1.2.1") + '\0');
+  element(0x0002, 0x0003, "UI", sop_padded);
+  element(0x0008, 0x0016, "UI", std::string("1.2.840.10008.5.1.4.1.1.7") + '\0');
+  element(0x0008, 0x0018, "UI", sop_padded);
+  const std::string open_sequence("\x08\x00\x15\x11SQ\x00\x00\xFF\xFF\xFF\xFF", 12);
+  const std::string open_item("\xFE\xFF\x00\xE0\xFF\xFF\xFF\xFF", 8);
+  for (int i = 0; i < depth; ++i) bytes += open_sequence + open_item;
+  return bytes;
+}
+
+TEST(FolderDoor, processes_every_dropped_file_once_into_the_gateways_layout) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto nested = drop_series(node.input() / "gateway_1", 5);
+  const auto flat = drop_series(node.input() / "gateway_2", 3);
+  ASSERT_TRUE(node.wait_for_state("written", 8, 60s)) << node.status_json() << node.log();
+
+  const auto results_in = [](const std::filesystem::path& folder) {
+    std::vector<std::filesystem::path> results;
+    for (const auto& file : harness::files_below(folder)) {
+      if (file.extension() == ".dcm") results.push_back(file);
+    }
+    return results;
+  };
+  const auto gateway_1 = results_in(node.output() / "gateway_1");
+  const auto gateway_2 = results_in(node.output() / "gateway_2");
+  ASSERT_EQ(gateway_1.size(), 5u);
+  ASSERT_EQ(gateway_2.size(), 3u);
+  for (const auto& file : gateway_1) {
+    // nested: <StudyUID>/<SOPUID>.dcm, named by the derived UIDs written inside
+    EXPECT_EQ(file.parent_path().filename().string(), tag_of(file, DCM_StudyInstanceUID));
+    EXPECT_EQ(file.stem().string(), tag_of(file, DCM_SOPInstanceUID));
+    EXPECT_EQ(tag_of(file, DCM_StudyDescription), "CT HEAD ScreenedByAI");
+  }
+  for (const auto& file : gateway_2) {
+    EXPECT_EQ(file.parent_path(), node.output() / "gateway_2");
+    EXPECT_EQ(file.stem().string(), tag_of(file, DCM_SOPInstanceUID));
+  }
+  // Every slice of the series went into one derived series.
+  std::set<std::string> series;
+  for (const auto& file : gateway_1) series.insert(tag_of(file, DCM_SeriesInstanceUID));
+  EXPECT_EQ(series.size(), 1u);
+  EXPECT_EQ(node.count_in_state("rejected"), 0);
+
+  // OUTPUT/gateway_1/image.db indexes the results like the gateways' own files: derived UIDs, linked rows, paths.
+  const auto index = node.output() / "gateway_1" / "image.db";
+  const auto rows = harness::run_command({"sqlite3", index.string(),
+      "SELECT i.SOPInstanceUID, s.SeriesInstanceUID, st.StudyDescription, i.PrivateCreator FROM image i "
+      "JOIN series s ON i.referenceId = s.id JOIN study st ON s.referenceId = st.id ORDER BY i.SOPInstanceUID"});
+  ASSERT_EQ(rows.exit_code, 0) << rows.err;
+  for (const auto& file : gateway_1) {
+    const std::string expected = tag_of(file, DCM_SOPInstanceUID) + "|" + *series.begin() + "|CT HEAD ScreenedByAI|" +
+                                 std::filesystem::absolute(file).string();
+    EXPECT_NE(rows.out.find(expected), std::string::npos) << rows.out;
+  }
+}
+
+TEST(FolderDoor, the_same_image_dropped_twice_is_processed_once) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto files = drop_series(node.input() / "gateway_1", 1);
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.log();
+  // A gateway resends the same instance under another name.
+  std::filesystem::copy_file(files[0], files[0].parent_path() / "again.part");
+  std::filesystem::rename(files[0].parent_path() / "again.part", files[0].parent_path() / "again");
+  ASSERT_TRUE(harness::wait_until([&] { return node.log().find("already known") != std::string::npos; }, 20s)) << node.log();
+  EXPECT_EQ(node.outputs().size(), 1u);
+  EXPECT_EQ(node.count_in_state("written"), 1);
+}
+
+TEST(FolderDoor, a_file_still_being_written_is_taken_only_once_complete) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto staging = node.state().parent_path() / "staging.dcm";
+  ImageSpec spec;
+  spec.rows = 256;
+  spec.columns = 256;
+  ASSERT_TRUE(write_image(spec, staging).ok());
+  const std::string bytes = harness::read_file(staging);
+  std::filesystem::create_directories(node.input() / "gateway_1" / "study");
+  const auto target = node.input() / "gateway_1" / "study" / "slow-image";
+  {
+    std::ofstream writer(target, std::ios::binary);
+    writer.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+    writer.flush();
+    // Longer than the stability window: only the open-for-writing tracking keeps the half file from being taken.
+    std::this_thread::sleep_for(1500ms);
+    writer.write(bytes.data() + bytes.size() / 2, static_cast<std::streamsize>(bytes.size() - bytes.size() / 2));
+  }
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
+  EXPECT_EQ(node.outputs().size(), 1u);
+}
+
+TEST(FolderDoor, temporary_and_hidden_names_and_image_db_are_not_images) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto folder = node.input() / "gateway_1";
+  std::filesystem::create_directories(folder);
+  ImageSpec spec;
+  for (const char* name : {".hidden", "upload.tmp", "upload.part", "upload.partial", "image.db", "image.db-wal"}) {
+    ASSERT_TRUE(write_image(spec, folder / name).ok());
+  }
+  drop_series(folder, 1);  // a real one, to know when the node has looked
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.log();
+  std::this_thread::sleep_for(2500ms);  // a rescan period, so that a scan would have seen them too
+  EXPECT_EQ(node.count_in_state("written"), 1);
+  EXPECT_EQ(node.count_in_state("rejected"), 0);
+}
+
+TEST(FolderDoor, garbage_is_rejected_with_its_reason_and_kept_in_quarantine) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto folder = node.input() / "gateway_1";
+  std::filesystem::create_directories(folder);
+  { std::ofstream(folder / "notes") << "this is not DICOM\n"; }
+  drop_series(folder, 1);
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 30s)) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.log();
+  EXPECT_NE(node.status_json().find("\"reason\":\"not_dicom\""), std::string::npos) << node.status_json();
+  EXPECT_EQ(harness::files_below(node.state() / "quarantine" / "gateway_1").size(), 1u);
+}
+
+TEST(FolderDoor, a_symbolic_link_is_recorded_rejected_and_never_followed) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto folder = node.input() / "gateway_1";
+  std::filesystem::create_directories(folder);
+  const auto outside = node.state().parent_path() / "outside.dcm";
+  ASSERT_TRUE(write_image(ImageSpec{}, outside).ok());
+  std::filesystem::create_symlink(outside, folder / "link");
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 30s)) << node.log();
+  EXPECT_NE(node.status_json().find("\"reason\":\"symlink\""), std::string::npos);
+  EXPECT_TRUE(node.outputs().empty());
+}
+
+TEST(FolderDoor, a_file_that_crashes_workers_is_rejected_as_poison_and_the_node_carries_on) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto folder = node.input() / "gateway_1";
+  std::filesystem::create_directories(folder);
+  { std::ofstream(folder / "nested.part", std::ios::binary) << deeply_nested_file(200000); }
+  std::filesystem::rename(folder / "nested.part", folder / "nested");
+  drop_series(folder, 2);
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 90s)) << node.status_json() << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 2, 60s)) << node.status_json() << node.log();
+  const std::string status = node.status_json();
+  EXPECT_NE(status.find("\"reason\":\"poison\""), std::string::npos) << status;
+  EXPECT_NE(node.log().find("worker failed"), std::string::npos);
+}
+
+TEST(FolderDoor, a_kill_9_loses_nothing_and_processes_nothing_twice) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_series(node.input() / "gateway_1", 40);
+  ASSERT_TRUE(node.wait_for_state("written", 3, 60s)) << node.log();
+  node.kill_hard();
+
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 40, 120s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.count_in_state("written"), 40);
+  EXPECT_EQ(node.count_in_state("rejected"), 0);
+  const auto outputs = node.outputs();
+  EXPECT_EQ(outputs.size(), 40u);
+  for (const auto& file : harness::files_below(node.output())) {
+    EXPECT_TRUE(file.extension() == ".dcm" || file.filename() == "image.db") << "leftover " << file;
+  }
+}
+
+TEST(FolderDoor, files_already_there_at_start_are_processed) {
+  NodeUnderTest node;
+  drop_series(node.input() / "gateway_2", 4);
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 4, 60s)) << node.log();
+  EXPECT_EQ(node.outputs().size(), 4u);
+}
+
+TEST(FolderDoor, a_second_node_on_the_same_state_folder_refuses_to_start) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto second = harness::run_command({CRENI_NODE_BINARY, "run", "--config", node.config_file().string()}, 20s);
+  EXPECT_EQ(second.exit_code, 3);
+  EXPECT_NE(second.err.find("locked"), std::string::npos) << second.err;
+}
+
+}  // namespace
+}  // namespace creni::testing

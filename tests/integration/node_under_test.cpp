@@ -1,0 +1,77 @@
+#include "node_under_test.hpp"
+
+#include <signal.h>
+
+#include <fstream>
+#include <regex>
+
+namespace creni::testing {
+
+NodeUnderTest::NodeUnderTest(const std::string& extra_toml, const std::string& node_table_extra)
+    : input_(root_ / "INPUT"), output_(root_ / "OUTPUT"), state_(root_ / "state"), config_file_(root_ / "node.toml") {
+  port_ = harness::free_port();
+  std::ofstream config(config_file_);
+  config << "[node]\n"
+         << "input_dir = \"" << input_.string() << "\"\n"
+         << "output_dir = \"" << output_.string() << "\"\n"
+         << "state_dir = \"" << state_.string() << "\"\n"
+         << "workers = 2\n"
+         << "min_free_mb = 1\n"
+         << "log_level = \"debug\"\n"
+         << node_table_extra << "\n"
+         << "[scp]\nbind = \"127.0.0.1\"\nport = " << port_ << "\n"
+         << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n"
+         << "[[gateway]]\nid = \"1\"\ncalling_ae_titles = [\"GATEWAY_1\"]\noutput_layout = \"nested\"\n"
+         << "[[gateway]]\nid = \"2\"\ncalling_ae_titles = [\"GATEWAY_2\"]\noutput_layout = \"flat\"\n"
+         << extra_toml << "\n";
+}
+
+bool NodeUnderTest::start() {
+  process_ = std::make_unique<harness::ChildProcess>(
+      std::vector<std::string>{CRENI_NODE_BINARY, "run", "--config", config_file_.string()}, root_.path());
+  return harness::wait_until(
+      [&] { return log().find("started") != std::string::npos || !process_->running(); }, std::chrono::seconds(20)) &&
+         process_->running();
+}
+
+void NodeUnderTest::kill_hard() {
+  if (!process_) return;
+  process_->signal(SIGKILL);
+  process_->wait(std::chrono::seconds(10));
+}
+
+int NodeUnderTest::stop() {
+  if (!process_) return -1;
+  process_->signal(SIGTERM);
+  return process_->wait(std::chrono::seconds(60));
+}
+
+std::string NodeUnderTest::log() const { return process_ ? process_->stderr_text() : std::string(); }
+
+std::string NodeUnderTest::status_json() const {
+  return harness::run_command({CRENI_NODE_BINARY, "status", "--json", "--config", config_file_.string()}).out;
+}
+
+long NodeUnderTest::count_in_state(const std::string& state) const {
+  const std::string json = status_json();
+  const std::regex row("\"state\":\"" + state + "\",\"count\":([0-9]+)");
+  long total = 0;
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), row); it != std::sregex_iterator(); ++it) {
+    total += std::stol((*it)[1]);
+  }
+  return total;
+}
+
+bool NodeUnderTest::wait_for_state(const std::string& state, long count, std::chrono::milliseconds timeout) const {
+  return harness::wait_until([&] { return count_in_state(state) >= count; }, timeout);
+}
+
+std::vector<std::filesystem::path> NodeUnderTest::outputs() const {
+  std::vector<std::filesystem::path> files;
+  for (const auto& file : harness::files_below(output_)) {
+    if (file.extension() == ".dcm") files.push_back(file);
+  }
+  return files;
+}
+
+}  // namespace creni::testing

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/harness.hpp"
+
+namespace creni::testing {
+
+/// The built creni-node binary running against its own temp folders (INPUT, OUTPUT, state) and a config file that
+/// the test writes. Stopped by PID (SIGTERM, then SIGKILL) when destroyed.
+class NodeUnderTest {
+ public:
+  /// `extra_toml` is appended to a base config: [node] with the temp folders and 2 workers, [input] with short
+  /// windows, gateways "1" (nested) and "2" (flat), SCP on a free loopback port.
+  explicit NodeUnderTest(const std::string& extra_toml = {}, const std::string& node_table_extra = {});
+
+  /// Starts the node and waits until it logged that it started. Returns false (with the log in `log()`) otherwise.
+  bool start();
+  /// SIGKILL, no clean-up at all (crash test).
+  void kill_hard();
+  /// SIGTERM and wait; returns the exit code.
+  int stop();
+
+  [[nodiscard]] const std::filesystem::path& input() const { return input_; }
+  [[nodiscard]] const std::filesystem::path& output() const { return output_; }
+  [[nodiscard]] const std::filesystem::path& state() const { return state_; }
+  [[nodiscard]] const std::filesystem::path& config_file() const { return config_file_; }
+  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] std::string log() const;
+
+  /// `creni-node status --json` output.
+  [[nodiscard]] std::string status_json() const;
+  /// Number of jobs in `state` (all gateways), from `status --json`.
+  [[nodiscard]] long count_in_state(const std::string& state) const;
+  /// Waits until `count_in_state(state) >= count`.
+  bool wait_for_state(const std::string& state, long count, std::chrono::milliseconds timeout) const;
+  /// Every .dcm file below OUTPUT.
+  [[nodiscard]] std::vector<std::filesystem::path> outputs() const;
+
+ private:
+  harness::TempDir root_{"creni-node"};
+  std::filesystem::path input_;
+  std::filesystem::path output_;
+  std::filesystem::path state_;
+  std::filesystem::path config_file_;
+  int port_ = 0;
+  std::unique_ptr<harness::ChildProcess> process_;
+};
+
+}  // namespace creni::testing
