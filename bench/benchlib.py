@@ -76,6 +76,18 @@ class Node:
             time.sleep(0.02)
         raise RuntimeError("node did not listen in time")
 
+    def wait_started(self, timeout=20.0):
+        """Waits for the node's "started" log line (the folder door is watching from then on)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log.name) as f:
+                if " started" in f.read():
+                    return
+            if self.process.poll() is not None:
+                raise RuntimeError("node exited early; see " + self.log.name)
+            time.sleep(0.02)
+        raise RuntimeError("node did not start in time")
+
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

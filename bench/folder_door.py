@@ -57,7 +57,7 @@ def main():
 
         config = f"[node]\nworkers = {args.workers}\n[[gateway]]\nid = \"1\"\n"
         with benchlib.Node(root, config) as node:
-            node.wait_for_port()
+            node.wait_started()
             output = os.path.join(root, "OUTPUT", "gateway_1")
             gateway = os.path.join(root, "INPUT", "gateway_1")
             os.makedirs(gateway, exist_ok=True)

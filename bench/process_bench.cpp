@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "creni/config/node_config.hpp"
 #include "creni/dicom/dcmtk_runtime.hpp"
 #include "creni/dicom/instance.hpp"

@@ -139,6 +139,13 @@ void Pipeline::wake() {
 void Pipeline::supervise(int slot_index) {
   WorkerSlot slot(options_, slot_index);
   while (!stopping_.load()) {
+    // Workers start (and restart) before a job is claimed: a job never waits for a worker to boot, and one that
+    // cannot start costs no attempt.
+    if (slot.ensure_running() == nullptr) {
+      std::unique_lock lock(mutex_);
+      work_available_.wait_for(lock, kWorkerRestartPause, [&] { return stopping_.load(); });
+      continue;
+    }
     std::uint64_t generation = 0;
     {
       const std::lock_guard lock(mutex_);
@@ -154,12 +161,6 @@ void Pipeline::supervise(int slot_index) {
     const journal::Job job = *claimed.value();
 
     WorkerProcess* worker = slot.ensure_running();
-    if (worker == nullptr) {
-      (void)journal_.return_to_received(job.id, "worker_unavailable", "no worker process could be started");
-      std::unique_lock lock(mutex_);
-      work_available_.wait_for(lock, kWorkerRestartPause, [&] { return stopping_.load(); });
-      continue;
-    }
 
     const config::GatewayConfig* gateway = find_gateway(options_, job.gateway_id);
     JobRequest request;

@@ -4,6 +4,7 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -173,17 +174,35 @@ TEST(FolderDoor, temporary_and_hidden_names_and_image_db_are_not_images) {
   EXPECT_EQ(node.count_in_state("rejected"), 0);
 }
 
-TEST(FolderDoor, garbage_is_rejected_with_its_reason_and_kept_in_quarantine) {
+TEST(FolderDoor, invalid_files_are_rejected_with_their_reason_kept_in_quarantine_and_give_no_output) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
   const auto folder = node.input() / "gateway_1";
-  std::filesystem::create_directories(folder);
-  { std::ofstream(folder / "notes") << "this is not DICOM\n"; }
+  std::filesystem::create_directories(folder / "bad");
+  const auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(folder / "bad" / (name + ".part"), std::ios::binary) << bytes;
+    std::filesystem::rename(folder / "bad" / (name + ".part"), folder / "bad" / name);
+  };
+  write("notes", "this is not DICOM\n");
+  write("empty", "");
+  std::string garbage(128, '\0');
+  garbage += "DICM";
+  for (int i = 0; i < 2048; ++i) garbage += static_cast<char>((i * 31) % 253);
+  write("dicm-then-garbage", garbage);
+  const auto staging = node.state().parent_path() / "whole.dcm";
+  ASSERT_TRUE(write_image(ImageSpec{}, staging).ok());
+  std::string cut = harness::read_file(staging);
+  cut.resize(cut.size() - 777);
+  write("truncated", cut);
   drop_series(folder, 1);
-  ASSERT_TRUE(node.wait_for_state("rejected", 1, 30s)) << node.log();
+
+  ASSERT_TRUE(node.wait_for_state("rejected", 4, 30s)) << node.status_json() << node.log();
   ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.log();
-  EXPECT_NE(node.status_json().find("\"reason\":\"not_dicom\""), std::string::npos) << node.status_json();
-  EXPECT_EQ(harness::files_below(node.state() / "quarantine" / "gateway_1").size(), 1u);
+  const std::string status = node.status_json();
+  EXPECT_NE(status.find("\"reason\":\"not_dicom\""), std::string::npos) << status;
+  EXPECT_NE(status.find("\"reason\":\"truncated\""), std::string::npos) << status;
+  EXPECT_EQ(node.outputs().size(), 1u);
+  EXPECT_EQ(harness::files_below(node.state() / "quarantine" / "gateway_1").size(), 4u);
 }
 
 TEST(FolderDoor, a_symbolic_link_is_recorded_rejected_and_never_followed) {
@@ -230,6 +249,70 @@ TEST(FolderDoor, a_kill_9_loses_nothing_and_processes_nothing_twice) {
   for (const auto& file : harness::files_below(node.output())) {
     EXPECT_TRUE(file.extension() == ".dcm" || file.filename() == "image.db") << "leftover " << file;
   }
+}
+
+TEST(FolderDoor, a_hung_worker_is_replaced_after_the_job_timeout_and_the_job_still_completes) {
+  NodeUnderTest node("[processing]\njob_timeout_s = 2\n");
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(harness::wait_until([&] {
+    const std::string log = node.log();
+    return log.find("worker 0 started") != std::string::npos && log.find("worker 1 started") != std::string::npos;
+  }, 20s)) << node.log();
+  ASSERT_EQ(node.children().size(), 2u);
+  // Both workers freeze (as a decoder stuck in a loop would): nothing they are given comes back.
+  for (const pid_t worker : node.children()) ::kill(worker, SIGSTOP);
+  drop_series(node.input() / "gateway_1", 2);
+  ASSERT_TRUE(node.wait_for_state("written", 2, 60s)) << node.status_json() << node.log();
+  EXPECT_NE(node.log().find("worker failed"), std::string::npos) << node.log();
+  EXPECT_EQ(node.outputs().size(), 2u);
+}
+
+TEST(FolderDoor, sigterm_stops_cleanly_and_the_next_start_resumes) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_series(node.input() / "gateway_1", 30);
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.log();
+  EXPECT_EQ(node.stop(), 0) << node.log();
+  EXPECT_NE(node.log().find("creni-node stopped"), std::string::npos);
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 30, 60s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.outputs().size(), 30u);
+}
+
+TEST(FolderDoor, a_thousand_files_dropped_at_once_are_each_processed_exactly_once) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto staging = node.state().parent_path() / "burst";
+  ImageSpec spec;
+  spec.rows = 32;
+  spec.columns = 32;
+  spec.study_instance_uid = fresh_uid();
+  spec.series_instance_uid = fresh_uid();
+  std::filesystem::create_directories(staging / spec.study_instance_uid);
+  for (int i = 0; i < 1000; ++i) {
+    spec.sop_instance_uid = fresh_uid();
+    ASSERT_TRUE(write_image(spec, staging / spec.study_instance_uid / spec.sop_instance_uid).ok());
+  }
+  // One rename moves the whole study folder in, as a gateway that prepares a study elsewhere does.
+  std::filesystem::create_directories(node.input() / "gateway_1");
+  std::filesystem::rename(staging / spec.study_instance_uid, node.input() / "gateway_1" / spec.study_instance_uid);
+  ASSERT_TRUE(node.wait_for_state("written", 1000, 240s)) << node.status_json();
+  EXPECT_EQ(node.count_in_state("written"), 1000);
+  EXPECT_EQ(node.outputs().size(), 1000u);
+}
+
+TEST(FolderDoor, inputs_can_be_deleted_after_processing) {
+  NodeUnderTest node({}, {}, "after_processing = \"delete\"");
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto inputs = drop_series(node.input() / "gateway_1", 3);
+  ASSERT_TRUE(node.wait_for_state("written", 3, 60s)) << node.log();
+  ASSERT_TRUE(harness::wait_until([&] {
+    for (const auto& input : inputs) {
+      if (std::filesystem::exists(input)) return false;
+    }
+    return true;
+  }, 10s));
+  EXPECT_EQ(node.outputs().size(), 3u);
 }
 
 TEST(FolderDoor, files_already_there_at_start_are_processed) {

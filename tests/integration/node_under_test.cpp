@@ -7,7 +7,8 @@
 
 namespace creni::testing {
 
-NodeUnderTest::NodeUnderTest(const std::string& extra_toml, const std::string& node_table_extra)
+NodeUnderTest::NodeUnderTest(const std::string& extra_toml, const std::string& node_table_extra,
+                             const std::string& input_table_extra)
     : input_(root_ / "INPUT"), output_(root_ / "OUTPUT"), state_(root_ / "state"), config_file_(root_ / "node.toml") {
   port_ = harness::free_port();
   std::ofstream config(config_file_);
@@ -20,7 +21,7 @@ NodeUnderTest::NodeUnderTest(const std::string& extra_toml, const std::string& n
          << "log_level = \"debug\"\n"
          << node_table_extra << "\n"
          << "[scp]\nbind = \"127.0.0.1\"\nport = " << port_ << "\n"
-         << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n"
+         << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n" << input_table_extra << "\n"
          << "[[gateway]]\nid = \"1\"\ncalling_ae_titles = [\"GATEWAY_1\"]\noutput_layout = \"nested\"\n"
          << "[[gateway]]\nid = \"2\"\ncalling_ae_titles = [\"GATEWAY_2\"]\noutput_layout = \"flat\"\n"
          << extra_toml << "\n";
@@ -44,6 +45,19 @@ int NodeUnderTest::stop() {
   if (!process_) return -1;
   process_->signal(SIGTERM);
   return process_->wait(std::chrono::seconds(60));
+}
+
+pid_t NodeUnderTest::pid() const { return process_ ? process_->pid() : -1; }
+
+std::vector<pid_t> NodeUnderTest::children() const {
+  // Each thread lists the children it spawned itself: workers are spawned by the pipeline threads.
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid()) + "/task", ec)) {
+    std::ifstream list(task.path() / "children");
+    for (pid_t child = 0; list >> child;) found.push_back(child);
+  }
+  return found;
 }
 
 std::string NodeUnderTest::log() const { return process_ ? process_->stderr_text() : std::string(); }

@@ -15,9 +15,11 @@ namespace creni::testing {
 /// the test writes. Stopped by PID (SIGTERM, then SIGKILL) when destroyed.
 class NodeUnderTest {
  public:
-  /// `extra_toml` is appended to a base config: [node] with the temp folders and 2 workers, [input] with short
-  /// windows, gateways "1" (nested) and "2" (flat), SCP on a free loopback port.
-  explicit NodeUnderTest(const std::string& extra_toml = {}, const std::string& node_table_extra = {});
+  /// A base config: [node] with the temp folders and 2 workers, [input] with short windows, gateways "1" (nested)
+  /// and "2" (flat), SCP on a free loopback port. `extra_toml` (whole tables) is appended at the end; the other two
+  /// add keys to [node] and [input].
+  explicit NodeUnderTest(const std::string& extra_toml = {}, const std::string& node_table_extra = {},
+                         const std::string& input_table_extra = {});
 
   /// Starts the node and waits until it logged that it started. Returns false (with the log in `log()`) otherwise.
   bool start();
@@ -32,6 +34,10 @@ class NodeUnderTest {
   [[nodiscard]] const std::filesystem::path& config_file() const { return config_file_; }
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] std::string log() const;
+  /// PID of the node process (-1 when not started).
+  [[nodiscard]] pid_t pid() const;
+  /// PIDs of the node's direct children (its worker processes).
+  [[nodiscard]] std::vector<pid_t> children() const;
 
   /// `creni-node status --json` output.
   [[nodiscard]] std::string status_json() const;
