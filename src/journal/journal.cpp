@@ -489,7 +489,8 @@ Status Journal::mark_rejected(std::int64_t job_id, const std::string& reason, co
 }
 
 Status Journal::mark_written(std::int64_t job_id, const std::filesystem::path& output,
-                             const std::string& result_sop_instance_uid, const std::vector<std::string>& destinations) {
+                             const std::string& result_sop_instance_uid, const std::vector<std::string>& destinations,
+                             const std::filesystem::path& relocated_input) {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
@@ -502,6 +503,10 @@ Status Journal::mark_written(std::int64_t job_id, const std::filesystem::path& o
                          "result_sop_instance_uid = ?, updated_at_ms = ? WHERE id = ?",
                          output.string(), result_sop_instance_uid, now, job_id);
   if (!written) return written.error();
+  if (!relocated_input.empty()) {
+    auto moved = execute(connection_, "UPDATE jobs SET input_path = ? WHERE id = ?", relocated_input.string(), job_id);
+    if (!moved) return moved.error();
+  }
 
   // A destination listed twice is still one peer: it gets the image once.
   std::set<std::string> queued;

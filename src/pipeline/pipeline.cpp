@@ -169,6 +169,7 @@ void Pipeline::supervise(int slot_index) {
     request.input = job.input_path;
     request.output_root = options_.output_dir / ("gateway_" + job.gateway_id);
     request.layout = gateway != nullptr ? gateway->output_layout : config::OutputLayout::nested;
+    if (job.source == journal::Source::scp) request.mirror_root = options_.input_dir / ("gateway_" + job.gateway_id);
 
     const auto started = std::chrono::steady_clock::now();
     Result<std::string> answer = worker->send_line(encode_request(request)).ok()
@@ -198,14 +199,21 @@ void Pipeline::supervise(int slot_index) {
     }
 
     const std::vector<std::string> destinations = gateway != nullptr ? gateway->destinations : std::vector<std::string>{};
-    if (Status recorded = journal_.mark_written(job.id, reply->output, reply->result.sop_instance_uid, destinations);
+    if (Status recorded = journal_.mark_written(job.id, reply->output, reply->result.sop_instance_uid, destinations,
+                                                reply->mirrored_input);
         !recorded) {
       logger()->error("gw={} job={} cannot record result: {}", job.gateway_id, job.id, recorded.error().describe());
       continue;
     }
+    if (!reply->mirrored_input.empty() && reply->mirrored_input != job.input_path) {
+      // The received file now lies in INPUT like a gateway's drop, and the journal points there: the spool copy
+      // has served its purpose.
+      std::error_code ignored;
+      std::filesystem::remove(job.input_path, ignored);
+    }
     logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply->source.sop_instance_uid,
                    reply->output.string(), elapsed_ms);
-    dispose_of_input(options_, job);
+    if (job.source == journal::Source::folder) dispose_of_input(options_, job);
     if (on_written_ && !destinations.empty()) on_written_();
   }
 }

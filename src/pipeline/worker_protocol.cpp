@@ -91,14 +91,15 @@ std::string encode_ready(long pid) { return join({"READY", std::to_string(pid)})
 
 std::string encode_request(const JobRequest& r) {
   return join({"JOB", std::to_string(r.job_id), r.gateway_id, r.input.string(), r.output_root.string(),
-               r.layout == config::OutputLayout::flat ? "flat" : "nested"});
+               r.layout == config::OutputLayout::flat ? "flat" : "nested", r.mirror_root.string()});
 }
 
 std::string encode_reply(const JobReply& r) {
   if (!r.ok) return join({"FAIL", std::to_string(r.job_id), r.reason, r.detail});
   return join({"DONE", std::to_string(r.job_id), r.output.string(), r.source.sop_instance_uid,
                r.source.study_instance_uid, r.source.series_instance_uid, r.source.sop_class_uid,
-               r.result.sop_instance_uid, r.result.study_instance_uid, r.result.series_instance_uid});
+               r.result.sop_instance_uid, r.result.study_instance_uid, r.result.series_instance_uid,
+               r.mirrored_input.string()});
 }
 
 Result<long> decode_ready(std::string_view line) {
@@ -110,18 +111,19 @@ Result<long> decode_ready(std::string_view line) {
 }
 
 Result<JobRequest> decode_request(std::string_view line) {
-  auto fields = split(line, "JOB", 6);
+  auto fields = split(line, "JOB", 7);
   if (!fields) return fields.error();
   auto& f = fields.value();
   auto id = to_int(f[1]);
   if (!id) return id.error();
   if (f[5] != "nested" && f[5] != "flat") return make_error("protocol_error", "unknown layout " + f[5]);
-  return JobRequest{id.value(), f[2], f[3], f[4], f[5] == "flat" ? config::OutputLayout::flat : config::OutputLayout::nested};
+  return JobRequest{id.value(), f[2], f[3], f[4], f[5] == "flat" ? config::OutputLayout::flat : config::OutputLayout::nested,
+                    f[6]};
 }
 
 Result<JobReply> decode_reply(std::string_view line) {
   const bool ok = verb_of(line) == "DONE";
-  auto fields = split(line, ok ? "DONE" : "FAIL", ok ? 10 : 4);
+  auto fields = split(line, ok ? "DONE" : "FAIL", ok ? 11 : 4);
   if (!fields) return fields.error();
   auto& f = fields.value();
   auto id = to_int(f[1]);
@@ -143,6 +145,7 @@ Result<JobReply> decode_reply(std::string_view line) {
   reply.result.sop_instance_uid = f[7];
   reply.result.study_instance_uid = f[8];
   reply.result.series_instance_uid = f[9];
+  reply.mirrored_input = f[10];
   return reply;
 }
 

@@ -12,6 +12,7 @@ TEST(WorkerProtocol, a_request_survives_paths_with_tabs_newlines_and_percent_sig
   request.input = "/in/odd\tname\nwith%25/file";
   request.output_root = "/out/gateway_7";
   request.layout = config::OutputLayout::flat;
+  request.mirror_root = "/in/gateway_7";
   const std::string line = encode_request(request);
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
   const auto decoded = decode_request(line);
@@ -21,6 +22,7 @@ TEST(WorkerProtocol, a_request_survives_paths_with_tabs_newlines_and_percent_sig
   EXPECT_EQ(decoded->input, request.input);
   EXPECT_EQ(decoded->output_root, request.output_root);
   EXPECT_EQ(decoded->layout, config::OutputLayout::flat);
+  EXPECT_EQ(decoded->mirror_root, request.mirror_root);
 }
 
 TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
@@ -30,6 +32,7 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   reply.output = "/out/1.2/3.4.dcm";
   reply.source = {"1.2.840.10008.5.1.4.1.1.2", "1.2.3", "1.2", "1.2.1", ""};
   reply.result = {"1.2.840.10008.5.1.4.1.1.2", "2.25.3", "2.25.1", "2.25.2", ""};
+  reply.mirrored_input = "/in/gateway_1/1.2/1.2.3";
   const auto decoded = decode_reply(encode_reply(reply));
   ASSERT_TRUE(decoded.ok()) << decoded.error().describe();
   EXPECT_TRUE(decoded->ok);
@@ -38,6 +41,7 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   EXPECT_EQ(decoded->result.study_instance_uid, "2.25.1");
   EXPECT_EQ(decoded->result.series_instance_uid, "2.25.2");
   EXPECT_EQ(decoded->result.sop_class_uid, "1.2.840.10008.5.1.4.1.1.2");
+  EXPECT_EQ(decoded->mirrored_input, reply.mirrored_input);
 }
 
 TEST(WorkerProtocol, a_fail_reply_carries_reason_and_detail) {

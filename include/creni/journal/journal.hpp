@@ -189,9 +189,12 @@ class Journal {
   /// distinct destination is queued (`waiting`) in the same transaction; the job's state then follows its
   /// forwards: `forwarding` once one was attempted and some are unfinished; when all are finished, `done` if all
   /// succeeded, else `forward_unknown` if any is unknown, else `forward_failed`.
+  /// `relocated_input`, when not empty, becomes the job's input path in the same transaction (an SCP arrival whose
+  /// spool file now lies in INPUT/gateway_<id>/).
   [[nodiscard]] Status mark_written(std::int64_t job_id, const std::filesystem::path& output,
                                     const std::string& result_sop_instance_uid,
-                                    const std::vector<std::string>& destinations);
+                                    const std::vector<std::string>& destinations,
+                                    const std::filesystem::path& relocated_input = {});
 
   /// Takes the oldest `waiting` forward to `destination` that is due (no retry time, or retry time reached):
   /// state `forwarding`, attempts + 1, committed before returning, so the attempt is recorded before it is made.

@@ -25,6 +25,7 @@ struct PipelineOptions {
   std::chrono::seconds job_timeout{60};              ///< wall-clock limit per job
   std::chrono::seconds worker_start_timeout{30};     ///< a worker must say READY within this
   int max_attempts = 2;                              ///< a job whose worker died this often is rejected as poison
+  std::filesystem::path input_dir;                   ///< INPUT (SCP arrivals are mirrored to INPUT/gateway_<id>/)
   std::filesystem::path output_dir;                  ///< OUTPUT (results go to OUTPUT/gateway_<id>/)
   std::filesystem::path quarantine_dir;              ///< copies of rejected inputs; empty = none
   std::filesystem::path archive_dir;                 ///< for InputDisposition::archive

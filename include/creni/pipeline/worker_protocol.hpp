@@ -12,8 +12,9 @@
 /// The line protocol between the node and its worker processes (stdin/stdout of the worker). One message per
 /// line, fields separated by TAB, each field percent-escaped ('%', TAB, CR, LF) so that any path fits.
 ///   worker -> node:  READY <pid>
-///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat>
-///   worker -> node:  DONE <job_id> <output path> <src sop> <src study> <src series> <sop class> <res sop> <res study> <res series>
+///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat> <mirror root or "">
+///   worker -> node:  DONE <job_id> <output path> <src sop> <src study> <src series> <sop class> <res sop> <res study>
+///                         <res series> <mirrored input path or "">
 ///                    FAIL <job_id> <reason code> <detail>
 namespace creni::pipeline {
 
@@ -23,6 +24,9 @@ struct JobRequest {
   std::filesystem::path input;
   std::filesystem::path output_root;   ///< OUTPUT/gateway_<id>
   config::OutputLayout layout = config::OutputLayout::nested;
+  /// For an SCP arrival: INPUT/gateway_<id>. The worker links the received file there as <StudyUID>/<SOPUID> and
+  /// adds it to that folder's image.db, so that both doors leave the same traces. Empty for folder arrivals.
+  std::filesystem::path mirror_root;
 };
 
 struct JobReply {
@@ -33,6 +37,7 @@ struct JobReply {
   std::filesystem::path output;        ///< DONE: the final output file
   dicom::InstanceIdentity source;      ///< DONE: the input's UIDs
   dicom::InstanceIdentity result;      ///< DONE: the derived UIDs
+  std::filesystem::path mirrored_input;  ///< DONE: where the input now also lies in INPUT (mirror_root), or empty
 };
 
 [[nodiscard]] std::string encode_ready(long pid);
