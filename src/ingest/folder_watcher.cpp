@@ -47,6 +47,8 @@ constexpr std::uint32_t kDirectoryMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREAT
 // A file created or modified without a close since is assumed open for writing; after this long without any
 // event it is treated as scanned (a hard link, for example, is created without ever being opened).
 constexpr auto kOpenForWriteExpiry = std::chrono::minutes(5);
+// Files handed to the sink in one call at most: bounds the journal transaction of a burst.
+constexpr std::size_t kMaxBatch = 256;
 constexpr auto kRetryAfterRefusal = std::chrono::seconds(1);
 
 std::shared_ptr<spdlog::logger> logger() {
@@ -272,7 +274,9 @@ class FolderWatcher::WatchLoop {
 
   void take_ready_files(const std::atomic<bool>& stopping) {
     const auto now = Clock::now();
-    for (auto it = candidates_.begin(); it != candidates_.end() && !stopping.load();) {
+    std::vector<std::string> ready;
+    std::vector<Arrival> batch;
+    for (auto it = candidates_.begin(); it != candidates_.end() && !stopping.load() && batch.size() < kMaxBatch;) {
       const std::string& key = it->first;
       Candidate& candidate = it->second;
       const auto window = std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
@@ -305,16 +309,26 @@ class FolderWatcher::WatchLoop {
       arrival.gateway_id = candidate.gateway_id;
       arrival.source = ArrivalSource::folder;
       arrival.path = key;
-      const AcceptResult result = sink_.accept(arrival);
-      if (result.outcome == AcceptOutcome::out_of_resources) {
-        logger()->warn("gw={} file {} not taken yet: {} {}", candidate.gateway_id, key, result.reason, result.detail);
-        candidate.not_before = now + kRetryAfterRefusal;
-        ++it;
+      batch.push_back(std::move(arrival));
+      ready.push_back(key);
+      ++it;
+    }
+    if (batch.empty()) return;
+
+    // One hand-over for everything that became ready together: the sink can make a burst durable in one write.
+    const std::vector<AcceptResult> results = sink_.accept_all(batch);
+    for (std::size_t i = 0; i < ready.size(); ++i) {
+      const auto candidate = candidates_.find(ready[i]);
+      if (candidate == candidates_.end()) continue;
+      if (results[i].outcome == AcceptOutcome::out_of_resources) {
+        logger()->warn("gw={} file {} not taken yet: {} {}", candidate->second.gateway_id, ready[i], results[i].reason,
+                       results[i].detail);
+        candidate->second.not_before = now + kRetryAfterRefusal;
         continue;
       }
-      taken_[key] = current;
+      taken_[ready[i]] = candidate->second.stamp;
       handed_over_.fetch_add(1);
-      it = candidates_.erase(it);
+      candidates_.erase(candidate);
     }
   }
 

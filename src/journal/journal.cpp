@@ -365,17 +365,39 @@ Result<RecoveryReport> Journal::recover() {
 }
 
 Result<RecordedArrival> Journal::record_arrival(const NewArrival& arrival) {
+  auto recorded = record_arrivals({arrival});
+  if (!recorded) return recorded.error();
+  return recorded->front();
+}
+
+Result<std::vector<RecordedArrival>> Journal::record_arrivals(const std::vector<NewArrival>& arrivals) {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
+  std::vector<RecordedArrival> recorded;
+  recorded.reserve(arrivals.size());
+  for (const NewArrival& arrival : arrivals) {
+    auto one = record_one_arrival(arrival);
+    if (!one) return one.error();
+    recorded.push_back(one.value());
+  }
+  // One commit (one fsync) for the whole batch: a burst of files costs one durable write, not one per file.
+  if (Status done = transaction->commit(); !done) return done.error();
+  for (std::size_t i = 0; i < arrivals.size(); ++i) {
+    if (recorded[i].outcome == ArrivalOutcome::conflict) {
+      logger()->warn("gw={} job={} sop={} rejected: conflict", arrivals[i].gateway_id, recorded[i].job_id,
+                     arrivals[i].sop_instance_uid);
+    }
+  }
+  return recorded;
+}
 
+Result<RecordedArrival> Journal::record_one_arrival(const NewArrival& arrival) {
   auto same_file = query_int(connection_,
                              "SELECT id FROM jobs WHERE input_path = ? AND content_hash = ? ORDER BY id DESC LIMIT 1",
                              arrival.input_path.string(), arrival.content_hash);
   if (!same_file) return same_file.error();
-  if (same_file.value()) {
-    return committed(*transaction, RecordedArrival{ArrivalOutcome::same_file, *same_file.value()});
-  }
+  if (same_file.value()) return RecordedArrival{ArrivalOutcome::same_file, *same_file.value()};
 
   if (!arrival.sop_instance_uid.empty()) {
     // Prefer a job with the same bytes, so that a duplicate is never mistaken for a conflict.
@@ -389,26 +411,19 @@ Result<RecordedArrival> Journal::record_arrival(const NewArrival& arrival) {
     if (row.value()) {
       const std::int64_t existing = statement->column_int64(0);
       const bool same_content = statement->column_text(1) == arrival.content_hash;
-      statement->reset();  // done reading before anything is written or committed
-      if (same_content) {
-        return committed(*transaction, RecordedArrival{ArrivalOutcome::duplicate, existing});
-      }
+      statement->reset();  // done reading before anything is written
+      if (same_content) return RecordedArrival{ArrivalOutcome::duplicate, existing};
       const std::string detail =
           "SOP Instance UID already received with other content (job " + std::to_string(existing) + ")";
       auto conflict = insert_job(connection_, arrival, JobState::rejected, "conflict", detail);
       if (!conflict) return conflict.error();
-      auto result = committed(*transaction, RecordedArrival{ArrivalOutcome::conflict, conflict.value()});
-      if (result) {
-        logger()->warn("gw={} job={} sop={} rejected: conflict with job {}", arrival.gateway_id, conflict.value(),
-                       arrival.sop_instance_uid, existing);
-      }
-      return result;
+      return RecordedArrival{ArrivalOutcome::conflict, conflict.value()};
     }
   }
 
   auto created = insert_job(connection_, arrival, JobState::received, "", "");
   if (!created) return created.error();
-  return committed(*transaction, RecordedArrival{ArrivalOutcome::created, created.value()});
+  return RecordedArrival{ArrivalOutcome::created, created.value()};
 }
 
 Result<std::int64_t> Journal::record_rejected_arrival(const NewArrival& arrival, const std::string& reason,
@@ -423,9 +438,15 @@ Result<std::int64_t> Journal::record_rejected_arrival(const NewArrival& arrival,
 
 Result<std::optional<Job>> Journal::claim_next(int max_attempts) {
   const std::lock_guard lock(mutex_);
-  const int limit = std::max(1, max_attempts);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
+  auto claimed = claim_next_in_transaction(max_attempts);
+  if (!claimed) return claimed.error();
+  return committed(*transaction, std::move(claimed).value());
+}
+
+Result<std::optional<Job>> Journal::claim_next_in_transaction(int max_attempts) {
+  const int limit = std::max(1, max_attempts);
   const std::string next_sql =
       sql_with("SELECT ", kJobColumns, " FROM jobs WHERE state = 'received' ORDER BY id LIMIT 1");
 
@@ -434,7 +455,7 @@ Result<std::optional<Job>> Journal::claim_next(int max_attempts) {
     if (!statement) return statement.error();
     auto found = read_jobs(*statement);
     if (!found) return found.error();
-    if (found->empty()) return committed(*transaction, std::optional<Job>{});
+    if (found->empty()) return std::optional<Job>{};
     Job job = std::move(found->front());
 
     const std::int64_t now = now_ms();
@@ -460,7 +481,7 @@ Result<std::optional<Job>> Journal::claim_next(int max_attempts) {
     job.state = JobState::processing;
     job.attempts += 1;
     job.updated_at_ms = now;
-    return committed(*transaction, std::optional<Job>{std::move(job)});
+    return std::optional<Job>{std::move(job)};
   }
 }
 
@@ -494,6 +515,35 @@ Status Journal::mark_written(std::int64_t job_id, const std::filesystem::path& o
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
+  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input);
+      !written) {
+    return written;
+  }
+  return transaction->commit();
+}
+
+Result<std::optional<Job>> Journal::mark_written_and_claim_next(std::int64_t job_id, const std::filesystem::path& output,
+                                                                const std::string& result_sop_instance_uid,
+                                                                const std::vector<std::string>& destinations,
+                                                                const std::filesystem::path& relocated_input,
+                                                                int max_attempts) {
+  const std::lock_guard lock(mutex_);
+  auto transaction = sqlite::Transaction::begin(connection_);
+  if (!transaction) return transaction.error();
+  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input);
+      !written) {
+    return written.error();
+  }
+  auto next = claim_next_in_transaction(max_attempts);
+  if (!next) return next.error();
+  // One commit for both: the result and the next claim become durable together, one fsync instead of two.
+  return committed(*transaction, std::move(next).value());
+}
+
+Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::filesystem::path& output,
+                                            const std::string& result_sop_instance_uid,
+                                            const std::vector<std::string>& destinations,
+                                            const std::filesystem::path& relocated_input) {
   if (Status allowed = check_transition(connection_, job_id, {JobState::processing}, JobState::written); !allowed) {
     return allowed;
   }
@@ -517,7 +567,7 @@ Status Journal::mark_written(std::int64_t job_id, const std::filesystem::path& o
                             job_id, destination, now);
     if (!inserted) return inserted.error();
   }
-  return transaction->commit();
+  return {};
 }
 
 Result<std::optional<ForwardTask>> Journal::claim_forward(const std::string& destination) {

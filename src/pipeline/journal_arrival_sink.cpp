@@ -29,67 +29,96 @@ ingest::AcceptResult outcome(ingest::AcceptOutcome kind, std::int64_t job_id, st
 
 JournalArrivalSink::JournalArrivalSink(journal::Journal& journal, std::filesystem::path quarantine_dir,
                                        std::function<void()> on_new_job)
-    : journal_(journal),
-      quarantine_dir_(std::move(quarantine_dir)),
-      on_new_job_(std::move(on_new_job)) {}
+    : journal_(journal), quarantine_dir_(std::move(quarantine_dir)), on_new_job_(std::move(on_new_job)) {}
 
-ingest::AcceptResult JournalArrivalSink::accept(const ingest::Arrival& arrival) {
+ingest::AcceptResult JournalArrivalSink::accept(const ingest::Arrival& arrival) { return accept_all({arrival}).front(); }
+
+std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vector<ingest::Arrival>& arrivals) {
+  std::vector<ingest::AcceptResult> results(arrivals.size());
   try {
-    return record(arrival);
+    // Everything that reads files happens before the journal transaction, which then only decides and writes.
+    std::vector<journal::NewArrival> batch;
+    std::vector<std::size_t> batch_index;
+    for (std::size_t i = 0; i < arrivals.size(); ++i) {
+      auto prepared = prepare(arrivals[i]);
+      if (prepared) {
+        batch.push_back(std::move(prepared).value());
+        batch_index.push_back(i);
+      } else {
+        results[i] = refuse(arrivals[i], prepared.error());
+      }
+    }
+    if (batch.empty()) return results;
+
+    auto recorded = journal_.record_arrivals(batch);
+    if (!recorded) {
+      logger()->error("cannot record {} arrival(s): {}", batch.size(), recorded.error().describe());
+      for (const std::size_t i : batch_index) {
+        results[i] = outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", recorded.error().describe());
+      }
+      return results;
+    }
+    bool new_work = false;
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      results[batch_index[k]] = decided(arrivals[batch_index[k]], batch[k], recorded.value()[k]);
+      new_work = new_work || recorded.value()[k].outcome == journal::ArrivalOutcome::created;
+    }
+    if (new_work && on_new_job_) on_new_job_();
   } catch (const std::exception& e) {
     // The door must always get an answer it can act on; an unexpected failure is treated like a full disk.
-    logger()->error("gw={} cannot accept {}: {}", arrival.gateway_id, arrival.path.string(), e.what());
-    return outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", e.what());
+    logger()->error("cannot accept {} arrival(s): {}", arrivals.size(), e.what());
+    for (auto& result : results) {
+      if (result.job_id == 0) result = outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", e.what());
+    }
   }
+  return results;
 }
 
-ingest::AcceptResult JournalArrivalSink::record(const ingest::Arrival& arrival) {
+Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& arrival) const {
   journal::NewArrival record{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
-
   struct stat info {};
   if (::lstat(arrival.path.c_str(), &info) != 0) {
-    return outcome(ingest::AcceptOutcome::rejected, 0, "vanished", "the file disappeared before it was taken");
+    return make_error("vanished", "the file disappeared before it was taken");
   }
-  if (S_ISLNK(info.st_mode)) {
-    // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator.
-    auto rejected = journal_.record_rejected_arrival(record, "symlink", "symbolic links are never followed");
-    if (!rejected) return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", rejected.error().describe());
-    logger()->warn("gw={} job={} rejected: symlink {}", arrival.gateway_id, rejected.value(), arrival.path.string());
-    return outcome(ingest::AcceptOutcome::rejected, rejected.value(), "symlink", "symbolic links are never followed");
-  }
-
+  if (S_ISLNK(info.st_mode)) return make_error("symlink", "symbolic links are never followed");
   auto hash = sha256_of_file(arrival.path);
-  if (!hash) return outcome(ingest::AcceptOutcome::rejected, 0, hash.error().code, hash.error().message);
+  if (!hash) return hash.error();
   record.content_hash = hash.value();
   if (record.sop_instance_uid.empty()) {
     // Only the meta header is read here; the data set is parsed by a worker process.
     if (auto meta = dicom::read_meta_identity(arrival.path); meta) record.sop_instance_uid = meta->media_storage_sop_instance_uid;
   }
+  return record;
+}
 
-  auto recorded = journal_.record_arrival(record);
-  if (!recorded) {
-    logger()->error("gw={} cannot record {}: {}", arrival.gateway_id, arrival.path.string(), recorded.error().describe());
-    return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", recorded.error().describe());
-  }
-  const std::int64_t job = recorded->job_id;
-  switch (recorded->outcome) {
+ingest::AcceptResult JournalArrivalSink::refuse(const ingest::Arrival& arrival, const Error& why) {
+  if (why.code != "symlink") return outcome(ingest::AcceptOutcome::rejected, 0, why.code, why.message);
+  // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator.
+  const journal::NewArrival record{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
+  auto rejected = journal_.record_rejected_arrival(record, why.code, why.message);
+  if (!rejected) return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", rejected.error().describe());
+  logger()->warn("gw={} job={} rejected: symlink {}", arrival.gateway_id, rejected.value(), arrival.path.string());
+  return outcome(ingest::AcceptOutcome::rejected, rejected.value(), why.code, why.message);
+}
+
+ingest::AcceptResult JournalArrivalSink::decided(const ingest::Arrival& arrival, const journal::NewArrival& record,
+                                                 const journal::RecordedArrival& recorded) const {
+  const std::int64_t job = recorded.job_id;
+  switch (recorded.outcome) {
     case journal::ArrivalOutcome::created:
       logger()->info("gw={} job={} sop={} received from {} {}", arrival.gateway_id, job, record.sop_instance_uid,
                      journal::to_string(record.source), arrival.path.string());
-      if (on_new_job_) on_new_job_();
       return outcome(ingest::AcceptOutcome::accepted, job);
     case journal::ArrivalOutcome::same_file:
     case journal::ArrivalOutcome::duplicate:
       logger()->debug("gw={} job={} sop={} already known: {}", arrival.gateway_id, job, record.sop_instance_uid,
                       arrival.path.string());
       return outcome(ingest::AcceptOutcome::duplicate, job);
-    case journal::ArrivalOutcome::conflict: {
-      const std::string detail = "SOP Instance UID already received with other content";
+    case journal::ArrivalOutcome::conflict:
       logger()->warn("gw={} job={} sop={} rejected: conflict: {}", arrival.gateway_id, job, record.sop_instance_uid,
                      arrival.path.string());
       keep_in_quarantine(arrival, job);
-      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", detail);
-    }
+      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", "SOP Instance UID already received with other content");
   }
   return outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", "unknown journal outcome");
 }

@@ -138,27 +138,36 @@ void Pipeline::wake() {
 
 void Pipeline::supervise(int slot_index) {
   WorkerSlot slot(options_, slot_index);
-  while (!stopping_.load()) {
+  std::optional<journal::Job> next;  // claimed together with the previous result: processed even while stopping
+  while (!stopping_.load() || next) {
     // Workers start (and restart) before a job is claimed: a job never waits for a worker to boot, and one that
     // cannot start costs no attempt.
     if (slot.ensure_running() == nullptr) {
+      if (stopping_.load()) {
+        (void)journal_.return_to_received(next->id, "shutdown", "the node stopped before the job ran");
+        break;
+      }
       std::unique_lock lock(mutex_);
       work_available_.wait_for(lock, kWorkerRestartPause, [&] { return stopping_.load(); });
       continue;
     }
-    std::uint64_t generation = 0;
-    {
-      const std::lock_guard lock(mutex_);
-      generation = wake_generation_;
+    if (!next) {
+      std::uint64_t generation = 0;
+      {
+        const std::lock_guard lock(mutex_);
+        generation = wake_generation_;
+      }
+      auto claimed = journal_.claim_next(options_.max_attempts);
+      if (!claimed || !claimed.value().has_value()) {
+        if (!claimed) logger()->error("cannot claim a job: {}", claimed.error().describe());
+        std::unique_lock lock(mutex_);
+        work_available_.wait_for(lock, kIdleWait, [&] { return stopping_.load() || wake_generation_ != generation; });
+        continue;
+      }
+      next = std::move(claimed).value();
     }
-    auto claimed = journal_.claim_next(options_.max_attempts);
-    if (!claimed || !claimed.value().has_value()) {
-      if (!claimed) logger()->error("cannot claim a job: {}", claimed.error().describe());
-      std::unique_lock lock(mutex_);
-      work_available_.wait_for(lock, kIdleWait, [&] { return stopping_.load() || wake_generation_ != generation; });
-      continue;
-    }
-    const journal::Job job = *claimed.value();
+    const journal::Job job = std::move(*next);
+    next.reset();
 
     WorkerProcess* worker = slot.ensure_running();
 
@@ -199,9 +208,22 @@ void Pipeline::supervise(int slot_index) {
     }
 
     const std::vector<std::string> destinations = gateway != nullptr ? gateway->destinations : std::vector<std::string>{};
-    if (Status recorded = journal_.mark_written(job.id, reply->output, reply->result.sop_instance_uid, destinations,
-                                                reply->mirrored_input);
-        !recorded) {
+    // While running, the result and the next claim share one journal commit; when stopping, nothing new is claimed.
+    Status recorded;
+    if (stopping_.load()) {
+      recorded = journal_.mark_written(job.id, reply->output, reply->result.sop_instance_uid, destinations,
+                                       reply->mirrored_input);
+    } else {
+      auto written_and_next = journal_.mark_written_and_claim_next(
+          job.id, reply->output, reply->result.sop_instance_uid, destinations, reply->mirrored_input,
+          options_.max_attempts);
+      if (written_and_next) {
+        next = std::move(written_and_next).value();
+      } else {
+        recorded = written_and_next.error();
+      }
+    }
+    if (!recorded) {
       logger()->error("gw={} job={} cannot record result: {}", job.gateway_id, job.id, recorded.error().describe());
       continue;
     }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace creni::ingest {
 
@@ -41,6 +42,14 @@ class ArrivalSink {
  public:
   virtual ~ArrivalSink() = default;
   [[nodiscard]] virtual AcceptResult accept(const Arrival& arrival) = 0;
+  /// accept() for several arrivals at once, results in the same order; an implementation may make the whole batch
+  /// durable with one write (the folder door hands over a burst this way). Default: one by one.
+  [[nodiscard]] virtual std::vector<AcceptResult> accept_all(const std::vector<Arrival>& arrivals) {
+    std::vector<AcceptResult> results;
+    results.reserve(arrivals.size());
+    for (const Arrival& arrival : arrivals) results.push_back(accept(arrival));
+    return results;
+  }
 };
 
 /// DIMSE C-STORE status for an accept() outcome (DESIGN.md rule 3): 0x0000 accepted/duplicate, 0xA700 out of

@@ -168,6 +168,9 @@ class Journal {
   ///   same hash -> duplicate (no new row); other hash -> conflict (a new `rejected` job, reason "conflict");
   /// else a new `received` job -> created.
   [[nodiscard]] Result<RecordedArrival> record_arrival(const NewArrival& arrival);
+  /// record_arrival for several arrivals in one transaction (one commit for a burst); results in the same order.
+  /// All or nothing: on error nothing of the batch is recorded.
+  [[nodiscard]] Result<std::vector<RecordedArrival>> record_arrivals(const std::vector<NewArrival>& arrivals);
 
   /// Records an arrival that was refused before it became work (symbolic link, unreadable, ...) as a `rejected`
   /// job with `reason` and `detail`. Returns the new job id.
@@ -195,6 +198,14 @@ class Journal {
                                     const std::string& result_sop_instance_uid,
                                     const std::vector<std::string>& destinations,
                                     const std::filesystem::path& relocated_input = {});
+  /// mark_written, then claim_next, in one transaction: a pipeline thread records its result and takes its next
+  /// job with one durable write. Returns the claimed job (nullopt when none is waiting).
+  [[nodiscard]] Result<std::optional<Job>> mark_written_and_claim_next(std::int64_t job_id,
+                                                                      const std::filesystem::path& output,
+                                                                      const std::string& result_sop_instance_uid,
+                                                                      const std::vector<std::string>& destinations,
+                                                                      const std::filesystem::path& relocated_input,
+                                                                      int max_attempts);
 
   /// Takes the oldest `waiting` forward to `destination` that is due (no retry time, or retry time reached):
   /// state `forwarding`, attempts + 1, committed before returning, so the attempt is recorded before it is made.
@@ -239,6 +250,13 @@ class Journal {
 
  private:
   explicit Journal(sqlite::Connection connection);
+  // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
+  Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
+  Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
+  Status mark_written_in_transaction(std::int64_t job_id, const std::filesystem::path& output,
+                                     const std::string& result_sop_instance_uid,
+                                     const std::vector<std::string>& destinations,
+                                     const std::filesystem::path& relocated_input);
 
   std::mutex mutex_;  // serialises every use of connection_
   sqlite::Connection connection_;

@@ -4,10 +4,8 @@
 #include <functional>
 
 #include "creni/ingest/arrival_sink.hpp"
+#include "creni/journal/journal.hpp"
 
-namespace creni::journal {
-class Journal;
-}
 
 namespace creni::pipeline {
 
@@ -25,9 +23,15 @@ class JournalArrivalSink final : public ingest::ArrivalSink {
   JournalArrivalSink(journal::Journal& journal, std::filesystem::path quarantine_dir, std::function<void()> on_new_job);
 
   [[nodiscard]] ingest::AcceptResult accept(const ingest::Arrival& arrival) override;
+  /// The whole batch is recorded in one journal transaction (one fsync for a burst of files).
+  [[nodiscard]] std::vector<ingest::AcceptResult> accept_all(const std::vector<ingest::Arrival>& arrivals) override;
 
  private:
-  ingest::AcceptResult record(const ingest::Arrival& arrival);
+  // The journal row for an arrival, read from the file (hash, meta identity); errors are refusals.
+  Result<journal::NewArrival> prepare(const ingest::Arrival& arrival) const;
+  ingest::AcceptResult refuse(const ingest::Arrival& arrival, const Error& why);
+  ingest::AcceptResult decided(const ingest::Arrival& arrival, const journal::NewArrival& record,
+                               const journal::RecordedArrival& recorded) const;
   void keep_in_quarantine(const ingest::Arrival& arrival, std::int64_t job_id) const;
 
   journal::Journal& journal_;
