@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <set>
 #include <utility>
@@ -776,27 +777,24 @@ Result<int> Journal::reprocess(const std::vector<std::int64_t>& job_ids) {
 }
 
 Result<int> Journal::discard(const std::vector<std::int64_t>& job_ids) {
-  const std::lock_guard lock(mutex_);
-  auto transaction = sqlite::Transaction::begin(connection_);
-  if (!transaction) return transaction.error();
-  if (Status exist = check_all_exist(connection_, job_ids); !exist) return exist.error();
-
-  int changed = 0;
-  for (const std::int64_t id : job_ids) {
-    auto updated = execute(connection_,
-                           "UPDATE jobs SET state = 'rejected', reason = 'discarded', detail = 'discarded by operator', "
-                           "updated_at_ms = ? WHERE id = ? AND (state = 'received' OR "
-                           "(state = 'rejected' AND reason <> 'discarded'))",
-                           now_ms(), id);
-    if (!updated) return updated.error();
-    changed += updated.value();
-  }
-  auto result = committed(*transaction, changed);
-  if (result && changed > 0) logger()->info("operator: {} job(s) discarded", changed);
-  return result;
+  return update_each_job(job_ids,
+                         "UPDATE jobs SET state = 'rejected', reason = 'discarded', detail = 'discarded by operator', "
+                         "updated_at_ms = ? WHERE id = ? AND (state = 'received' OR "
+                         "(state = 'rejected' AND reason <> 'discarded'))",
+                         "job(s) discarded", {});
 }
 
 Result<int> Journal::resend(const std::vector<std::int64_t>& job_ids) {
+  return update_each_job(job_ids,
+                         "UPDATE forwards SET state = 'waiting', detail = 'resend by operator', "
+                         "next_attempt_at_ms = NULL, updated_at_ms = ? "
+                         "WHERE job_id = ? AND state IN ('forward_failed', 'forward_unknown')",
+                         "forward(s) queued again",
+                         [this](std::int64_t id) { return refresh_job_from_forwards(connection_, id); });
+}
+
+Result<int> Journal::update_each_job(const std::vector<std::int64_t>& job_ids, std::string_view sql,
+                                     std::string_view what, const std::function<Status(std::int64_t)>& after_each) {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
@@ -804,17 +802,15 @@ Result<int> Journal::resend(const std::vector<std::int64_t>& job_ids) {
 
   int changed = 0;
   for (const std::int64_t id : job_ids) {
-    auto updated = execute(connection_,
-                           "UPDATE forwards SET state = 'waiting', detail = 'resend by operator', "
-                           "next_attempt_at_ms = NULL, updated_at_ms = ? "
-                           "WHERE job_id = ? AND state IN ('forward_failed', 'forward_unknown')",
-                           now_ms(), id);
+    auto updated = execute(connection_, sql, now_ms(), id);
     if (!updated) return updated.error();
     changed += updated.value();
-    if (Status refreshed = refresh_job_from_forwards(connection_, id); !refreshed) return refreshed.error();
+    if (after_each) {
+      if (Status done = after_each(id); !done) return done.error();
+    }
   }
   auto result = committed(*transaction, changed);
-  if (result && changed > 0) logger()->info("operator: {} forward(s) queued again", changed);
+  if (result && changed > 0) logger()->info("operator: {} {}", changed, what);
   return result;
 }
 

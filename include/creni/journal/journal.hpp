@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -253,6 +254,9 @@ class Journal {
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
   Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
   Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
+  // Runs `sql` (parameters: now, job id) for every job in one transaction, after checking that all exist.
+  Result<int> update_each_job(const std::vector<std::int64_t>& job_ids, std::string_view sql, std::string_view what,
+                              const std::function<Status(std::int64_t)>& after_each);
   Status mark_written_in_transaction(std::int64_t job_id, const std::filesystem::path& output,
                                      const std::string& result_sop_instance_uid,
                                      const std::vector<std::string>& destinations,
