@@ -24,7 +24,8 @@ namespace {
 // Encoders are process-wide in DCMTK; tests register them once, on first use, and never unregister.
 void register_encoders() {
   static const bool registered = [] {
-    DJEncoderRegistration::registerCodecs();
+    // Keep the SOP Instance UID of lossy test images: tests compare what they sent with what arrived.
+    DJEncoderRegistration::registerCodecs(ECC_lossyYCbCr, EUC_never);
     DJLSEncoderRegistration::registerCodecs();
     DcmRLEEncoderRegistration::registerCodecs();
     return true;
@@ -163,6 +164,17 @@ const std::vector<TransferSyntaxCase>& decodable_transfer_syntaxes() {
       {"jpeg_baseline", UID_JPEGProcess1TransferSyntax, false, false},
   };
   return cases;
+}
+
+std::string storescu_proposal_for(const std::string& syntax) {
+  if (syntax == UID_LittleEndianImplicitTransferSyntax) return "-xi";
+  if (syntax == UID_BigEndianExplicitTransferSyntax) return "-xb";
+  if (syntax == UID_DeflatedExplicitVRLittleEndianTransferSyntax) return "-xd";
+  if (syntax == UID_RLELosslessTransferSyntax) return "-xr";
+  if (syntax == UID_JPEGProcess14SV1TransferSyntax) return "-xs";
+  if (syntax == UID_JPEGLSLosslessTransferSyntax) return "-xt";
+  if (syntax == UID_JPEGProcess1TransferSyntax) return "-xy";
+  return "-xe";
 }
 
 }  // namespace creni::testing

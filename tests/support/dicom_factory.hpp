@@ -65,6 +65,9 @@ struct TransferSyntaxCase {
   bool supports_16_bit;
 };
 const std::vector<TransferSyntaxCase>& decodable_transfer_syntaxes();
+/// The storescu option that proposes `transfer_syntax_uid` first, so that storescu sends a file as it is.
+std::string storescu_proposal_for(const std::string& transfer_syntax_uid);
+
 inline void PrintTo(const TransferSyntaxCase& syntax, std::ostream* out) { *out << syntax.name; }
 
 }  // namespace creni::testing

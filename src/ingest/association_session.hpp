@@ -1,0 +1,100 @@
+#pragma once
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmnet/assoc.h>
+#include <dcmtk/dcmnet/dimse.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "creni/common/result.hpp"
+#include "creni/ingest/arrival_sink.hpp"
+#include "creni/ingest/association_admission.hpp"
+#include "creni/ingest/storage_scp.hpp"
+
+namespace creni::ingest {
+
+/// Owns DCMTK's acceptor network object (ASC_dropNetwork on destruction).
+class AcceptorNetwork {
+ public:
+  /// Creates the network for sockets we accept ourselves: DCMTK opens no listening socket of its own, uses
+  /// `acse_timeout_s` for its association timers and reads through QuickAckTransportLayer. Error "dcmtk_error".
+  static Result<std::unique_ptr<AcceptorNetwork>> create(int acse_timeout_s);
+  ~AcceptorNetwork();
+  AcceptorNetwork(const AcceptorNetwork&) = delete;
+  AcceptorNetwork& operator=(const AcceptorNetwork&) = delete;
+
+  [[nodiscard]] T_ASC_Network* get() const { return network_; }
+
+ private:
+  explicit AcceptorNetwork(T_ASC_Network* network) : network_(network) {}
+  T_ASC_Network* network_;
+};
+
+/// What every session of one StorageScp shares. Sessions only read it, apart from the counters.
+struct ScpShared {
+  StorageScpOptions options;
+  AssociationAdmission admission;
+  ArrivalSink& sink;
+  std::function<bool()> intake_paused;
+  AcceptorNetwork* network = nullptr;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> images_stored{0};
+};
+
+/// One association from its A-ASSOCIATE-RQ (already buffered in `socket`) to release or abort: hands the socket
+/// to DCMTK under the process-wide lock, admits or rejects, negotiates, serves C-ECHO and C-STORE until the peer
+/// releases, aborts, falls silent for dimse_timeout_s or the SCP stops, and writes one log line. A fresh object
+/// per association; run() on one worker thread, never throws. `socket` stays owned by the caller, who may
+/// shutdown() it to end a session early.
+class AssociationSession {
+ public:
+  AssociationSession(ScpShared& shared, int socket, std::string peer_address);
+  ~AssociationSession();
+  AssociationSession(const AssociationSession&) = delete;
+  AssociationSession& operator=(const AssociationSession&) = delete;
+
+  void run() noexcept;
+
+ private:
+  enum class Wait { command, idle_timeout, stopping };
+
+  void serve();
+  bool receive_association();
+  bool admit();
+  void negotiate();
+  void serve_commands();
+  [[nodiscard]] Wait wait_for_command() const;
+  void answer_echo(T_ASC_PresentationContextID context_id, const T_DIMSE_C_EchoRQ& request);
+  bool answer_store(T_ASC_PresentationContextID context_id, const T_DIMSE_C_StoreRQ& request);
+  void reject(T_ASC_RejectParametersResult result, T_ASC_RejectParametersSource source,
+              T_ASC_RejectParametersReason reason, const std::string& why);
+  void abort(const std::string& why);
+  void release_association() noexcept;
+  void log_summary() const;
+
+  ScpShared& shared_;
+  int socket_;
+  std::string peer_address_;
+  T_ASC_Association* association_ = nullptr;
+  std::string calling_ae_;
+  std::string called_ae_;
+  std::string gateway_id_;
+  int contexts_proposed_ = 0;
+  int contexts_accepted_ = 0;
+  int images_ok_ = 0;
+  int images_failed_ = 0;
+  std::string ended_ = "unknown";
+  bool admitted_ = false;
+  bool peer_closes_next_ = false;  // after A-RELEASE-RP or A-ASSOCIATE-RJ the peer is the one to close
+  std::chrono::steady_clock::time_point started_;
+};
+
+/// Log-safe copy of peer-chosen text (AE titles, UIDs): control and non-ASCII bytes become '?'.
+[[nodiscard]] std::string printable(const std::string& text);
+
+}  // namespace creni::ingest

@@ -1,0 +1,228 @@
+#include "creni/ingest/storage_scp.hpp"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmnet/assoc.h>
+#include <dcmtk/dcmnet/dul.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "association_session.hpp"
+#include "connection_intake.hpp"
+#include "creni/common/atomic_file.hpp"
+
+namespace creni::ingest {
+
+namespace {
+
+// How long stop() lets associations finish the C-STORE in progress before cutting their sockets.
+constexpr auto kStopGrace = std::chrono::seconds(2);
+constexpr int kMaxWorkers = 512;
+
+std::shared_ptr<spdlog::logger> logger() {
+  auto named = spdlog::get("ingest");
+  return named ? named : spdlog::default_logger();
+}
+
+Status check_options(const StorageScpOptions& options) {
+  auto invalid = [](const std::string& what) { return make_error("invalid_options", what); };
+  if (options.max_associations < 1 || options.max_associations > kMaxWorkers) {
+    return invalid("max_associations must be 1.." + std::to_string(kMaxWorkers));
+  }
+  if (options.acse_timeout_s < 1 || options.dimse_timeout_s < 1) return invalid("timeouts must be at least 1 s");
+  if (options.spool_dir.empty()) return invalid("spool_dir is empty");
+  return {};
+}
+
+StorageScpOptions normalized(StorageScpOptions options) {
+  options.max_pdu = std::clamp<std::uint32_t>(options.max_pdu, ASC_MINIMUMPDUSIZE, ASC_MAXIMUMPDUSIZE);
+  return options;
+}
+
+}  // namespace
+
+StorageScpOptions storage_scp_options(const config::NodeConfig& config) {
+  StorageScpOptions options;
+  options.ae_title = config.ae_title;
+  options.bind_address = config.scp.bind;
+  options.port = config.scp.port;
+  options.max_associations = config.scp.max_associations;
+  options.acse_timeout_s = config.scp.acse_timeout_s;
+  options.dimse_timeout_s = config.scp.dimse_timeout_s;
+  options.max_pdu = config.scp.max_pdu;
+  options.spool_dir = config.state_dir / "spool";
+  options.gateways = config.gateways;
+  options.default_gateway = config.scp.default_gateway;
+  return options;
+}
+
+/// One started SCP: the intake, the worker pool and what the sessions share.
+class StorageScp::Runtime {
+ public:
+  Runtime(const StorageScpOptions& options, ArrivalSink& sink, std::function<bool()> intake_paused)
+      : shared_{options, AssociationAdmission(options.ae_title, options.gateways, options.default_gateway), sink,
+                std::move(intake_paused)},
+        intake_(intake_options(options), [this](ReadyConnection& connection) { return hand_over(connection); }) {}
+
+  ~Runtime() { stop(); }
+
+  Status start();
+  void stop();
+
+  [[nodiscard]] std::uint16_t port() const { return intake_.port(); }
+  [[nodiscard]] int in_flight() const { return in_flight_.load(); }
+  [[nodiscard]] std::uint64_t images_stored() const { return shared_.images_stored.load(); }
+
+ private:
+  static ConnectionIntakeOptions intake_options(const StorageScpOptions& options) {
+    ConnectionIntakeOptions intake;
+    intake.bind_address = options.bind_address;
+    intake.port = options.port;
+    intake.rq_timeout = std::chrono::seconds(options.acse_timeout_s);
+    return intake;
+  }
+
+  bool hand_over(ReadyConnection& connection);
+  void work(int index);
+  void serve(ReadyConnection connection);
+  void cut_active_sockets();
+
+  ScpShared shared_;
+  std::unique_ptr<AcceptorNetwork> network_;
+  ConnectionIntake intake_;
+  std::mutex mutex_;
+  std::condition_variable ready_or_closed_;
+  std::condition_variable finished_;
+  std::deque<ReadyConnection> ready_;
+  std::set<int> active_sockets_;
+  bool closed_ = false;
+  std::atomic<int> in_flight_{0};  // queued plus being served
+  std::vector<std::thread> workers_;
+  bool stopped_ = false;
+};
+
+Status StorageScp::Runtime::start() {
+  const StorageScpOptions& options = shared_.options;
+  if (Status made = fs::create_directories_durably(options.spool_dir); !made) return made;
+  // A reverse DNS lookup per association can stall for the resolver's whole timeout; addresses are enough.
+  dcmDisableGethostbyaddr.set(OFTrue);
+  auto network = AcceptorNetwork::create(options.acse_timeout_s);
+  if (!network) return network.error();
+  network_ = std::move(network.value());
+  shared_.network = network_.get();
+  for (int i = 0; i < options.max_associations; ++i) workers_.emplace_back([this, i] { work(i); });
+  if (Status listening = intake_.start(); !listening) return listening;
+  logger()->info("storage SCP {} listening on {}:{} ({} associations at most, spool {})", options.ae_title,
+                 options.bind_address, intake_.port(), options.max_associations, options.spool_dir.string());
+  return {};
+}
+
+void StorageScp::Runtime::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  shared_.stopping = true;
+  intake_.stop();
+  std::unique_lock lock(mutex_);
+  closed_ = true;
+  ready_or_closed_.notify_all();
+  // Idle associations notice the flag within a fraction of a second; give a C-STORE in progress a moment.
+  if (!finished_.wait_for(lock, kStopGrace, [this] { return in_flight_.load() == 0; })) {
+    logger()->warn("storage SCP stopping: aborting {} association(s) still busy", in_flight_.load());
+    cut_active_sockets();
+  }
+  lock.unlock();
+  for (auto& worker : workers_) worker.join();
+  workers_.clear();
+  network_.reset();
+  shared_.network = nullptr;
+  logger()->info("storage SCP stopped ({} images stored)", shared_.images_stored.load());
+}
+
+bool StorageScp::Runtime::hand_over(ReadyConnection& connection) {
+  const std::lock_guard lock(mutex_);
+  if (closed_ || in_flight_.load() >= shared_.options.max_associations) return false;
+  ready_.push_back(std::move(connection));
+  ++in_flight_;
+  ready_or_closed_.notify_one();
+  return true;
+}
+
+void StorageScp::Runtime::work(int index) {
+  const std::string name = "scp-" + std::to_string(index);
+  pthread_setname_np(pthread_self(), name.c_str());
+  // Firewall: serve() catches everything a session can throw; this only guards the queue handling itself.
+  try {
+    while (true) {
+      ReadyConnection connection;
+      {
+        std::unique_lock lock(mutex_);
+        ready_or_closed_.wait(lock, [this] { return closed_ || !ready_.empty(); });
+        if (ready_.empty()) return;  // closed and drained
+        connection = std::move(ready_.front());
+        ready_.pop_front();
+        active_sockets_.insert(connection.socket.get());
+      }
+      serve(std::move(connection));
+    }
+  } catch (...) {
+    logger()->critical("scp worker {} stopped on an internal error", name);
+  }
+}
+
+void StorageScp::Runtime::serve(ReadyConnection connection) {
+  const int socket = connection.socket.get();
+  try {
+    AssociationSession session(shared_, socket, connection.peer_address);
+    session.run();
+  } catch (...) {
+    logger()->error("scp: association from {} ended on an internal error", connection.peer_address);
+  }
+  {
+    // Deregistered before the descriptor is closed, so stop() never shuts down a reused number.
+    const std::lock_guard lock(mutex_);
+    active_sockets_.erase(socket);
+    --in_flight_;
+  }
+  finished_.notify_all();
+}
+
+void StorageScp::Runtime::cut_active_sockets() {
+  // Called with mutex_ held. A shutdown wakes every blocking read and write of that association at once.
+  for (const int socket : active_sockets_) (void)::shutdown(socket, SHUT_RDWR);
+}
+
+StorageScp::StorageScp(StorageScpOptions options, ArrivalSink& sink, std::function<bool()> intake_paused)
+    : options_(std::move(options)), sink_(sink), intake_paused_(std::move(intake_paused)) {}
+
+StorageScp::~StorageScp() { stop(); }
+
+Status StorageScp::start() {
+  if (runtime_ && port() != 0) return {};
+  if (Status valid = check_options(options_); !valid) return valid;
+  runtime_ = std::make_unique<Runtime>(normalized(options_), sink_, intake_paused_);
+  Status started = runtime_->start();
+  if (!started) {
+    runtime_->stop();
+    runtime_.reset();
+  }
+  return started;
+}
+
+void StorageScp::stop() {
+  if (runtime_) runtime_->stop();
+}
+
+std::uint16_t StorageScp::port() const { return runtime_ ? runtime_->port() : 0; }
+
+int StorageScp::active_associations() const { return runtime_ ? runtime_->in_flight() : 0; }
+
+std::uint64_t StorageScp::images_stored() const { return runtime_ ? runtime_->images_stored() : 0; }
+
+}  // namespace creni::ingest

@@ -1,0 +1,214 @@
+#include "store_request.hpp"
+
+#include <dcmtk/dcmdata/dcostrmf.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "creni/common/uid.hpp"
+#include "creni/dicom/dataset_identity.hpp"
+#include "spool_file.hpp"
+
+namespace creni::ingest {
+
+namespace {
+
+constexpr std::size_t kMaxErrorComment = 64;  // ErrorComment is LO (PS3.7 section C.4.2.1.2)
+
+std::shared_ptr<spdlog::logger> logger() {
+  auto named = spdlog::get("ingest");
+  return named ? named : spdlog::default_logger();
+}
+
+enum class Reception { complete, write_failed, wrong_context, association_broken };
+
+struct ByteCount {
+  unsigned long bytes = 0;
+};
+
+// DCMTK reports the running total of data set bytes received after each PDV.
+void count_bytes(void* context, unsigned long byte_count) { static_cast<ByteCount*>(context)->bytes = byte_count; }
+
+std::uint64_t size_on_disk(const std::filesystem::path& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
+}
+
+StoreReply failed(std::uint16_t status, std::string comment) {
+  StoreReply reply;
+  reply.status = status;
+  if (comment.size() > kMaxErrorComment) comment.resize(kMaxErrorComment);
+  reply.comment = std::move(comment);
+  return reply;
+}
+
+StoreReply broken() {
+  StoreReply reply;
+  reply.association_broken = true;
+  return reply;
+}
+
+// Reads and drops a data set we refuse, so that the next command can follow on the same association.
+bool discard_dataset(const ScpShared& shared, T_ASC_Association* association) {
+  DIC_UL bytes = 0;
+  DIC_UL fragments = 0;
+  return DIMSE_ignoreDataSet(association, DIMSE_NONBLOCKING, shared.options.dimse_timeout_s, &bytes, &fragments).good();
+}
+
+StoreReply refuse_unread(const ScpShared& shared, T_ASC_Association* association, std::uint16_t status,
+                         std::string comment) {
+  if (!discard_dataset(shared, association)) return broken();
+  return failed(status, std::move(comment));
+}
+
+bool context_carries(T_ASC_Association* association, T_ASC_PresentationContextID context_id,
+                     const std::string& sop_class) {
+  T_ASC_PresentationContext context{};
+  if (ASC_findAcceptedPresentationContext(association->params, context_id, &context).bad()) return false;
+  return sop_class == context.abstractSyntax;
+}
+
+bool intake_paused(const ScpShared& shared) {
+  if (!shared.intake_paused) return false;
+  try {
+    return shared.intake_paused();
+  } catch (...) {
+    return true;  // when in doubt, do not acknowledge what may not be kept
+  }
+}
+
+Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_ASC_PresentationContextID context_id,
+                        const T_DIMSE_C_StoreRQ& request, const std::filesystem::path& path) {
+  DcmOutputFileStream* raw_stream = nullptr;
+  // The meta group comes from the command and the presentation context; the data set bytes follow unparsed.
+  const OFCondition created =
+      DIMSE_createFilestream(OFFilename(path.c_str()), &request, origin.association, context_id, OFTrue, &raw_stream);
+  std::unique_ptr<DcmOutputFileStream> stream(raw_stream);
+  if (created.bad() || !stream) {
+    logger()->error("gw={} cannot create spool file {}: {}", origin.gateway_id, path.string(), created.text());
+    return discard_dataset(shared, origin.association) ? Reception::write_failed : Reception::association_broken;
+  }
+  const auto meta_bytes = static_cast<std::uint64_t>(stream->tell());
+  ByteCount received;
+  T_ASC_PresentationContextID data_context_id = 0;
+  const OFCondition got =
+      DIMSE_receiveDataSetInFile(origin.association, DIMSE_NONBLOCKING, shared.options.dimse_timeout_s,
+                                 &data_context_id, stream.get(), count_bytes, &received);
+  stream->flush();
+  const bool written = stream->good();
+  stream.reset();  // closes the file
+  if (got.bad()) {
+    logger()->info("gw={} peer={} data set not received completely: {}", origin.gateway_id, origin.peer_label,
+                   got.text());
+    return Reception::association_broken;
+  }
+  if (data_context_id != context_id) return Reception::wrong_context;
+  // A full disk may surface only when the stream's buffer is flushed at close: compare sizes.
+  if (!written || size_on_disk(path) != meta_bytes + received.bytes) return Reception::write_failed;
+  return Reception::complete;
+}
+
+// The data set's own UIDs must be the command's (PS3.4 section B.2.3: 0xA900 otherwise). A data set whose UIDs
+// come after a sequence cannot be checked cheaply here; the worker reads them again anyway.
+std::optional<AcceptResult> refusal_by_identity(const std::filesystem::path& path, const std::string& sop_class,
+                                                const std::string& sop_instance, const std::string& gateway_id) {
+  const auto identity = dicom::read_dataset_identity(path);
+  if (!identity) {
+    if (identity.error().code == "undetermined") {
+      logger()->debug("gw={} sop={} SOP UIDs not checked: {}", gateway_id, printable(sop_instance),
+                      identity.error().message);
+      return std::nullopt;
+    }
+    return AcceptResult{AcceptOutcome::rejected, 0, identity.error().code, "data set unreadable"};
+  }
+  if (identity->sop_class_uid != sop_class) {
+    return AcceptResult{AcceptOutcome::rejected, 0, "sop_mismatch", "data set SOP Class UID differs from command"};
+  }
+  if (identity->sop_instance_uid != sop_instance) {
+    return AcceptResult{AcceptOutcome::rejected, 0, "sop_mismatch", "data set SOP Instance UID differs from command"};
+  }
+  return std::nullopt;
+}
+
+AcceptResult offer_to_sink(ScpShared& shared, const Arrival& arrival) {
+  try {
+    return shared.sink.accept(arrival);
+  } catch (const std::exception& e) {
+    return {AcceptOutcome::out_of_resources, 0, "sink_failed", e.what()};
+  } catch (...) {
+    return {AcceptOutcome::out_of_resources, 0, "sink_failed", "unknown failure"};
+  }
+}
+
+bool sink_owns_file(AcceptOutcome outcome) {
+  return outcome == AcceptOutcome::accepted || outcome == AcceptOutcome::duplicate ||
+         outcome == AcceptOutcome::conflict;
+}
+
+StoreReply reply_for(const AcceptResult& result) {
+  StoreReply reply = failed(dimse_status_for(result), result.detail.empty() ? result.reason : result.detail);
+  if (reply.status == STATUS_Success) reply.comment.clear();
+  reply.job_id = result.job_id;
+  return reply;
+}
+
+StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin, T_ASC_PresentationContextID context_id,
+                                   const T_DIMSE_C_StoreRQ& request) {
+  const std::string sop_class = uid::strip_padding(request.AffectedSOPClassUID);
+  const std::string sop_instance = uid::strip_padding(request.AffectedSOPInstanceUID);
+  if (!context_carries(origin.association, context_id, sop_class)) {
+    return refuse_unread(shared, origin.association, STATUS_STORE_Refused_SOPClassNotSupported,
+                         "SOP Class not negotiated on this presentation context");
+  }
+  if (intake_paused(shared)) {
+    return refuse_unread(shared, origin.association, STATUS_STORE_Refused_OutOfResources,
+                         "intake paused: low disk space");
+  }
+
+  SpoolFile spool(shared.options.spool_dir);
+  switch (spool_dataset(shared, origin, context_id, request, spool.temp_path())) {
+    case Reception::complete:
+      break;
+    case Reception::association_broken:
+      return broken();
+    case Reception::write_failed:
+      return failed(STATUS_STORE_Refused_OutOfResources, "cannot write the spool file");
+    case Reception::wrong_context:
+      return failed(STATUS_STORE_Error_CannotUnderstand, "data set sent on another presentation context");
+  }
+  if (const auto refusal = refusal_by_identity(spool.temp_path(), sop_class, sop_instance, origin.gateway_id)) {
+    return reply_for(*refusal);
+  }
+  if (Status published = spool.publish(); !published) {
+    logger()->error("gw={} cannot publish spool file: {}", origin.gateway_id, published.error().describe());
+    return failed(STATUS_STORE_Refused_OutOfResources, "cannot make the spool file durable");
+  }
+  const Arrival arrival{origin.gateway_id, ArrivalSource::scp, spool.final_path(),
+                        sop_class,         sop_instance,       origin.peer_label};
+  const AcceptResult result = offer_to_sink(shared, arrival);
+  if (sink_owns_file(result.outcome)) spool.release();
+  return reply_for(result);
+}
+
+}  // namespace
+
+StoreReply receive_store(ScpShared& shared, const StoreOrigin& origin, T_ASC_PresentationContextID context_id,
+                         const T_DIMSE_C_StoreRQ& request) noexcept {
+  StoreReply reply;
+  try {
+    reply = receive_store_unguarded(shared, origin, context_id, request);
+    reply.sop_instance_uid = uid::strip_padding(request.AffectedSOPInstanceUID);
+  } catch (const std::exception& e) {
+    logger()->error("gw={} C-STORE failed internally: {}", origin.gateway_id, e.what());
+    reply = broken();
+  } catch (...) {
+    logger()->error("gw={} C-STORE failed internally", origin.gateway_id);
+    reply = broken();
+  }
+  return reply;
+}
+
+}  // namespace creni::ingest
