@@ -91,6 +91,28 @@ int run_cli(int argc, char** argv) {
   CLI::App* resend = cli.add_subcommand("resend", "Queue failed or unknown forwards of jobs again, on purpose");
   add_selection(*resend);
 
+  PeerOptions peer;
+  std::vector<std::filesystem::path> files_to_send;
+  const auto add_peer = [&](CLI::App& command) {
+    command.add_option("HOST", peer.host, "Peer host name or IPv4 address")->required();
+    command.add_option("PORT", peer.port, "Peer port")->required()->check(CLI::Range(1, 65535));
+    command.add_option("--aet", peer.calling_ae_title, "Our (calling) AE title")->capture_default_str();
+    command.add_option("--aec", peer.called_ae_title, "The peer's (called) AE title")->capture_default_str();
+    command.add_option("--timeout", peer.timeout_s, "Connect, association and response timeout in seconds")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
+    command.add_option("--tls-ca", peer.tls_trusted_certificates, "Trusted CA certificate (PEM); enables DICOM TLS")
+        ->check(CLI::ExistingFile);
+    command.add_option("--tls-cert", peer.tls_certificate, "Our certificate (PEM), when the peer asks for one")
+        ->check(CLI::ExistingFile);
+    command.add_option("--tls-key", peer.tls_private_key, "Our private key (PEM)")->check(CLI::ExistingFile);
+  };
+  CLI::App* echo = cli.add_subcommand("echo", "C-ECHO a DICOM peer (the forwarder's own SCU code)");
+  add_peer(*echo);
+  CLI::App* send = cli.add_subcommand("send", "C-STORE files to a DICOM peer, one association and attempt per file");
+  add_peer(*send);
+  send->add_option("FILES", files_to_send, "DICOM files")->required()->check(CLI::ExistingFile);
+
   CLI::App* worker = cli.add_subcommand("worker", "Internal: a processing worker process (started by `run`)");
   worker->group("");  // hidden from --help: operators never start it themselves
   add_common_options(*worker, common);
@@ -116,6 +138,8 @@ int run_cli(int argc, char** argv) {
   if (reprocess->parsed()) return command_change_jobs(common, selection, JobChange::reprocess);
   if (discard->parsed()) return command_change_jobs(common, selection, JobChange::discard);
   if (resend->parsed()) return command_change_jobs(common, selection, JobChange::resend);
+  if (echo->parsed()) return command_echo(peer);
+  if (send->parsed()) return command_send(peer, files_to_send);
   return kExitUsage;
 }
 

@@ -11,7 +11,10 @@
 #include <thread>
 
 #include "creni/common/atomic_file.hpp"
+#include "creni/forward/dcmtk_pacs_sender.hpp"
+#include "creni/forward/forwarder.hpp"
 #include "creni/ingest/folder_watcher.hpp"
+#include "creni/ingest/storage_scp.hpp"
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/journal_arrival_sink.hpp"
 #include "creni/pipeline/pipeline.hpp"
@@ -75,14 +78,33 @@ int remove_interrupted_writes(const std::filesystem::path& root) {
   return removed;
 }
 
+// A data set the SCP made durable but the node crashed before it was journaled was never acknowledged: its sender
+// still owns it and will send it again, so the spool copy is not ours to keep.
+int remove_unrecorded_receptions(journal::Journal& journal, const std::filesystem::path& spool) {
+  int removed = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(spool, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    if (it->path().extension() != ".dcm") continue;
+    auto known = journal.has_job_for_input(it->path());
+    if (known && !known.value()) {
+      std::error_code removal;
+      if (std::filesystem::remove(it->path(), removal)) ++removed;
+    }
+  }
+  return removed;
+}
+
 }  // namespace
 
 struct Node::Parts {
   std::unique_ptr<StateLock> lock;
   std::unique_ptr<journal::Journal> journal;
+  std::unique_ptr<forward::Forwarder> forwarder;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<pipeline::JournalArrivalSink> sink;
   std::unique_ptr<ingest::FolderWatcher> watcher;
+  std::unique_ptr<ingest::StorageScp> scp;
 };
 
 Node::Node(config::NodeConfig config, std::vector<std::string> worker_command)
@@ -107,8 +129,10 @@ Status Node::start() {
   parts->journal = std::move(journal).value();
   auto recovered = parts->journal->recover();
   if (!recovered) return recovered.error();
-  const int leftovers = remove_interrupted_writes(config_.output_dir);
-  logger()->info("recovery: {} job(s) back to received, {} forward(s) now forward_unknown, {} interrupted write(s) removed",
+  const int leftovers = remove_interrupted_writes(config_.output_dir) + remove_interrupted_writes(config_.input_dir) +
+                        remove_interrupted_writes(config_.state_dir / "spool") +
+                        remove_unrecorded_receptions(*parts->journal, config_.state_dir / "spool");
+  logger()->info("recovery: {} job(s) back to received, {} forward(s) now forward_unknown, {} unfinished file(s) removed",
                  recovered->processing_requeued, recovered->forwarding_unknown, leftovers);
 
   pipeline::PipelineOptions options;
@@ -121,11 +145,22 @@ Status Node::start() {
   options.archive_dir = config_.state_dir / "archive";
   options.after_processing = config_.input.after_processing;
   options.gateways = config_.gateways;
-  parts->pipeline = std::make_unique<pipeline::Pipeline>(options, *parts->journal);
+  // Forwarding runs on its own threads, one per destination, so a slow or dead PACS never blocks processing.
+  parts->forwarder = std::make_unique<forward::Forwarder>(*parts->journal, config_.destinations,
+                                                          forward::dcmtk_sender_factory(config_.ae_title));
+  if (Status started = parts->forwarder->start(); !started) return started;
+  forward::Forwarder* forwarder = parts->forwarder.get();
+  parts->pipeline = std::make_unique<pipeline::Pipeline>(options, *parts->journal, [forwarder] { forwarder->wake(); });
   if (Status started = parts->pipeline->start(); !started) return started;
 
   pipeline::Pipeline* pipeline = parts->pipeline.get();
   parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir, [pipeline] { pipeline->wake(); });
+
+  // Both doors stop taking what cannot be kept when the state (spool, journal) or OUTPUT volume runs low.
+  const auto low_water = config_.min_free_mb;
+  const auto output_dir = config_.output_dir;
+  const auto state_dir = config_.state_dir;
+  const auto disk_low = [=] { return free_megabytes(output_dir) < low_water || free_megabytes(state_dir) < low_water; };
 
   if (config_.input.enabled) {
     ingest::FolderWatcherOptions watch;
@@ -135,13 +170,13 @@ Status Node::start() {
     watch.settle_ms = config_.input.settle_ms;
     watch.stability_ms = config_.input.stability_ms;
     watch.rescan_interval_s = config_.input.rescan_interval_s;
-    const auto low_water = config_.min_free_mb;
-    const auto output_dir = config_.output_dir;
-    const auto state_dir = config_.state_dir;
-    parts->watcher = std::make_unique<ingest::FolderWatcher>(watch, *parts->sink, [=] {
-      return free_megabytes(output_dir) < low_water || free_megabytes(state_dir) < low_water;
-    });
+    parts->watcher = std::make_unique<ingest::FolderWatcher>(watch, *parts->sink, disk_low);
     if (Status started = parts->watcher->start(); !started) return started;
+  }
+  if (config_.scp.enabled) {
+    parts->scp = std::make_unique<ingest::StorageScp>(ingest::storage_scp_options(config_), *parts->sink, disk_low);
+    if (Status started = parts->scp->start(); !started) return started;
+    logger()->info("DICOM SCP {} listening on {}:{}", config_.ae_title, config_.scp.bind, parts->scp->port());
   }
 
   parts_ = std::move(parts);
@@ -153,8 +188,10 @@ Status Node::start() {
 void Node::stop() {
   if (!parts_) return;
   // Intake first, so nothing new is acknowledged; then the running jobs finish; the journal closes last.
+  if (parts_->scp) parts_->scp->stop();
   if (parts_->watcher) parts_->watcher->stop();
   if (parts_->pipeline) parts_->pipeline->stop();
+  if (parts_->forwarder) parts_->forwarder->stop();
   parts_.reset();
   logger()->info("creni-node stopped");
 }

@@ -11,9 +11,14 @@
 
 namespace creni {
 
-Result<std::string> sha256_of_file(const std::filesystem::path& path) {
+Result<std::string> sha256_of_file(const std::filesystem::path& path, std::uint64_t from_offset) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return make_error("io_error", "cannot open " + path.string() + ": " + std::strerror(errno));
+  if (from_offset > 0 && ::lseek(fd, static_cast<off_t>(from_offset), SEEK_SET) < 0) {
+    const int error_number = errno;
+    ::close(fd);
+    return make_error("io_error", "cannot seek in " + path.string() + ": " + std::strerror(error_number));
+  }
   const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr);
   std::vector<unsigned char> buffer(1 << 16);

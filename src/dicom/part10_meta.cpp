@@ -102,6 +102,7 @@ Result<MetaIdentity> read_meta_identity(const std::filesystem::path& file) {
     offset += header + static_cast<std::size_t>(length);
   }
   if (!seen_meta) return make_error("not_part10", "no file meta information group");
+  identity.dataset_offset = offset;
   for (const std::string* value : {&identity.media_storage_sop_class_uid, &identity.media_storage_sop_instance_uid,
                                    &identity.transfer_syntax_uid}) {
     if (!value->empty() && !uid::is_valid(*value)) return make_error("malformed_meta", "invalid UID in the meta header");

@@ -814,6 +814,13 @@ Result<int> Journal::update_each_job(const std::vector<std::int64_t>& job_ids, s
   return result;
 }
 
+Result<bool> Journal::has_job_for_input(const std::filesystem::path& input_path) {
+  const std::lock_guard lock(mutex_);
+  auto found = query_int(connection_, "SELECT id FROM jobs WHERE input_path = ? LIMIT 1", input_path.string());
+  if (!found) return found.error();
+  return found.value().has_value();
+}
+
 Result<std::int64_t> Journal::count_in_state(JobState state) {
   const std::lock_guard lock(mutex_);
   auto count = query_int(connection_, "SELECT count(*) FROM jobs WHERE state = ?", to_string(state));

@@ -81,13 +81,14 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
     return make_error("vanished", "the file disappeared before it was taken");
   }
   if (S_ISLNK(info.st_mode)) return make_error("symlink", "symbolic links are never followed");
-  auto hash = sha256_of_file(arrival.path);
+  // Only the meta header is read here; the data set is parsed by a worker process. The content hash covers the data
+  // set alone: the meta header is rewritten by every sender and receiver (implementation UIDs, source AE), so
+  // the same instance received through the SCP and dropped as a file hashes alike when encoded alike.
+  auto meta = dicom::read_meta_identity(arrival.path);
+  auto hash = sha256_of_file(arrival.path, meta ? meta->dataset_offset : 0);
   if (!hash) return hash.error();
   record.content_hash = hash.value();
-  if (record.sop_instance_uid.empty()) {
-    // Only the meta header is read here; the data set is parsed by a worker process.
-    if (auto meta = dicom::read_meta_identity(arrival.path); meta) record.sop_instance_uid = meta->media_storage_sop_instance_uid;
-  }
+  if (record.sop_instance_uid.empty() && meta) record.sop_instance_uid = meta->media_storage_sop_instance_uid;
   return record;
 }
 

@@ -45,6 +45,18 @@ struct JobSelection {
 
 enum class JobChange { reprocess, discard, resend };
 
+/// A DICOM peer for `echo` and `send`.
+struct PeerOptions {
+  std::string host;
+  std::uint16_t port = 104;
+  std::string calling_ae_title = "CRENI";
+  std::string called_ae_title = "ANY-SCP";
+  int timeout_s = 30;
+  std::vector<std::filesystem::path> tls_trusted_certificates;  ///< non-empty: DICOM TLS, never plain TCP
+  std::filesystem::path tls_certificate;
+  std::filesystem::path tls_private_key;
+};
+
 /// Each returns a process exit code (see ExitCode in cli.hpp).
 int command_version();
 int command_process(const CommonOptions& common, const ProcessOptions& options);
@@ -52,5 +64,7 @@ int command_run(const CommonOptions& common, const RunOptions& options);
 int command_worker(const CommonOptions& common);
 int command_status(const CommonOptions& common, const StatusOptions& options);
 int command_change_jobs(const CommonOptions& common, const JobSelection& selection, JobChange change);
+int command_echo(const PeerOptions& peer);
+int command_send(const PeerOptions& peer, const std::vector<std::filesystem::path>& files);
 
 }  // namespace creni::app

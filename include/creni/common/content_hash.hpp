@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -7,7 +8,8 @@
 
 namespace creni {
 
-/// SHA-256 of a file's bytes as 64 lowercase hex digits. Opens with O_NOFOLLOW. Error "io_error".
-[[nodiscard]] Result<std::string> sha256_of_file(const std::filesystem::path& path);
+/// SHA-256 of a file's bytes from `from_offset` on, as 64 lowercase hex digits. Opens with O_NOFOLLOW.
+/// Error "io_error".
+[[nodiscard]] Result<std::string> sha256_of_file(const std::filesystem::path& path, std::uint64_t from_offset = 0);
 
 }  // namespace creni

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -12,6 +13,7 @@ struct MetaIdentity {
   std::string media_storage_sop_class_uid;     ///< (0002,0002)
   std::string media_storage_sop_instance_uid;  ///< (0002,0003)
   std::string transfer_syntax_uid;             ///< (0002,0010)
+  std::uint64_t dataset_offset = 0;            ///< where the data set starts: preamble, "DICM" and the meta group
 };
 
 /// Reads only the preamble and the group 0002 meta elements (always Explicit VR Little Endian), at most 64 KiB,

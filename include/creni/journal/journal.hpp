@@ -246,6 +246,8 @@ class Journal {
   /// nothing. Returns how many forwards were queued again.
   [[nodiscard]] Result<int> resend(const std::vector<std::int64_t>& job_ids);
 
+  /// Whether any job's input is this path (for start-up clean-up of received files that were never recorded).
+  [[nodiscard]] Result<bool> has_job_for_input(const std::filesystem::path& input_path);
   /// Number of jobs in `state`.
   [[nodiscard]] Result<std::int64_t> count_in_state(JobState state);
 

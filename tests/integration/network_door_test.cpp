@@ -1,0 +1,160 @@
+// The network door end to end, against the built binary and DCMTK's own storescu/echoscu: every acknowledged
+// image is processed exactly like a dropped file, and leaves the same traces in INPUT.
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "dicom_factory.hpp"
+#include "node_under_test.hpp"
+
+namespace creni::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag) {
+  DcmFileFormat dicom;
+  if (dicom.loadFile(file.c_str()).bad()) return "<unreadable>";
+  OFString value;
+  dicom.getDataset()->findAndGetOFStringArray(tag, value);
+  return value.c_str();
+}
+
+harness::CommandResult storescu(const NodeUnderTest& node, const std::string& calling_ae,
+                                const std::vector<std::filesystem::path>& files, const std::string& called_ae = "CRENI",
+                                const std::string& proposal = "-xe") {
+  // -R: propose only the files' own SOP classes; `proposal` puts a transfer syntax first (files go out as they are).
+  std::vector<std::string> argv = {harness::find_program("storescu"), "-v", "-R", proposal, "-aet", calling_ae, "-aec",
+                                   called_ae, "127.0.0.1", std::to_string(node.port())};
+  for (const auto& file : files) argv.push_back(file.string());
+  return harness::run_command(argv, 60s);
+}
+
+TEST(NetworkDoor, echoscu_gets_an_answer) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto echo = harness::run_command(
+      {harness::find_program("echoscu"), "-aet", "GATEWAY_1", "-aec", "CRENI", "127.0.0.1", std::to_string(node.port())});
+  EXPECT_EQ(echo.exit_code, 0) << echo.err;
+}
+
+TEST(NetworkDoor, images_of_every_transfer_syntax_sent_with_storescu_are_processed_into_output) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  std::vector<std::filesystem::path> files;
+  std::set<std::string> sent;
+  for (const auto& syntax : decodable_transfer_syntaxes()) {
+    ImageSpec spec;
+    spec.transfer_syntax = syntax.uid;
+    if (!syntax.supports_16_bit) {
+      spec.bits_allocated = 8;
+      spec.bits_stored = 8;
+      spec.window = std::make_pair(128.0, 256.0);
+    }
+    spec.sop_instance_uid = fresh_uid();
+    files.push_back(staging / (syntax.name + ".dcm"));
+    ASSERT_TRUE(write_image(spec, files.back()).ok()) << syntax.name;
+    sent.insert(spec.sop_instance_uid);
+    const auto result = storescu(node, "GATEWAY_1", {files.back()}, "CRENI", storescu_proposal_for(syntax.uid));
+    ASSERT_EQ(result.exit_code, 0) << syntax.name << ": " << result.err << node.log();
+  }
+  ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(files.size()), 60s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
+
+  const auto outputs = node.outputs();
+  ASSERT_EQ(outputs.size(), files.size());
+  for (const auto& output : outputs) {
+    EXPECT_EQ(output.parent_path().parent_path(), node.output() / "gateway_1");
+    EXPECT_EQ(tag_of(output, DCM_BurnedInAnnotation), "YES");
+  }
+  // Both doors leave the same traces: INPUT/gateway_1/<StudyUID>/<SOPUID> and a row in INPUT's image.db.
+  std::set<std::string> mirrored;
+  for (const auto& file : harness::files_below(node.input() / "gateway_1")) {
+    if (file.filename() != "image.db") mirrored.insert(file.filename().string());
+  }
+  EXPECT_EQ(mirrored, sent);
+  const auto rows = harness::run_command(
+      {"sqlite3", (node.input() / "gateway_1" / "image.db").string(), "SELECT SOPInstanceUID FROM image"});
+  for (const auto& uid : sent) EXPECT_NE(rows.out.find(uid), std::string::npos) << rows.out;
+  // The spool keeps nothing once the journal points to INPUT.
+  EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
+}
+
+TEST(NetworkDoor, the_same_instance_sent_twice_is_acknowledged_and_processed_once) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ASSERT_TRUE(write_image(ImageSpec{}, staging / "one.dcm").ok());
+  ASSERT_EQ(storescu(node, "GATEWAY_2", {staging / "one.dcm"}).exit_code, 0);
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.log();
+  ASSERT_EQ(storescu(node, "GATEWAY_2", {staging / "one.dcm"}).exit_code, 0);
+  std::this_thread::sleep_for(1s);  // give a wrong second job the chance to show up
+  EXPECT_EQ(node.count_in_state("written"), 1);
+  EXPECT_EQ(node.outputs().size(), 1u);
+}
+
+TEST(NetworkDoor, folder_and_network_arrivals_of_one_instance_give_one_result) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  ImageSpec spec;
+  spec.study_instance_uid = fresh_uid();
+  spec.sop_instance_uid = fresh_uid();
+  harness::TempDir staging;
+  ASSERT_TRUE(write_image(spec, staging / "one.dcm").ok());
+  ASSERT_EQ(storescu(node, "GATEWAY_1", {staging / "one.dcm"}).exit_code, 0);
+  const auto dropped = node.input() / "gateway_1" / "elsewhere" / spec.sop_instance_uid;
+  std::filesystem::create_directories(dropped.parent_path());
+  std::filesystem::copy_file(staging / "one.dcm", staging / "copy.part");
+  std::filesystem::rename(staging / "copy.part", dropped);
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.log();
+  ASSERT_TRUE(harness::wait_until([&] { return node.log().find("already known: " + dropped.string()) != std::string::npos; }, 20s))
+      << node.log();
+  EXPECT_EQ(node.outputs().size(), 1u);
+}
+
+TEST(NetworkDoor, other_content_under_a_known_sop_instance_uid_is_a_recorded_conflict_answered_0x0111) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ImageSpec spec;
+  spec.sop_instance_uid = fresh_uid();
+  ASSERT_TRUE(write_image(spec, staging / "first.dcm").ok());
+  spec.pixel = [](int, int row, int column, int) { return 1000 + row - column; };  // other pixels, same UID
+  ASSERT_TRUE(write_image(spec, staging / "second.dcm").ok());
+  ASSERT_EQ(storescu(node, "GATEWAY_1", {staging / "first.dcm"}).exit_code, 0);
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.log();
+  const auto second = storescu(node, "GATEWAY_1", {staging / "second.dcm"});
+  EXPECT_NE((second.out + second.err).find("Status: 0x111"), std::string::npos) << second.out << second.err;
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 30s)) << node.status_json();
+  EXPECT_NE(node.status_json().find("\"reason\":\"conflict\""), std::string::npos);
+  EXPECT_EQ(node.outputs().size(), 1u);
+}
+
+TEST(NetworkDoor, an_unknown_calling_ae_title_is_rejected_when_no_default_gateway_is_configured) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ASSERT_TRUE(write_image(ImageSpec{}, staging / "one.dcm").ok());
+  const auto result = storescu(node, "STRANGER", {staging / "one.dcm"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE((result.out + result.err).find("Calling AE Title Not Recognized"), std::string::npos) << result.err;
+  EXPECT_TRUE(node.outputs().empty());
+}
+
+TEST(NetworkDoor, a_wrong_called_ae_title_is_rejected) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ASSERT_TRUE(write_image(ImageSpec{}, staging / "one.dcm").ok());
+  const auto result = storescu(node, "GATEWAY_1", {staging / "one.dcm"}, "NOT_US");
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE((result.out + result.err).find("Called AE Title Not Recognized"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace creni::testing
