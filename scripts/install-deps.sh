@@ -13,7 +13,8 @@ build_packages=(
   libsqlite3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libssl-dev
   libgtest-dev
 )
-test_packages=(dcmtk orthanc openssl python3 sqlite3 procps iproute2 strace curl)
+# python3-onnx and python3-numpy: the inference tests build their tiny ONNX models at test time (nothing downloaded).
+test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy sqlite3 procps iproute2 strace curl)
 
 case "$profile" in
   build) wanted=("${build_packages[@]}") ;;

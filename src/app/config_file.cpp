@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -67,6 +68,34 @@ class TableReader {
     }
   }
 
+  /// A number: TOML integers are accepted where a float is expected ("threshold = 1").
+  void read(const std::string& key, double& out) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return;
+    out = number_of(*node, name(key));
+  }
+
+  void read(const std::string& key, std::vector<double>& out) {
+    const toml::node* node = lookup(key);
+    if (node == nullptr) return;
+    const toml::array* array = node->as_array();
+    if (array == nullptr) fail(name(key), "must be an array of numbers");
+    out.clear();
+    for (std::size_t i = 0; i < array->size(); ++i) out.push_back(number_of((*array)[i], name(key) + "[" + std::to_string(i) + "]"));
+  }
+
+  /// A table whose keys are free names and whose values are strings (inline or standard table).
+  void read(const std::string& key, std::vector<std::pair<std::string, std::string>>& out) {
+    const toml::table* entries = table(key);
+    if (entries == nullptr) return;
+    out.clear();
+    for (const auto& [entry, value] : *entries) {
+      const auto text = value.value_exact<std::string>();
+      if (!text) fail(name(key) + "." + std::string(entry.str()), "must be a string");
+      out.emplace_back(std::string(entry.str()), *text);
+    }
+  }
+
   void read(const std::string& key, std::vector<std::filesystem::path>& out) {
     std::vector<std::string> texts;
     for (const auto& p : out) texts.push_back(p.string());
@@ -101,6 +130,12 @@ class TableReader {
     const auto value = node->value_exact<T>();
     if (!value) fail(name(key), std::string("must be ") + expected);
     out = *value;
+  }
+
+  static double number_of(const toml::node& node, const std::string& key) {
+    if (const auto integer = node.value_exact<std::int64_t>()) return static_cast<double>(*integer);
+    if (const auto real = node.value_exact<double>()) return *real;
+    fail(key, "must be a number");
   }
 
   const toml::node* lookup(const std::string& key) {
@@ -197,7 +232,60 @@ config::NodeConfig read_config(const toml::table& root) {
 
   if (const toml::table* inference = top.table("inference")) {
     TableReader r(*inference, "inference");
-    r.read("model", c.inference.model);
+    config::InferenceConfig& ai = c.inference;
+    r.read("model", ai.model);
+    std::vector<double> input_size = {static_cast<double>(ai.input_width), static_cast<double>(ai.input_height)};
+    r.read("input_size", input_size);
+    if (input_size.size() != 2) fail("inference.input_size", "must be [width, height]");
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (input_size[i] != std::floor(input_size[i]) || input_size[i] < 1 || input_size[i] > 8192) {
+        fail("inference.input_size[" + std::to_string(i) + "]", "must be a whole number between 1 and 8192");
+      }
+    }
+    ai.input_width = static_cast<int>(input_size[0]);
+    ai.input_height = static_cast<int>(input_size[1]);
+    r.read_integer("channels", ai.channels);
+    std::string layout = "nchw";
+    r.read("layout", layout);
+    ai.layout = parse_enum<config::TensorLayout>("inference.layout", layout,
+                                                 {{"nchw", config::TensorLayout::nchw}, {"nhwc", config::TensorLayout::nhwc}});
+    std::string mapping = "window";
+    r.read("mapping", mapping);
+    ai.mapping = parse_enum<config::ValueMapping>("inference.mapping", mapping,
+                                                  {{"window", config::ValueMapping::window},
+                                                   {"fixed_window", config::ValueMapping::fixed_window},
+                                                   {"raw", config::ValueMapping::raw}});
+    r.read("window_center", ai.window_center);
+    r.read("window_width", ai.window_width);
+    r.read("scale", ai.scale);
+    r.read("mean", ai.mean);
+    r.read("std", ai.stddev);
+    std::string task = "classification";
+    r.read("task", task);
+    ai.task = parse_enum<config::InferenceTask>("inference.task", task,
+                                                {{"classification", config::InferenceTask::classification},
+                                                 {"segmentation", config::InferenceTask::segmentation}});
+    r.read("labels", ai.labels);
+    r.read("threshold", ai.threshold);
+    r.read("mask_threshold", ai.mask_threshold);
+    r.read("output", ai.output);
+    std::string frames = "all";
+    r.read("frames", frames);
+    ai.frames = parse_enum<config::FrameSelection>("inference.frames", frames,
+                                                   {{"all", config::FrameSelection::all},
+                                                    {"first", config::FrameSelection::first},
+                                                    {"middle", config::FrameSelection::middle}});
+    r.read_integer("threads", ai.threads);
+    r.read("algorithm_name", ai.algorithm_name);
+    r.read("algorithm_version", ai.algorithm_version);
+    if (const toml::table* external = r.table("external")) {
+      TableReader e(*external, "inference.external");
+      e.read("command", ai.external.command);
+      e.read_integer("timeout_s", ai.external.timeout_s);
+      e.read_integer("memory_mb", ai.external.memory_mb);
+      e.read("environment", ai.external.environment);
+      e.read("parameters", ai.external.parameters);
+    }
   }
 
   if (const toml::array* gateways = top.array_of_tables("gateway")) {

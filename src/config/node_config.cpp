@@ -1,6 +1,11 @@
 #include "creni/config/node_config.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
 #include <set>
+#include <system_error>
 
 namespace creni::config {
 
@@ -27,6 +32,113 @@ Status check_tls(const std::string& key, const TlsConfig& tls) {
   return {};
 }
 
+
+// Text that ends up in DICOM LO values and in the burned-in annotation: printable ASCII without backslash.
+bool is_plain_text(const std::string& text, std::size_t max_length) {
+  if (text.empty() || text.size() > max_length) return false;
+  return std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 0x20 && ch <= 0x7e && ch != '\\'; });
+}
+
+Status check_per_channel(const std::string& key, const std::vector<double>& values, int channels, bool nonzero) {
+  if (values.size() != 1 && values.size() != static_cast<std::size_t>(channels)) {
+    return invalid(key, "give one value or one per channel (" + std::to_string(channels) + ")");
+  }
+  for (const double value : values) {
+    if (!std::isfinite(value)) return invalid(key, "values must be finite numbers");
+    if (nonzero && value == 0.0) return invalid(key, "values must not be 0");
+  }
+  return {};
+}
+
+Status check_probability(const std::string& key, double value) {
+  if (!(value >= 0.0 && value <= 1.0)) return invalid(key, "must be between 0 and 1");
+  return {};
+}
+
+Status check_inference_model(const InferenceConfig& inference) {
+  if (inference.model.empty()) return invalid("inference.model", "required by step 'infer'");
+  std::error_code error;
+  const auto status = std::filesystem::status(inference.model, error);
+  if (!std::filesystem::exists(status)) return invalid("inference.model", "file not found: " + inference.model.string());
+  if (!std::filesystem::is_regular_file(status)) return invalid("inference.model", "not a regular file: " + inference.model.string());
+  if (Status s = check_range("inference.input_size[0]", inference.input_width, 1, 8192); !s) return s;
+  if (Status s = check_range("inference.input_size[1]", inference.input_height, 1, 8192); !s) return s;
+  if (inference.channels != 1 && inference.channels != 3) return invalid("inference.channels", "must be 1 or 3");
+  if (inference.mapping == ValueMapping::fixed_window) {
+    if (!std::isfinite(inference.window_center)) return invalid("inference.window_center", "must be a finite number");
+    if (!(inference.window_width >= 1.0) || !std::isfinite(inference.window_width)) {
+      return invalid("inference.window_width", "must be at least 1 with mapping \"fixed_window\"");
+    }
+  }
+  if (!std::isfinite(inference.scale) || inference.scale == 0.0) return invalid("inference.scale", "must be a finite non-zero number");
+  if (Status s = check_per_channel("inference.mean", inference.mean, inference.channels, false); !s) return s;
+  if (Status s = check_per_channel("inference.std", inference.stddev, inference.channels, true); !s) return s;
+  if (inference.labels.empty()) return invalid("inference.labels", "list at least one label");
+  std::set<std::string> labels;
+  for (std::size_t i = 0; i < inference.labels.size(); ++i) {
+    const std::string key = "inference.labels[" + std::to_string(i) + "]";
+    if (!is_plain_text(inference.labels[i], 64)) return invalid(key, "1-64 printable ASCII characters, no backslash");
+    if (!labels.insert(inference.labels[i]).second) return invalid(key, "duplicate label '" + inference.labels[i] + "'");
+  }
+  if (Status s = check_probability("inference.threshold", inference.threshold); !s) return s;
+  if (Status s = check_probability("inference.mask_threshold", inference.mask_threshold); !s) return s;
+  if (Status s = check_range("inference.threads", inference.threads, 0, 256); !s) return s;
+  return {};
+}
+
+Status check_external_module(const ExternalModuleConfig& external) {
+  if (external.command.empty()) return invalid("inference.external.command", "required by step 'external'");
+  const std::filesystem::path program = external.command.front();
+  // The module runs with a clean environment and no PATH search: its program is named exactly.
+  if (!program.is_absolute()) return invalid("inference.external.command[0]", "must be an absolute path");
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(program, error) || ::access(program.c_str(), X_OK) != 0) {
+    return invalid("inference.external.command[0]", "not an executable file: " + program.string());
+  }
+  for (std::size_t i = 0; i < external.command.size(); ++i) {
+    if (external.command[i].find('\0') != std::string::npos) {
+      return invalid("inference.external.command[" + std::to_string(i) + "]", "must not contain NUL");
+    }
+  }
+  if (Status s = check_range("inference.external.timeout_s", external.timeout_s, 0, 86400); !s) return s;
+  if (external.memory_mb != 0 && external.memory_mb < 16) return invalid("inference.external.memory_mb", "0 or at least 16");
+  for (std::size_t i = 0; i < external.environment.size(); ++i) {
+    const std::string& entry = external.environment[i];
+    const auto equals = entry.find('=');
+    if (equals == 0 || equals == std::string::npos || entry.find('\0') != std::string::npos) {
+      return invalid("inference.external.environment[" + std::to_string(i) + "]", "must be NAME=value");
+    }
+  }
+  for (const auto& [name, value] : external.parameters) {
+    const bool plain = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char ch) {
+      return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-' || ch == '.';
+    });
+    if (!plain) return invalid("inference.external.parameters." + name, "names are 1-64 of A-Z a-z 0-9 _ - .");
+    if (value.find('\0') != std::string::npos) return invalid("inference.external.parameters." + name, "must not contain NUL");
+  }
+  return {};
+}
+
+Status check_step_order(const std::vector<std::string>& steps) {
+  const auto burn_in = std::find(steps.begin(), steps.end(), "burn_in");
+  for (const char* producer : {"infer", "external"}) {
+    const auto step = std::find(steps.begin(), steps.end(), producer);
+    if (step != steps.end() && burn_in != steps.end() && step > burn_in) {
+      return invalid("processing.steps", std::string("'") + producer + "' must come before 'burn_in' so that its findings are burned in");
+    }
+  }
+  return {};
+}
+
+Status check_provenance(const InferenceConfig& inference) {
+  if (!inference.algorithm_name.empty() && !is_plain_text(inference.algorithm_name, 64)) {
+    return invalid("inference.algorithm_name", "1-64 printable ASCII characters, no backslash");
+  }
+  if (!inference.algorithm_version.empty() && !is_plain_text(inference.algorithm_version, 64)) {
+    return invalid("inference.algorithm_version", "1-64 printable ASCII characters, no backslash");
+  }
+  return {};
+}
 }  // namespace
 
 bool is_valid_ae_title(const std::string& ae_title) {
@@ -102,6 +214,23 @@ Status validate(const NodeConfig& c) {
     const std::string key = "processing.steps[" + std::to_string(i) + "]";
     if (kKnownSteps.count(step) == 0) return invalid(key, "unknown step '" + step + "' (describe, burn_in, infer, external)");
     if (!seen_steps.insert(step).second) return invalid(key, "step '" + step + "' listed twice");
+  }
+  if (Status s = check_step_order(c.processing.steps); !s) return s;
+  const bool infers = seen_steps.count("infer") > 0;
+  const bool runs_external = seen_steps.count("external") > 0;
+  if (infers) {
+    if (Status s = check_inference_model(c.inference); !s) return s;
+  }
+  if (runs_external) {
+    if (Status s = check_external_module(c.inference.external); !s) return s;
+    // The worker's own limit is a hard limit: a module can be given less, never more.
+    if (c.inference.external.memory_mb > c.processing.worker_memory_mb) {
+      return invalid("inference.external.memory_mb", "must not exceed processing.worker_memory_mb (" +
+                                                         std::to_string(c.processing.worker_memory_mb) + ")");
+    }
+  }
+  if (infers || runs_external) {
+    if (Status s = check_provenance(c.inference); !s) return s;
   }
   if (c.processing.max_image_bytes < 1024) return invalid("processing.max_image_bytes", "must be at least 1024");
   if (Status s = check_range("processing.job_timeout_s", c.processing.job_timeout_s, 1, 86400); !s) return s;

@@ -63,4 +63,23 @@ Result<std::vector<Frame>> frames_of(DcmDataset& dataset, const dicom::PixelModu
   return frames;
 }
 
+Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instance,
+                                                         const config::ProcessingConfig& processing, bool check_length) {
+  DcmDataset& dataset = instance.dataset();
+  auto module = dicom::read_pixel_module(dataset, processing.max_image_bytes);
+  if (!module) {
+    const bool passable = module.error().code == "not_an_image" && processing.non_image == config::NonImagePolicy::pass;
+    if (!passable) return module.error();
+    return std::optional<dicom::PixelModule>();
+  }
+  // Without a pixel step the pixel data is still written uncompressed: results never carry a compressed syntax.
+  if (Status decoded = instance.decode_pixels(); !decoded) return decoded.error();
+  auto decoded_module = dicom::read_pixel_module(dataset, processing.max_image_bytes);
+  if (!decoded_module) return decoded_module.error();
+  if (check_length) {
+    if (Status length = dicom::check_native_pixel_length(dataset, decoded_module.value()); !length) return length.error();
+  }
+  return std::optional<dicom::PixelModule>(decoded_module.value());
+}
+
 }  // namespace creni::process

@@ -6,6 +6,9 @@
 #include <algorithm>
 
 #include "creni/process/derivation.hpp"
+#include "creni/process/external_step.hpp"
+#include "creni/process/inference_step.hpp"
+#include "creni/process/pixel_frames.hpp"
 #include "creni/process/tag_rewriter.hpp"
 #include "creni/process/text_burner.hpp"
 
@@ -13,15 +16,24 @@ namespace creni::process {
 
 namespace {
 
-Result<std::unique_ptr<Processor>> make_step(const std::string& name, const config::InferenceConfig& inference) {
+// DerivationDescription is ST (PS3.5 section 6.2): at most 1024 characters.
+constexpr std::size_t kMaxDerivationDescription = 1024;
+
+Result<std::unique_ptr<Processor>> make_step(const std::string& name, const config::ProcessingConfig& processing,
+                                             const config::InferenceConfig& inference) {
   if (name == "describe") return std::unique_ptr<Processor>(std::make_unique<TagRewriter>());
   if (name == "burn_in") return std::unique_ptr<Processor>(std::make_unique<TextBurner>());
+  if (name == "infer") return make_inference_step(inference);
+  if (name == "external") return make_external_step(processing, inference);
   return make_error("invalid_config", "processing.steps: step '" + name + "' is not available in this build");
 }
 
-std::string derivation_description(const std::vector<std::unique_ptr<Processor>>& steps, const std::string& marker) {
+std::string derivation_description(const std::vector<std::unique_ptr<Processor>>& steps, const std::string& marker,
+                                   const std::vector<std::string>& notes) {
   std::string text = marker + " by creni-node " CRENI_VERSION ":";
   for (std::size_t i = 0; i < steps.size(); ++i) text += (i == 0 ? " " : ", ") + std::string(steps[i]->name());
+  for (const std::string& note : notes) text += "; " + note;
+  if (text.size() > kMaxDerivationDescription) text.resize(kMaxDerivationDescription);
   return text;
 }
 
@@ -31,7 +43,7 @@ Result<ProcessingChain> ProcessingChain::build(const config::ProcessingConfig& p
                                                const config::InferenceConfig& inference) {
   std::vector<std::unique_ptr<Processor>> steps;
   for (const std::string& name : processing.steps) {
-    auto step = make_step(name, inference);
+    auto step = make_step(name, processing, inference);
     if (!step) return step.error();
     steps.push_back(std::move(step).value());
   }
@@ -51,31 +63,15 @@ std::vector<std::string> ProcessingChain::step_names() const {
 }
 
 Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance) {
-  ProcessingContext context{instance, processing_, std::nullopt, {}, false};
-  DcmDataset& dataset = instance.dataset();
-
-  // Checked before any decoding: declared sizes are validated so that a crafted header cannot make us allocate.
-  auto module = dicom::read_pixel_module(dataset, processing_.max_image_bytes);
-  if (!module) {
-    const bool passable = module.error().code == "not_an_image" && processing_.non_image == config::NonImagePolicy::pass;
-    if (!passable) return module.error();
-  } else {
-    context.pixels = module.value();
-  }
+  ProcessingContext context{instance, processing_};
+  // The source as it came in: a step may replace the instance ("external"), never what it was derived from.
+  const dicom::InstanceIdentity source = instance.identity();
 
   const bool needs_pixels =
       std::any_of(steps_.begin(), steps_.end(), [](const auto& step) { return step->needs_pixels(); });
-  // Without a pixel step the pixel data is still written uncompressed: results never carry a compressed syntax.
-  if (context.pixels) {
-    if (Status decoded = instance.decode_pixels(); !decoded) return decoded.error();
-    // Decoders may change how samples are laid out (JPEG gives interleaved RGB, RLE gives planes): read again.
-    auto decoded_module = dicom::read_pixel_module(dataset, processing_.max_image_bytes);
-    if (!decoded_module) return decoded_module.error();
-    context.pixels = decoded_module.value();
-    if (needs_pixels) {
-      if (Status length = dicom::check_native_pixel_length(dataset, *context.pixels); !length) return length.error();
-    }
-  }
+  auto pixels = prepare_pixels(instance, processing_, needs_pixels);
+  if (!pixels) return pixels.error();
+  context.pixels = pixels.value();
 
   for (const auto& step : steps_) {
     try {
@@ -86,12 +82,15 @@ Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance) {
   }
 
   ProcessedImage processed;
-  processed.source = instance.identity();
-  processed.result = derived_identity(processed.source);
+  processed.source = source;
+  processed.result = derived_identity(source);
   processed.findings = context.findings;
-  const std::string description = derivation_description(steps_, processing_.marker);
+  processed.inference_ms = context.inference_ms;
+  const std::string description = derivation_description(steps_, processing_.marker, context.derivation_notes);
   const DerivationFacts facts{context.burned_in, description};
-  if (Status marked = mark_as_derived(dataset, processed.source, processed.result, facts); !marked) return marked.error();
+  if (Status marked = mark_as_derived(context.instance.dataset(), processed.source, processed.result, facts); !marked) {
+    return marked.error();
+  }
   return processed;
 }
 

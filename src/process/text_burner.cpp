@@ -55,6 +55,20 @@ void draw_text(Frame& frame, const std::string& text, const TextPlacement& place
   }
 }
 
+int outline_thickness(int columns, int rows) { return std::max(1, std::min(columns, rows) / 256); }
+
+void draw_outline(Frame& frame, const cv::Mat& mask, const Ink& ink, int thickness) {
+  std::vector<std::vector<cv::Point>> contours;
+  // Outer borders only: the points are the region's own boundary pixels, so a 1-pixel outline covers exactly them.
+  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+  if (contours.empty()) return;
+  const bool planar = frame.planes.size() > 1;
+  for (std::size_t plane = 0; plane < frame.planes.size(); ++plane) {
+    const cv::Scalar color = planar ? cv::Scalar::all(ink.text[static_cast<int>(plane)]) : ink.text;
+    cv::drawContours(frame.planes[plane], contours, -1, color, thickness, cv::LINE_8);
+  }
+}
+
 std::string annotation_text(const std::string& marker, const std::vector<Finding>& findings) {
   std::string text = marker;
   for (std::size_t i = 0; i < findings.size(); ++i) {
@@ -76,8 +90,17 @@ Status TextBurner::apply(ProcessingContext& context) {
   const std::string text = annotation_text(context.config.marker, context.findings);
   const TextPlacement placement =
       place_text(text, static_cast<int>(context.pixels->columns), static_cast<int>(context.pixels->rows));
+  const int thickness = outline_thickness(static_cast<int>(context.pixels->columns), static_cast<int>(context.pixels->rows));
   try {
-    for (Frame& frame : frames.value()) draw_text(frame, text, placement, display->ink_for(frame));
+    for (std::size_t index = 0; index < frames->size(); ++index) {
+      Frame& frame = frames.value()[index];
+      // The ink is chosen before drawing: an outline must not change what the frame's own range is.
+      const Ink ink = display->ink_for(frame);
+      for (const FindingMask& region : context.masks) {
+        if (region.frame == index && !region.mask.empty()) draw_outline(frame, region.mask, ink, thickness);
+      }
+      draw_text(frame, text, placement, ink);  // last: the text stays readable where an outline crosses it
+    }
   } catch (const cv::Exception& e) {
     return make_error("burn_in_failed", e.what());
   }

@@ -99,6 +99,118 @@ TEST(ConfigFile, refuses_impossible_values_naming_the_key) {
   EXPECT_NE(error_of("[scp]\ndefault_gateway = \"9\"\n").find("scp.default_gateway"), std::string::npos);
 }
 
+TEST(ConfigFile, reads_every_inference_key) {
+  const std::string model = std::string(CRENI_SOURCE_DIR) + "/conf/creni-node.toml";  // any existing file
+  const auto parsed = parse_config(R"(
+[processing]
+steps = ["describe", "infer", "external", "burn_in"]
+
+[inference]
+model = ")" + model + R"("
+input_size = [256, 128]
+channels = 3
+layout = "nhwc"
+mapping = "fixed_window"
+window_center = -600
+window_width = 1500.5
+scale = 0.5
+mean = [0.485, 0.456, 0.406]
+std = [0.229, 0.224, 0.225]
+task = "segmentation"
+labels = ["nodule", "mass"]
+threshold = 0.7
+mask_threshold = 1
+output = "probabilities"
+frames = "middle"
+threads = 2
+algorithm_name = "nodule-screen"
+algorithm_version = "2.1"
+
+[inference.external]
+command = ["/usr/bin/python3", "/opt/module.py"]
+timeout_s = 20
+memory_mb = 512
+environment = ["OMP_NUM_THREADS=1"]
+parameters = { sensitivity = "high", mode = "fast" }
+)",
+                                   "inference.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const config::InferenceConfig& ai = parsed->inference;
+  EXPECT_EQ(ai.model, model);
+  EXPECT_EQ(ai.input_width, 256);
+  EXPECT_EQ(ai.input_height, 128);
+  EXPECT_EQ(ai.channels, 3);
+  EXPECT_EQ(ai.layout, config::TensorLayout::nhwc);
+  EXPECT_EQ(ai.mapping, config::ValueMapping::fixed_window);
+  EXPECT_DOUBLE_EQ(ai.window_center, -600);
+  EXPECT_DOUBLE_EQ(ai.window_width, 1500.5);
+  EXPECT_DOUBLE_EQ(ai.scale, 0.5);
+  EXPECT_EQ(ai.mean, (std::vector<double>{0.485, 0.456, 0.406}));
+  EXPECT_EQ(ai.stddev, (std::vector<double>{0.229, 0.224, 0.225}));
+  EXPECT_EQ(ai.task, config::InferenceTask::segmentation);
+  EXPECT_EQ(ai.labels, (std::vector<std::string>{"nodule", "mass"}));
+  EXPECT_DOUBLE_EQ(ai.threshold, 0.7);
+  EXPECT_DOUBLE_EQ(ai.mask_threshold, 1.0);
+  EXPECT_EQ(ai.output, "probabilities");
+  EXPECT_EQ(ai.frames, config::FrameSelection::middle);
+  EXPECT_EQ(ai.threads, 2);
+  EXPECT_EQ(ai.algorithm_name, "nodule-screen");
+  EXPECT_EQ(ai.algorithm_version, "2.1");
+  EXPECT_EQ(ai.external.command, (std::vector<std::string>{"/usr/bin/python3", "/opt/module.py"}));
+  EXPECT_EQ(ai.external.timeout_s, 20);
+  EXPECT_EQ(ai.external.memory_mb, 512u);
+  EXPECT_EQ(ai.external.environment, std::vector<std::string>{"OMP_NUM_THREADS=1"});
+  ASSERT_EQ(ai.external.parameters.size(), 2u);
+}
+
+TEST(ConfigFile, refuses_inference_mistakes_naming_the_key) {
+  const std::string model = std::string(CRENI_SOURCE_DIR) + "/conf/creni-node.toml";
+  const std::string infer = "[processing]\nsteps = [\"infer\", \"burn_in\"]\n[inference]\nlabels = [\"x\"]\n";
+  const std::string with_model = infer + "model = \"" + model + "\"\n";
+  EXPECT_NE(error_of("[inference]\nmodle = \"x\"\n").find("inference.modle: unknown key"), std::string::npos);
+  EXPECT_NE(error_of("[inference.external]\ncmd = []\n").find("inference.external.cmd: unknown key"), std::string::npos);
+  EXPECT_NE(error_of(infer).find("inference.model: required by step 'infer'"), std::string::npos);
+  EXPECT_NE(error_of(infer + "model = \"/nonexistent/model.onnx\"\n").find("inference.model: file not found"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_model + "input_size = [224]\n").find("inference.input_size"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "input_size = [0, 224]\n").find("inference.input_size[0]"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "channels = 2\n").find("inference.channels: must be 1 or 3"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "layout = \"chwn\"\n").find("inference.layout"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "mapping = \"auto\"\n").find("inference.mapping"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "mapping = \"fixed_window\"\nwindow_width = 0\n").find("inference.window_width"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_model + "mean = [0.1, 0.2]\n").find("inference.mean"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "std = [0]\n").find("inference.std"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "threshold = 1.5\n").find("inference.threshold"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "threshold = \"high\"\n").find("inference.threshold: must be a number"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_model + "task = \"detection\"\n").find("inference.task"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "frames = \"last\"\n").find("inference.frames"), std::string::npos);
+  EXPECT_NE(error_of("[processing]\nsteps = [\"infer\"]\n[inference]\nmodel = \"" + model + "\"\nlabels = []\n")
+                .find("inference.labels"),
+            std::string::npos);
+  EXPECT_NE(error_of("[processing]\nsteps = [\"infer\"]\n[inference]\nmodel = \"" + model + "\"\nlabels = [\"a\", \"a\"]\n")
+                .find("inference.labels[1]: duplicate"),
+            std::string::npos);
+  EXPECT_NE(error_of("[processing]\nsteps = [\"burn_in\", \"infer\"]\n[inference]\nlabels = [\"x\"]\nmodel = \"" + model + "\"\n")
+                .find("'infer' must come before 'burn_in'"),
+            std::string::npos);
+
+  const std::string external = "[processing]\nsteps = [\"external\"]\n[inference.external]\n";
+  EXPECT_NE(error_of(external).find("inference.external.command: required by step 'external'"), std::string::npos);
+  EXPECT_NE(error_of(external + "command = [\"python3\"]\n").find("inference.external.command[0]: must be an absolute path"),
+            std::string::npos);
+  EXPECT_NE(error_of(external + "command = [\"/nonexistent/module\"]\n").find("not an executable file"), std::string::npos);
+  EXPECT_NE(error_of(external + "command = [\"/usr/bin/python3\"]\nenvironment = [\"NOVALUE\"]\n")
+                .find("inference.external.environment[0]"),
+            std::string::npos);
+  EXPECT_NE(error_of(external + "command = [\"/usr/bin/python3\"]\nmemory_mb = 999999\n").find("inference.external.memory_mb"),
+            std::string::npos);
+  EXPECT_NE(error_of(external + "command = [\"/usr/bin/python3\"]\nparameters = { level = 3 }\n")
+                .find("inference.external.parameters.level: must be a string"),
+            std::string::npos);
+}
+
 TEST(ConfigFile, reports_toml_syntax_errors_with_line_and_column) {
   const std::string message = error_of("[node]\nae_title = \n");
   EXPECT_NE(message.find("test.toml:2:"), std::string::npos) << message;

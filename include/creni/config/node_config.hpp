@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "creni/common/result.hpp"
@@ -87,9 +88,44 @@ struct ProcessingConfig {
   std::uint64_t worker_memory_mb = 4096;                ///< worker_memory_mb: address-space limit of a worker
 };
 
-/// [inference]: the AI step (see issue "The AI step").
+enum class InferenceTask { classification, segmentation };
+enum class ValueMapping { window, fixed_window, raw };
+enum class TensorLayout { nchw, nhwc };
+enum class FrameSelection { all, first, middle };
+
+/// [inference.external]: step "external", a separately installed module run once per image (argv, never a shell).
+struct ExternalModuleConfig {
+  std::vector<std::string> command;     ///< command: argv; [0] an absolute path. Three paths are appended: the
+                                        ///< input file, the output file and the settings JSON file
+  int timeout_s = 0;                    ///< timeout_s: wall-clock limit per image; 0 = processing.job_timeout_s
+  std::uint64_t memory_mb = 0;          ///< memory_mb: address-space limit (RLIMIT_AS); 0 = processing.worker_memory_mb
+  std::vector<std::string> environment; ///< environment: extra "NAME=value" entries of its otherwise clean environment
+  std::vector<std::pair<std::string, std::string>> parameters;  ///< parameters: string table passed in the settings file
+};
+
+/// [inference]: the AI step "infer" (an ONNX model run by OpenCV DNN) and the "external" step.
 struct InferenceConfig {
-  std::filesystem::path model;     ///< model: ONNX file
+  std::filesystem::path model;              ///< model: ONNX file (required by step "infer")
+  int input_width = 224;                    ///< input_size[0]: width the model expects
+  int input_height = 224;                   ///< input_size[1]: height the model expects
+  int channels = 1;                         ///< channels: 1 (gray) or 3 (RGB order)
+  TensorLayout layout = TensorLayout::nchw; ///< layout: "nchw" or "nhwc" of the model input
+  ValueMapping mapping = ValueMapping::window;  ///< mapping: "window", "fixed_window" or "raw"
+  double window_center = 40.0;              ///< window_center: for mapping "fixed_window", in modality units
+  double window_width = 400.0;              ///< window_width: for mapping "fixed_window", at least 1
+  double scale = 1.0;                       ///< scale: for mapping "raw", model value = stored value * scale
+  std::vector<double> mean = {0.0};         ///< mean: subtracted after mapping; one value or one per channel
+  std::vector<double> stddev = {1.0};       ///< std: divides after the mean; one value or one per channel
+  InferenceTask task = InferenceTask::classification;  ///< task: "classification" or "segmentation"
+  std::vector<std::string> labels;          ///< labels: one per output score (classification) or mask channel
+  double threshold = 0.5;                   ///< threshold: classification scores at or above it are findings
+  double mask_threshold = 0.5;              ///< mask_threshold: segmentation values above it are inside the mask
+  std::string output;                       ///< output: output tensor name; "" = the model's first output
+  FrameSelection frames = FrameSelection::all;  ///< frames: "all", "first" or "middle" of a multi-frame image
+  int threads = 1;                          ///< threads: OpenCV threads per worker; 0 = OpenCV's default
+  std::string algorithm_name;               ///< algorithm_name: provenance; "" = the model file's stem
+  std::string algorithm_version;            ///< algorithm_version: provenance; "" = "unversioned"
+  ExternalModuleConfig external;            ///< [inference.external]
 };
 
 /// The whole node ([node] plus every table).

@@ -2,9 +2,12 @@
 
 #include <opencv2/core.hpp>
 
+#include <optional>
 #include <vector>
 
 #include "creni/common/result.hpp"
+#include "creni/config/node_config.hpp"
+#include "creni/dicom/instance.hpp"
 #include "creni/dicom/pixel_module.hpp"
 
 class DcmDataset;
@@ -23,5 +26,15 @@ struct Frame {
 /// Errors: "unsupported_pixel_format" (other BitsAllocated), "invalid_pixel_module" (no native Pixel Data, or
 /// shorter than the module says: call dicom::check_native_pixel_length first).
 [[nodiscard]] Result<std::vector<Frame>> frames_of(DcmDataset& dataset, const dicom::PixelModule& module);
+
+/// Makes the pixel data of `instance` ready for the steps: reads the pixel module and checks it before anything is
+/// decoded (declared sizes are validated so that a crafted header cannot make us allocate), decodes compressed pixel
+/// data to native, reads the module again (decoders may change how samples are laid out: JPEG gives interleaved
+/// RGB, RLE gives planes) and, with `check_length`, checks the native length. Returns no module for an object
+/// without pixel data when `processing.non_image` is "pass". Errors: those of dicom::read_pixel_module,
+/// Instance::decode_pixels and dicom::check_native_pixel_length.
+[[nodiscard]] Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instance,
+                                                                       const config::ProcessingConfig& processing,
+                                                                       bool check_length);
 
 }  // namespace creni::process

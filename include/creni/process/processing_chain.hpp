@@ -16,13 +16,17 @@ struct ProcessedImage {
   dicom::InstanceIdentity source;
   dicom::InstanceIdentity result;
   std::vector<Finding> findings;
+  double inference_ms = 0.0;  ///< time spent running models (step "infer"), for status and benchmarks
 };
 
 /// The configured steps in order, run on one image at a time: the same code for the service's workers and for
 /// `creni-node process`. Owns its processors; belongs to one thread (an inference model is not thread-safe).
 class ProcessingChain {
  public:
-  /// Builds the steps named in `processing.steps`. Errors: "invalid_config" for a step this build cannot run.
+  /// Builds the steps named in `processing.steps`; "infer" loads and checks its model here, once per chain (one
+  /// chain per worker process), so that a bad model stops the start, not the first image. Errors: "invalid_config"
+  /// for a step this build cannot run, a model file that is missing or unreadable, a model whose input or output
+  /// does not match [inference], an external module that cannot be run.
   [[nodiscard]] static Result<ProcessingChain> build(const config::ProcessingConfig& processing,
                                                      const config::InferenceConfig& inference);
 

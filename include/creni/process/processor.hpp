@@ -1,5 +1,8 @@
 #pragma once
 
+#include <opencv2/core.hpp>
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,14 +21,28 @@ struct Finding {
   double score = 0.0;  ///< 0..1
 };
 
+/// A region a step found on one frame, in image coordinates; "burn_in" outlines it.
+struct FindingMask {
+  std::uint32_t frame = 0;  ///< 0-based frame index
+  std::string label;        ///< the finding it belongs to
+  cv::Mat mask;             ///< CV_8U, Rows x Columns of the image, non-zero inside the region, never empty
+};
+
 /// What the steps of one run share. Owned by ProcessingChain::run for the duration of one image; not thread-safe.
 struct ProcessingContext {
+  /// The image. A step may replace it with another Instance of the same SOP instance ("external" does).
   dicom::Instance& instance;
   const config::ProcessingConfig& config;
   /// The pixel module when the image has pixel data (decoded to native before the first step runs), else empty.
-  std::optional<dicom::PixelModule> pixels;
+  std::optional<dicom::PixelModule> pixels = std::nullopt;
   /// Findings of earlier steps, in order.
-  std::vector<Finding> findings;
+  std::vector<Finding> findings = {};
+  /// Regions of earlier steps' findings (segmentation), at most one per frame and label.
+  std::vector<FindingMask> masks = {};
+  /// Appended to DerivationDescription after the step names, e.g. which model ran ("nodule-screen 1.0 (...)").
+  std::vector<std::string> derivation_notes = {};
+  /// Time spent running models on this image, in milliseconds (for status and benchmarks).
+  double inference_ms = 0.0;
   /// Set by a step that changed pixel values (BurnedInAnnotation YES, PS3.3 section C.7.6.1.1.7).
   bool burned_in = false;
 };
