@@ -398,7 +398,22 @@ Result<std::unique_ptr<Catalog>> Catalog::open_read_only(const std::filesystem::
   return std::unique_ptr<Catalog>(new Catalog(std::move(connection).value()));
 }
 
-Status Catalog::upsert(const CatalogRecord& record) {
+Status Catalog::upsert(const CatalogRecord& record) { return upsert_all({record}); }
+
+Status Catalog::upsert_all(const std::vector<CatalogRecord>& records) {
+  const std::lock_guard lock(mutex_);
+  // IMMEDIATE: another process's upsert of the same study waits here instead of both inserting it.
+  auto transaction = sqlite::Transaction::begin(connection_);
+  if (!transaction) return transaction.error();
+  for (const CatalogRecord& record : records) {
+    if (Status added = upsert_in_transaction(record); !added) return added;
+  }
+  // One commit for the batch: in the rollback-journal mode the gateways' readers need, a commit costs several
+  // fsyncs, which would otherwise be paid per image.
+  return transaction->commit();
+}
+
+Status Catalog::upsert_in_transaction(const CatalogRecord& record) {
   auto patient_values = usable_values(record, table(Level::patient));
   if (!patient_values) return patient_values.error();
   auto study_values = usable_values(record, table(Level::study));
@@ -411,10 +426,6 @@ Status Catalog::upsert(const CatalogRecord& record) {
   if (Status ok = require(*series_values, "SeriesInstanceUID", "series"); !ok) return ok;
   if (Status ok = require(*image_values, "SOPInstanceUID", "image"); !ok) return ok;
 
-  const std::lock_guard lock(mutex_);
-  // IMMEDIATE: another process's upsert of the same study waits here instead of both inserting it.
-  auto transaction = sqlite::Transaction::begin(connection_);
-  if (!transaction) return transaction.error();
   auto patient_id = upsert_patient(connection_, *patient_values, *study_values);
   if (!patient_id) return patient_id.error();
   auto study_id = upsert_by_uid(connection_, table(Level::study), patient_id.value(), *study_values);
@@ -423,7 +434,7 @@ Status Catalog::upsert(const CatalogRecord& record) {
   if (!series_id) return series_id.error();
   auto image_id = upsert_by_uid(connection_, table(Level::image), series_id.value(), *image_values);
   if (!image_id) return image_id.error();
-  return transaction->commit();
+  return {};
 }
 
 Result<bool> Catalog::contains_image(const std::string& sop_instance_uid) {

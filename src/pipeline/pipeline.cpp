@@ -105,6 +105,7 @@ Status Pipeline::start() {
   if (!threads_.empty()) return {};
   if (options_.worker_command.empty()) return make_error("invalid_config", "no worker command");
   stopping_.store(false);
+  catalog_writer_ = std::make_unique<CatalogWriter>();
   for (int slot = 0; slot < std::max(1, options_.workers); ++slot) {
     threads_.emplace_back([this, slot] {
       const std::string name = "pipeline-" + std::to_string(slot);
@@ -126,6 +127,7 @@ void Pipeline::stop() {
   wake();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
+  if (catalog_writer_) catalog_writer_->stop();  // what is queued is written before the node exits
 }
 
 void Pipeline::wake() {
@@ -233,6 +235,7 @@ void Pipeline::supervise(int slot_index) {
       std::error_code ignored;
       std::filesystem::remove(job.input_path, ignored);
     }
+    catalog_writer_->add(request.output_root, std::move(reply->catalog_entry));
     logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply->source.sop_instance_uid,
                    reply->output.string(), elapsed_ms);
     if (job.source == journal::Source::folder) dispose_of_input(options_, job);

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <string>
 
 #include "creni/catalog/catalog.hpp"
@@ -70,34 +69,6 @@ JobReply failure(std::int64_t job_id, const Error& error) {
   reply.detail = error.message;
   return reply;
 }
-
-// The gateways' image.db files this worker writes to (OUTPUT/gateway_<id>/image.db), opened once each.
-class OutputCatalogs {
- public:
-  void record(const std::filesystem::path& output_root, dicom::Instance& result, const std::filesystem::path& file,
-              const JobRequest& request) {
-    auto& catalog = catalogs_[output_root];
-    if (!catalog) {
-      auto opened = catalog::Catalog::open_for_writing(output_root / "image.db");
-      if (!opened) {
-        logger()->error("gw={} job={} cannot open {}: {}", request.gateway_id, request.job_id,
-                        (output_root / "image.db").string(), opened.error().describe());
-        return;
-      }
-      catalog = std::move(opened).value();
-    }
-    catalog::CatalogRecord entry = catalog::record_from_dataset(result.dataset());
-    // The gateways keep each image file's path in PrivateCreator; so do we, for whatever delivers OUTPUT onward.
-    entry.image.emplace_back("PrivateCreator", std::filesystem::absolute(file).string());
-    if (Status added = catalog->upsert(entry); !added) {
-      // The result itself is complete and journaled; a stale index is reported, never a reason to lose the image.
-      logger()->error("gw={} job={} image.db not updated: {}", request.gateway_id, request.job_id, added.error().describe());
-    }
-  }
-
- private:
-  std::map<std::filesystem::path, std::unique_ptr<catalog::Catalog>> catalogs_;
-};
 
 // The gateway folder (INPUT/gateway_<id>) an input file lies in, or empty.
 std::filesystem::path gateway_folder_of(const std::filesystem::path& input, const std::string& gateway_id) {
@@ -169,7 +140,7 @@ Result<std::filesystem::path> mirror_into_input(const JobRequest& request, dicom
   return target;
 }
 
-JobReply handle(process::ProcessingChain& chain, OutputCatalogs& catalogs, const JobRequest& request) {
+JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   auto instance = dicom::Instance::load(request.input);
   if (!instance) return failure(request.job_id, instance.error());
   std::filesystem::path mirrored;
@@ -184,7 +155,6 @@ JobReply handle(process::ProcessingChain& chain, OutputCatalogs& catalogs, const
   const output::OutputWriter writer(request.output_root, request.layout);
   auto written = writer.write(instance.value(), processed->result);
   if (!written) return failure(request.job_id, written.error());
-  catalogs.record(request.output_root, instance.value(), written.value(), request);
 
   JobReply reply;
   reply.job_id = request.job_id;
@@ -193,6 +163,10 @@ JobReply handle(process::ProcessingChain& chain, OutputCatalogs& catalogs, const
   reply.source = processed->source;
   reply.result = processed->result;
   reply.mirrored_input = mirrored;
+  // The node writes OUTPUT/gateway_<id>/image.db in batches (one commit for many results); the worker, which has
+  // the data set parsed, supplies the row. The gateways keep each file's path in PrivateCreator; so do we.
+  reply.catalog_entry = catalog::record_from_dataset(instance->dataset());
+  reply.catalog_entry.image.emplace_back("PrivateCreator", std::filesystem::absolute(written.value()).string());
   return reply;
 }
 
@@ -212,7 +186,6 @@ int run_worker_loop(const config::NodeConfig& config, int in_fd, int out_fd) {
   }
   if (!write_all(out_fd, encode_ready(static_cast<long>(::getpid())))) return 1;
 
-  OutputCatalogs catalogs;
   std::string buffer;
   std::string line;
   while (read_line(in_fd, buffer, line)) {
@@ -223,7 +196,7 @@ int run_worker_loop(const config::NodeConfig& config, int in_fd, int out_fd) {
     }
     JobReply reply;
     try {
-      reply = handle(chain.value(), catalogs, request.value());
+      reply = handle(chain.value(), request.value());
     } catch (const std::bad_alloc&) {
       reply = failure(request->job_id, make_error("out_of_memory", "the image needs more memory than the worker limit"));
     } catch (const std::exception& e) {

@@ -57,7 +57,9 @@ std::string join(std::initializer_list<std::string_view> fields) {
   return line;
 }
 
-Result<std::vector<std::string>> split(std::string_view line, std::string_view verb, std::size_t expected_fields) {
+// The fields of `line`; exactly `expected_fields` of them, or at least that many when `more_allowed`.
+Result<std::vector<std::string>> split(std::string_view line, std::string_view verb, std::size_t expected_fields,
+                                       bool more_allowed = false) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   std::vector<std::string> fields;
   std::size_t start = 0;
@@ -70,7 +72,7 @@ Result<std::vector<std::string>> split(std::string_view line, std::string_view v
     start = tab + 1;
   }
   if (fields.empty() || fields[0] != verb) return make_error("protocol_error", "expected " + std::string(verb));
-  if (fields.size() != expected_fields) {
+  if (fields.size() < expected_fields || (!more_allowed && fields.size() != expected_fields)) {
     return make_error("protocol_error", std::string(verb) + " with " + std::to_string(fields.size()) + " fields");
   }
   return fields;
@@ -85,6 +87,37 @@ Result<std::int64_t> to_int(const std::string& text) {
 
 std::string_view verb_of(std::string_view line) { return line.substr(0, line.find('\t')); }
 
+// The catalog entry travels as extra DONE fields "<table>.<column>=<value>" (each field escaped like any other).
+constexpr std::pair<const char*, std::vector<std::pair<std::string, std::string>> catalog::CatalogRecord::*> kTables[] = {
+    {"patient", &catalog::CatalogRecord::patient},
+    {"study", &catalog::CatalogRecord::study},
+    {"series", &catalog::CatalogRecord::series},
+    {"image", &catalog::CatalogRecord::image}};
+
+std::vector<std::string> catalog_fields(const catalog::CatalogRecord& record) {
+  std::vector<std::string> fields;
+  for (const auto& [table, columns] : kTables) {
+    for (const auto& [column, value] : record.*columns) fields.push_back(std::string(table) + "." + column + "=" + value);
+  }
+  return fields;
+}
+
+Status add_catalog_field(catalog::CatalogRecord& record, const std::string& field) {
+  const auto dot = field.find('.');
+  const auto equals = field.find('=');
+  if (dot == std::string::npos || equals == std::string::npos || equals < dot) {
+    return make_error("protocol_error", "bad catalog field");
+  }
+  const std::string table = field.substr(0, dot);
+  for (const auto& [name, columns] : kTables) {
+    if (table == name) {
+      (record.*columns).emplace_back(field.substr(dot + 1, equals - dot - 1), field.substr(equals + 1));
+      return {};
+    }
+  }
+  return make_error("protocol_error", "unknown catalog table " + table);
+}
+
 }  // namespace
 
 std::string encode_ready(long pid) { return join({"READY", std::to_string(pid)}); }
@@ -96,10 +129,13 @@ std::string encode_request(const JobRequest& r) {
 
 std::string encode_reply(const JobReply& r) {
   if (!r.ok) return join({"FAIL", std::to_string(r.job_id), r.reason, r.detail});
-  return join({"DONE", std::to_string(r.job_id), r.output.string(), r.source.sop_instance_uid,
-               r.source.study_instance_uid, r.source.series_instance_uid, r.source.sop_class_uid,
-               r.result.sop_instance_uid, r.result.study_instance_uid, r.result.series_instance_uid,
-               r.mirrored_input.string()});
+  std::string line = join({"DONE", std::to_string(r.job_id), r.output.string(), r.source.sop_instance_uid,
+                           r.source.study_instance_uid, r.source.series_instance_uid, r.source.sop_class_uid,
+                           r.result.sop_instance_uid, r.result.study_instance_uid, r.result.series_instance_uid,
+                           r.mirrored_input.string()});
+  line.pop_back();  // the newline: catalog fields follow
+  for (const std::string& field : catalog_fields(r.catalog_entry)) line += "\t" + escape(field);
+  return line + "\n";
 }
 
 Result<long> decode_ready(std::string_view line) {
@@ -123,7 +159,7 @@ Result<JobRequest> decode_request(std::string_view line) {
 
 Result<JobReply> decode_reply(std::string_view line) {
   const bool ok = verb_of(line) == "DONE";
-  auto fields = split(line, ok ? "DONE" : "FAIL", ok ? 11 : 4);
+  auto fields = split(line, ok ? "DONE" : "FAIL", ok ? 11 : 4, ok);
   if (!fields) return fields.error();
   auto& f = fields.value();
   auto id = to_int(f[1]);
@@ -146,6 +182,9 @@ Result<JobReply> decode_reply(std::string_view line) {
   reply.result.study_instance_uid = f[8];
   reply.result.series_instance_uid = f[9];
   reply.mirrored_input = f[10];
+  for (std::size_t i = 11; i < f.size(); ++i) {
+    if (Status added = add_catalog_field(reply.catalog_entry, f[i]); !added) return added.error();
+  }
   return reply;
 }
 

@@ -109,10 +109,18 @@ TEST(FolderDoor, processes_every_dropped_file_once_into_the_gateways_layout) {
   EXPECT_EQ(node.count_in_state("rejected"), 0);
 
   // OUTPUT/gateway_1/image.db indexes the results like the gateways' own files: derived UIDs, linked rows, paths.
+  // The index is written in batches just after the results: wait (bounded) for its rows.
   const auto index = node.output() / "gateway_1" / "image.db";
-  const auto rows = harness::run_command({"sqlite3", index.string(),
-      "SELECT i.SOPInstanceUID, s.SeriesInstanceUID, st.StudyDescription, i.PrivateCreator FROM image i "
-      "JOIN series s ON i.referenceId = s.id JOIN study st ON s.referenceId = st.id ORDER BY i.SOPInstanceUID"});
+  const auto query = [&] {
+    return harness::run_command({"sqlite3", index.string(),
+        "SELECT i.SOPInstanceUID, s.SeriesInstanceUID, st.StudyDescription, i.PrivateCreator FROM image i "
+        "JOIN series s ON i.referenceId = s.id JOIN study st ON s.referenceId = st.id ORDER BY i.SOPInstanceUID"});
+  };
+  ASSERT_TRUE(harness::wait_until([&] {
+    const std::string out = query().out;
+    return std::count(out.begin(), out.end(), '\n') >= 5;
+  }, 10s));
+  const auto rows = query();
   ASSERT_EQ(rows.exit_code, 0) << rows.err;
   for (const auto& file : gateway_1) {
     const std::string expected = tag_of(file, DCM_SOPInstanceUID) + "|" + *series.begin() + "|CT HEAD ScreenedByAI|" +

@@ -33,6 +33,8 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   reply.source = {"1.2.840.10008.5.1.4.1.1.2", "1.2.3", "1.2", "1.2.1", ""};
   reply.result = {"1.2.840.10008.5.1.4.1.1.2", "2.25.3", "2.25.1", "2.25.2", ""};
   reply.mirrored_input = "/in/gateway_1/1.2/1.2.3";
+  reply.catalog_entry.patient = {{"PatientName", "O'NEIL^ANN\tTAB=x.y"}};
+  reply.catalog_entry.image = {{"SOPInstanceUID", "2.25.3"}, {"PrivateCreator", "/out/1.2/3.4.dcm"}};
   const auto decoded = decode_reply(encode_reply(reply));
   ASSERT_TRUE(decoded.ok()) << decoded.error().describe();
   EXPECT_TRUE(decoded->ok);
@@ -42,6 +44,9 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   EXPECT_EQ(decoded->result.series_instance_uid, "2.25.2");
   EXPECT_EQ(decoded->result.sop_class_uid, "1.2.840.10008.5.1.4.1.1.2");
   EXPECT_EQ(decoded->mirrored_input, reply.mirrored_input);
+  EXPECT_EQ(decoded->catalog_entry.patient, reply.catalog_entry.patient);
+  EXPECT_EQ(decoded->catalog_entry.image, reply.catalog_entry.image);
+  EXPECT_TRUE(decoded->catalog_entry.study.empty());
 }
 
 TEST(WorkerProtocol, a_fail_reply_carries_reason_and_detail) {

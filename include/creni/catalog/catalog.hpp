@@ -53,6 +53,8 @@ class Catalog {
   /// inserted. Every row's referenceId points at its parent. Idempotent.
   /// Errors: "invalid_record" (unknown column, missing StudyInstanceUID, SeriesInstanceUID or SOPInstanceUID).
   [[nodiscard]] Status upsert(const CatalogRecord& record);
+  /// upsert() for several images in one transaction (all or nothing).
+  [[nodiscard]] Status upsert_all(const std::vector<CatalogRecord>& records);
 
   /// Whether an image row with this SOP Instance UID exists.
   [[nodiscard]] Result<bool> contains_image(const std::string& sop_instance_uid);
@@ -63,6 +65,8 @@ class Catalog {
 
  private:
   explicit Catalog(sqlite::Connection connection);
+  // One record inside the caller's transaction (mutex_ held).
+  Status upsert_in_transaction(const CatalogRecord& record);
 
   std::mutex mutex_;  // serialises every use of connection_
   sqlite::Connection connection_;

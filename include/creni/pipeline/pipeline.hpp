@@ -12,6 +12,7 @@
 
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
+#include "creni/pipeline/catalog_writer.hpp"
 
 namespace creni::journal {
 class Journal;
@@ -63,6 +64,7 @@ class Pipeline {
   std::condition_variable work_available_;
   std::uint64_t wake_generation_ = 0;
   std::vector<std::thread> threads_;
+  std::unique_ptr<CatalogWriter> catalog_writer_;
 };
 
 }  // namespace creni::pipeline

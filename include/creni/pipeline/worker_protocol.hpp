@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "creni/catalog/catalog.hpp"
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
 #include "creni/dicom/instance.hpp"
@@ -14,7 +15,8 @@
 ///   worker -> node:  READY <pid>
 ///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat> <mirror root or "">
 ///   worker -> node:  DONE <job_id> <output path> <src sop> <src study> <src series> <sop class> <res sop> <res study>
-///                         <res series> <mirrored input path or "">
+///                         <res series> <mirrored input path or ""> [<table>.<column>=<value> ...]
+///                    (the trailing fields: the result's OUTPUT image.db entry)
 ///                    FAIL <job_id> <reason code> <detail>
 namespace creni::pipeline {
 
@@ -38,6 +40,7 @@ struct JobReply {
   dicom::InstanceIdentity source;      ///< DONE: the input's UIDs
   dicom::InstanceIdentity result;      ///< DONE: the derived UIDs
   std::filesystem::path mirrored_input;  ///< DONE: where the input now also lies in INPUT (mirror_root), or empty
+  catalog::CatalogRecord catalog_entry;  ///< DONE: the result's row in OUTPUT/gateway_<id>/image.db
 };
 
 [[nodiscard]] std::string encode_ready(long pid);
