@@ -47,8 +47,9 @@ constexpr std::uint32_t kDirectoryMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREAT
 // A file created or modified without a close since is assumed open for writing; after this long without any
 // event it is treated as scanned (a hard link, for example, is created without ever being opened).
 constexpr auto kOpenForWriteExpiry = std::chrono::minutes(5);
-// Files handed to the sink in one call at most: bounds the journal transaction of a burst.
-constexpr std::size_t kMaxBatch = 256;
+// Files handed to the sink in one call at most: enough to share one journal commit across a burst, few enough
+// that the first file of a burst is not held back while the others are hashed.
+constexpr std::size_t kMaxBatch = 32;
 constexpr auto kRetryAfterRefusal = std::chrono::seconds(1);
 
 std::shared_ptr<spdlog::logger> logger() {
