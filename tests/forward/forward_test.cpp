@@ -28,8 +28,8 @@ using namespace std::chrono_literals;
 using harness::TempDir;
 using harness::wait_until;
 using journal::ForwardState;
-using peers::Orthanc;
-using peers::StoreScp;
+using testing::peers::Orthanc;
+using testing::peers::StoreScp;
 
 constexpr const char* kImplicitLittleEndian = "1.2.840.10008.1.2";
 constexpr const char* kJpegLossless = "1.2.840.10008.1.2.4.70";
@@ -355,7 +355,7 @@ class DcmtkPacsSenderTlsTest : public DcmtkPacsSenderTest {
  protected:
   static void SetUpTestSuite() {
     pki_dir_ = std::make_unique<TempDir>("creni-forward-pki");
-    pki_ok_ = peers::make_test_pki(pki_dir_->path(), pki_, pki_error_);
+    pki_ok_ = testing::peers::make_test_pki(pki_dir_->path(), pki_, pki_error_);
   }
   static void TearDownTestSuite() { pki_dir_.reset(); }
 
@@ -379,7 +379,7 @@ class DcmtkPacsSenderTlsTest : public DcmtkPacsSenderTest {
   }
 
   static inline std::unique_ptr<TempDir> pki_dir_;
-  static inline peers::TestPki pki_;
+  static inline testing::peers::TestPki pki_;
   static inline bool pki_ok_ = false;
   static inline std::string pki_error_;
 };

@@ -260,7 +260,9 @@ TEST(FolderDoor, a_kill_9_loses_nothing_and_processes_nothing_twice) {
 }
 
 TEST(FolderDoor, a_hung_worker_is_replaced_after_the_job_timeout_and_the_job_still_completes) {
-  NodeUnderTest node("[processing]\njob_timeout_s = 2\n");
+  NodeUnderTest::Settings settings;
+  settings.tables = "[processing]\njob_timeout_s = 2\n";
+  NodeUnderTest node(settings);
   ASSERT_TRUE(node.start()) << node.log();
   ASSERT_TRUE(harness::wait_until([&] {
     const std::string log = node.log();
@@ -310,7 +312,9 @@ TEST(FolderDoor, a_thousand_files_dropped_at_once_are_each_processed_exactly_onc
 }
 
 TEST(FolderDoor, inputs_can_be_deleted_after_processing) {
-  NodeUnderTest node({}, {}, "after_processing = \"delete\"");
+  NodeUnderTest::Settings settings;
+  settings.input = "after_processing = \"delete\"";
+  NodeUnderTest node(settings);
   ASSERT_TRUE(node.start()) << node.log();
   const auto inputs = drop_series(node.input() / "gateway_1", 3);
   ASSERT_TRUE(node.wait_for_state("written", 3, 60s)) << node.log();

@@ -7,8 +7,7 @@
 
 namespace creni::testing {
 
-NodeUnderTest::NodeUnderTest(const std::string& extra_toml, const std::string& node_table_extra,
-                             const std::string& input_table_extra)
+NodeUnderTest::NodeUnderTest(const Settings& settings)
     : input_(root_ / "INPUT"), output_(root_ / "OUTPUT"), state_(root_ / "state"), config_file_(root_ / "node.toml") {
   port_ = harness::free_port();
   std::ofstream config(config_file_);
@@ -19,12 +18,13 @@ NodeUnderTest::NodeUnderTest(const std::string& extra_toml, const std::string& n
          << "workers = 2\n"
          << "min_free_mb = 1\n"
          << "log_level = \"debug\"\n"
-         << node_table_extra << "\n"
+         << settings.node << "\n"
          << "[scp]\nbind = \"127.0.0.1\"\nport = " << port_ << "\n"
-         << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n" << input_table_extra << "\n"
+         << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n" << settings.input << "\n"
          << "[[gateway]]\nid = \"1\"\ncalling_ae_titles = [\"GATEWAY_1\"]\noutput_layout = \"nested\"\n"
+         << settings.gateway_1 << "\n"
          << "[[gateway]]\nid = \"2\"\ncalling_ae_titles = [\"GATEWAY_2\"]\noutput_layout = \"flat\"\n"
-         << extra_toml << "\n";
+         << settings.tables << "\n";
 }
 
 bool NodeUnderTest::start() {

@@ -15,11 +15,17 @@ namespace creni::testing {
 /// the test writes. Stopped by PID (SIGTERM, then SIGKILL) when destroyed.
 class NodeUnderTest {
  public:
+  /// Lines added to the tables of the base config, and whole tables appended at the end.
+  struct Settings {
+    std::string node;       ///< keys for [node]
+    std::string input;      ///< keys for [input]
+    std::string gateway_1;  ///< keys for gateway "1" (for example destinations = ["pacs"])
+    std::string tables;     ///< whole tables ([processing], [[destination]], ...)
+  };
+
   /// A base config: [node] with the temp folders and 2 workers, [input] with short windows, gateways "1" (nested)
-  /// and "2" (flat), SCP on a free loopback port. `extra_toml` (whole tables) is appended at the end; the other two
-  /// add keys to [node] and [input].
-  explicit NodeUnderTest(const std::string& extra_toml = {}, const std::string& node_table_extra = {},
-                         const std::string& input_table_extra = {});
+  /// and "2" (flat), SCP on a free loopback port; `settings` adds to it.
+  explicit NodeUnderTest(const Settings& settings = {});
 
   /// Starts the node and waits until it logged that it started. Returns false (with the log in `log()`) otherwise.
   bool start();

@@ -9,7 +9,7 @@
 #include <regex>
 #include <sstream>
 
-namespace creni::forward::peers {
+namespace creni::testing::peers {
 
 namespace {
 
@@ -187,4 +187,4 @@ bool make_test_pki(const std::filesystem::path& dir, TestPki& pki, std::string& 
   return true;
 }
 
-}  // namespace creni::forward::peers
+}  // namespace creni::testing::peers

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "harness.hpp"
+#include "harness/harness.hpp"
 
 /// Real PACS peers for the forward tests, each on 127.0.0.1 with its own folder, stopped by PID on destruction.
-namespace creni::forward::peers {
+namespace creni::testing::peers {
 
 /// True when something accepts TCP connections on 127.0.0.1:`port` right now.
 [[nodiscard]] bool port_accepts(int port);
@@ -80,4 +80,4 @@ struct TestPki {
 /// Creates the PKI; on failure returns false with the failing command's output in `error`.
 [[nodiscard]] bool make_test_pki(const std::filesystem::path& dir, TestPki& pki, std::string& error);
 
-}  // namespace creni::forward::peers
+}  // namespace creni::testing::peers
