@@ -10,6 +10,7 @@
 #include "creni/app/node.hpp"
 #include "creni/dicom/dcmtk_runtime.hpp"
 #include "creni/pipeline/worker_loop.hpp"
+#include "creni/process/processing_chain.hpp"
 
 namespace creni::app {
 
@@ -56,6 +57,13 @@ int command_run(const CommonOptions& common, const RunOptions&) {
   if (Status ready = runtime.check(); !ready) {
     spdlog::critical("cannot start: {}", ready.error().describe());
     return kExitRuntime;
+  }
+
+  // The workers build the same chain; building it here first turns a bad model or step into a refusal to start
+  // with the reason, instead of workers that keep failing to start.
+  if (auto chain = process::ProcessingChain::build(config->processing, config->inference); !chain) {
+    spdlog::critical("cannot start: {}", chain.error().describe());
+    return kExitUsage;
   }
 
   Node node(config.value(), worker_command(common));

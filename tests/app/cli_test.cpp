@@ -67,3 +67,30 @@ TEST(Cli, process_of_a_missing_input_is_a_usage_error) {
 
 }  // namespace
 }  // namespace creni::app
+
+namespace creni::app {
+namespace {
+
+TEST(Cli, run_refuses_to_start_with_a_model_that_is_not_an_onnx_model) {
+  harness::TempDir dir;
+  std::ofstream(dir / "model.onnx") << "not a model";
+  const auto config = dir / "node.toml";
+  std::ofstream(config) << "[node]\ninput_dir = \"" << (dir / "in").string() << "\"\noutput_dir = \""
+                        << (dir / "out").string() << "\"\nstate_dir = \"" << (dir / "state").string() << "\"\n"
+                        << "[scp]\nenabled = false\n"
+                        << "[processing]\nsteps = [\"describe\", \"infer\", \"burn_in\"]\n"
+                        << "[inference]\nmodel = \"" << (dir / "model.onnx").string() << "\"\ninput_size = [32, 32]\n"
+                        << "labels = [\"x\"]\n";
+  const auto result = run_command({kNode, "run", "--config", config.string()}, std::chrono::seconds(30));
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("inference.model"), std::string::npos) << result.err;
+}
+
+TEST(Cli, echo_reports_a_peer_that_is_not_there_and_exits_1) {
+  const auto result = run_command({kNode, "echo", "127.0.0.1", std::to_string(harness::free_port()), "--timeout", "2"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.out.find("failed (connect)"), std::string::npos) << result.out;
+}
+
+}  // namespace
+}  // namespace creni::app
