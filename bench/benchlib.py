@@ -50,6 +50,19 @@ def peak_rss_kib(pid: int) -> int:
     return total
 
 
+def wait_for_tcp(port: int, process, timeout: float = 20.0):
+    """Waits until 127.0.0.1:port accepts connections; raises when `process` exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited before listening on {port}")
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listening on {port} after {timeout} s")
+
+
 class Node:
     """creni-node `run` on temp folders; stopped with SIGTERM (then SIGKILL) by PID."""
 

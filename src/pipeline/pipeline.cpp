@@ -236,6 +236,7 @@ void Pipeline::supervise(int slot_index) {
       std::filesystem::remove(job.input_path, ignored);
     }
     catalog_writer_->add(request.output_root, std::move(reply->catalog_entry));
+    if (!reply->mirrored_input.empty()) catalog_writer_->add(request.mirror_root, std::move(reply->mirror_catalog_entry));
     logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply->source.sop_instance_uid,
                    reply->output.string(), elapsed_ms);
     if (job.source == journal::Source::folder) dispose_of_input(options_, job);

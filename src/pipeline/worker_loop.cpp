@@ -107,36 +107,25 @@ void cross_check_with_gateway_index(const JobRequest& request, const dicom::Inst
   }
 }
 
-// An SCP arrival also appears in INPUT/gateway_<id>/<StudyUID>/<SOPUID> (validated UIDs only) with its row in that
-// folder's image.db, like a gateway's drop. A hard link costs no copy; the spool and INPUT share the state volume
-// in the usual set-up, else the bytes are copied. The folder door sees the new name and records a duplicate.
-Result<std::filesystem::path> mirror_into_input(const JobRequest& request, dicom::Instance& instance) {
-  const auto& identity = instance.identity();
+// An SCP arrival also appears in INPUT/gateway_<id>/<StudyUID>/<SOPUID> (validated UIDs only), like a gateway's
+// drop. The spool file is complete and durable, so a hard link publishes it atomically with no copy; only the new
+// directory entry needs an fsync. Across file systems the bytes are copied through an atomic write instead. The
+// folder door sees the new name and records a duplicate; the node adds the image.db row (batched).
+Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const dicom::InstanceIdentity& identity) {
   const auto folder = request.mirror_root / identity.study_instance_uid;
   const auto target = folder / identity.sop_instance_uid;
   std::error_code ec;
   if (std::filesystem::exists(target, ec)) return target;
   if (Status made = fs::create_directories_durably(folder); !made) return made.error();
+  std::filesystem::create_hard_link(request.input, target, ec);
+  if (!ec) {
+    if (Status synced = fs::sync_directory(folder); !synced) return synced.error();
+    return target;
+  }
   const auto temp = fs::temp_path_for(target);
-  std::filesystem::remove(temp, ec);
-  std::filesystem::create_hard_link(request.input, temp, ec);
-  if (ec) {
-    ec.clear();
-    std::filesystem::copy_file(request.input, temp, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) return make_error("io_error", "cannot copy the received file to " + temp.string() + ": " + ec.message());
-  }
+  std::filesystem::copy_file(request.input, temp, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return make_error("io_error", "cannot copy the received file to " + temp.string() + ": " + ec.message());
   if (Status committed = fs::commit_file(temp, target); !committed) return committed.error();
-
-  auto index = catalog::Catalog::open_for_writing(request.mirror_root / "image.db");
-  if (index) {
-    catalog::CatalogRecord entry = catalog::record_from_dataset(instance.dataset());
-    entry.image.emplace_back("PrivateCreator", std::filesystem::absolute(target).string());
-    if (Status added = index.value()->upsert(entry); !added) {
-      logger()->error("gw={} job={} INPUT image.db not updated: {}", request.gateway_id, request.job_id, added.error().describe());
-    }
-  } else {
-    logger()->error("gw={} job={} INPUT image.db not opened: {}", request.gateway_id, request.job_id, index.error().describe());
-  }
   return target;
 }
 
@@ -144,10 +133,14 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   auto instance = dicom::Instance::load(request.input);
   if (!instance) return failure(request.job_id, instance.error());
   std::filesystem::path mirrored;
+  catalog::CatalogRecord mirror_entry;
   if (!request.mirror_root.empty()) {
-    auto placed = mirror_into_input(request, instance.value());
+    auto placed = mirror_into_input(request, instance->identity());
     if (!placed) return failure(request.job_id, placed.error());
     mirrored = placed.value();
+    // Read before processing changes the data set: the INPUT index describes the image as received.
+    mirror_entry = catalog::record_from_dataset(instance->dataset());
+    mirror_entry.image.emplace_back("PrivateCreator", std::filesystem::absolute(mirrored).string());
   }
   cross_check_with_gateway_index(request, instance->identity());
   auto processed = chain.run(instance.value());
@@ -163,6 +156,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   reply.source = processed->source;
   reply.result = processed->result;
   reply.mirrored_input = mirrored;
+  reply.mirror_catalog_entry = std::move(mirror_entry);
   // The node writes OUTPUT/gateway_<id>/image.db in batches (one commit for many results); the worker, which has
   // the data set parsed, supplies the row. The gateways keep each file's path in PrivateCreator; so do we.
   reply.catalog_entry = catalog::record_from_dataset(instance->dataset());

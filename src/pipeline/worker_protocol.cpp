@@ -94,12 +94,26 @@ constexpr std::pair<const char*, std::vector<std::pair<std::string, std::string>
     {"series", &catalog::CatalogRecord::series},
     {"image", &catalog::CatalogRecord::image}};
 
-std::vector<std::string> catalog_fields(const catalog::CatalogRecord& record) {
-  std::vector<std::string> fields;
+Status add_catalog_field(catalog::CatalogRecord& record, const std::string& field);
+
+// The INPUT mirror's entry uses the same form behind this prefix.
+constexpr std::string_view kMirrorPrefix = "input:";
+
+void add_catalog_fields(const catalog::CatalogRecord& record, std::string_view prefix, std::vector<std::string>& fields) {
   for (const auto& [table, columns] : kTables) {
-    for (const auto& [column, value] : record.*columns) fields.push_back(std::string(table) + "." + column + "=" + value);
+    for (const auto& [column, value] : record.*columns) {
+      fields.push_back(std::string(prefix) + table + "." + column + "=" + value);
+    }
   }
-  return fields;
+}
+
+Status add_catalog_field(JobReply& reply, std::string field) {
+  catalog::CatalogRecord* record = &reply.catalog_entry;
+  if (field.compare(0, kMirrorPrefix.size(), kMirrorPrefix) == 0) {
+    record = &reply.mirror_catalog_entry;
+    field.erase(0, kMirrorPrefix.size());
+  }
+  return add_catalog_field(*record, field);
 }
 
 Status add_catalog_field(catalog::CatalogRecord& record, const std::string& field) {
@@ -134,7 +148,10 @@ std::string encode_reply(const JobReply& r) {
                            r.result.sop_instance_uid, r.result.study_instance_uid, r.result.series_instance_uid,
                            r.mirrored_input.string()});
   line.pop_back();  // the newline: catalog fields follow
-  for (const std::string& field : catalog_fields(r.catalog_entry)) line += "\t" + escape(field);
+  std::vector<std::string> fields;
+  add_catalog_fields(r.catalog_entry, "", fields);
+  add_catalog_fields(r.mirror_catalog_entry, kMirrorPrefix, fields);
+  for (const std::string& field : fields) line += "\t" + escape(field);
   return line + "\n";
 }
 
@@ -183,7 +200,7 @@ Result<JobReply> decode_reply(std::string_view line) {
   reply.result.series_instance_uid = f[9];
   reply.mirrored_input = f[10];
   for (std::size_t i = 11; i < f.size(); ++i) {
-    if (Status added = add_catalog_field(reply.catalog_entry, f[i]); !added) return added.error();
+    if (Status added = add_catalog_field(reply, f[i]); !added) return added.error();
   }
   return reply;
 }

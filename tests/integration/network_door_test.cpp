@@ -5,6 +5,7 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -78,9 +79,17 @@ TEST(NetworkDoor, images_of_every_transfer_syntax_sent_with_storescu_are_process
     if (file.filename() != "image.db") mirrored.insert(file.filename().string());
   }
   EXPECT_EQ(mirrored, sent);
-  const auto rows = harness::run_command(
-      {"sqlite3", (node.input() / "gateway_1" / "image.db").string(), "SELECT SOPInstanceUID FROM image"});
-  for (const auto& uid : sent) EXPECT_NE(rows.out.find(uid), std::string::npos) << rows.out;
+  // The INPUT index is written in batches just after the results: wait (bounded) for its rows.
+  const auto index_rows = [&] {
+    return harness::run_command(
+        {"sqlite3", (node.input() / "gateway_1" / "image.db").string(), "SELECT SOPInstanceUID FROM image"}).out;
+  };
+  ASSERT_TRUE(harness::wait_until([&] {
+    const std::string rows = index_rows();
+    return static_cast<std::size_t>(std::count(rows.begin(), rows.end(), '\n')) >= sent.size();
+  }, 10s));
+  const std::string rows = index_rows();
+  for (const auto& uid : sent) EXPECT_NE(rows.find(uid), std::string::npos) << rows;
   // The spool keeps nothing once the journal points to INPUT.
   EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
 }

@@ -35,6 +35,7 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   reply.mirrored_input = "/in/gateway_1/1.2/1.2.3";
   reply.catalog_entry.patient = {{"PatientName", "O'NEIL^ANN\tTAB=x.y"}};
   reply.catalog_entry.image = {{"SOPInstanceUID", "2.25.3"}, {"PrivateCreator", "/out/1.2/3.4.dcm"}};
+  reply.mirror_catalog_entry.image = {{"SOPInstanceUID", "1.2.3"}};
   const auto decoded = decode_reply(encode_reply(reply));
   ASSERT_TRUE(decoded.ok()) << decoded.error().describe();
   EXPECT_TRUE(decoded->ok);
@@ -47,6 +48,7 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   EXPECT_EQ(decoded->catalog_entry.patient, reply.catalog_entry.patient);
   EXPECT_EQ(decoded->catalog_entry.image, reply.catalog_entry.image);
   EXPECT_TRUE(decoded->catalog_entry.study.empty());
+  EXPECT_EQ(decoded->mirror_catalog_entry.image, reply.mirror_catalog_entry.image);
 }
 
 TEST(WorkerProtocol, a_fail_reply_carries_reason_and_detail) {

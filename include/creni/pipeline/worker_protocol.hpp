@@ -16,7 +16,8 @@
 ///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat> <mirror root or "">
 ///   worker -> node:  DONE <job_id> <output path> <src sop> <src study> <src series> <sop class> <res sop> <res study>
 ///                         <res series> <mirrored input path or ""> [<table>.<column>=<value> ...]
-///                    (the trailing fields: the result's OUTPUT image.db entry)
+///                    (the trailing fields: the result's OUTPUT image.db entry, then the mirrored input's INPUT
+///                    image.db entry with the prefix "input:")
 ///                    FAIL <job_id> <reason code> <detail>
 namespace creni::pipeline {
 
@@ -41,6 +42,7 @@ struct JobReply {
   dicom::InstanceIdentity result;      ///< DONE: the derived UIDs
   std::filesystem::path mirrored_input;  ///< DONE: where the input now also lies in INPUT (mirror_root), or empty
   catalog::CatalogRecord catalog_entry;  ///< DONE: the result's row in OUTPUT/gateway_<id>/image.db
+  catalog::CatalogRecord mirror_catalog_entry;  ///< DONE: the mirrored input's row in INPUT/gateway_<id>/image.db
 };
 
 [[nodiscard]] std::string encode_ready(long pid);

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: N slices in through creni-node's SCP, processed, forwarded to a storescp sink.
+
+Usage: bench/end_to_end.py [--images 300] [--rows 512] [--columns 512] [--latency-images 30] [--no-orthanc]
+
+Measured in one run, on 127.0.0.1, every peer with TCP_NODELAY set (Debian's DCMTK leaves Nagle on otherwise):
+  floor    plain storescp storing the same images (storescu -> storescp -od): images/s
+  node     storescu -> creni-node (SCP, journal, workers, OUTPUT) -> forward -> storescp sink: images/s until the
+           last result is at the sink, and, at low load (one image at a time), the latency from the node's C-STORE
+           response to the result's arrival at the sink (p50/p99)
+  orthanc  storescu -> Orthanc with an auto-forward Lua script -> the same sink: images/s
+"""
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+import dicomgen  # noqa: E402
+
+ENV = dict(os.environ, TCP_NODELAY="1")
+
+
+def derived_sop(original: str) -> str:
+    """The SOP Instance UID creni-node gives a result (common/uid.cpp, uid::derive)."""
+    digest = hashlib.sha256(f"creni-node/sop/{original}".encode()).digest()
+    return "2.25." + str(int.from_bytes(digest[:16], "big"))
+
+
+def sop_of(path: str) -> str:
+    """The SOP Instance UID dicomgen wrote: it is the file name."""
+    return os.path.basename(path)
+
+
+class StoreScp:
+    def __init__(self, folder: str, port: int, ae: str = "SINK"):
+        os.makedirs(folder, exist_ok=True)
+        self.folder = folder
+        self.log = open(folder + ".log", "w")
+        self.process = subprocess.Popen(["storescp", "-aet", ae, "-od", folder, str(port)], env=ENV,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        benchlib.wait_for_tcp(port, self.process)
+
+    def files(self):
+        return os.listdir(self.folder)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+        self.log.close()
+
+
+def storescu(port: int, files, calling="BENCH", called="ANY"):
+    started = time.monotonic()
+    subprocess.run(["storescu", "-aet", calling, "-aec", called, "127.0.0.1", str(port), *files], env=ENV, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def wait_for_count(folder: str, expected: int, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(os.listdir(folder)) >= expected:
+            return time.monotonic()
+        time.sleep(0.002)
+    raise RuntimeError(f"only {len(os.listdir(folder))} of {expected} images in {folder} after {timeout} s")
+
+
+def floor_rate(root, files):
+    port = benchlib.free_port()
+    sink = StoreScp(os.path.join(root, "floor"), port)
+    try:
+        seconds = storescu(port, files)
+        wait_for_count(sink.folder, len(files), 60)
+    finally:
+        sink.stop()
+    return len(files) / seconds
+
+
+def node_rate_and_latency(root, files, latency_files):
+    sink_port = benchlib.free_port()
+    sink = StoreScp(os.path.join(root, "node-sink"), sink_port)
+    config = (f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n[[gateway]]\nid = \"1\"\n"
+              f"calling_ae_titles = [\"BENCH\"]\ndestinations = [\"sink\"]\n"
+              f"[[destination]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {sink_port}\nae_title = \"SINK\"\n")
+    try:
+        with benchlib.Node(root, config) as node:
+            node.wait_for_port()
+            started = time.monotonic()
+            storescu(node.port, files, called="CRENI")
+            last = wait_for_count(sink.folder, len(files), 300)
+            rate = len(files) / (last - started)
+            rss_kib = benchlib.peak_rss_kib(node.process.pid)
+
+            latencies = []
+            for path in latency_files:
+                expected = os.path.join(sink.folder, "CT." + derived_sop(sop_of(path)))
+                storescu(node.port, [path], called="CRENI")
+                acknowledged = time.time()
+                deadline = time.monotonic() + 30
+                while not os.path.exists(expected):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("result not at the sink: " + expected)
+                    time.sleep(0.001)
+                latencies.append(max(0.0, os.stat(expected).st_mtime - acknowledged))
+    finally:
+        sink.stop()
+    return rate, latencies, rss_kib
+
+
+def orthanc_rate(root, files):
+    sink_port = benchlib.free_port()
+    sink = StoreScp(os.path.join(root, "orthanc-sink"), sink_port)
+    dicom_port, http_port = benchlib.free_port(), benchlib.free_port()
+    folder = os.path.join(root, "orthanc")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "forward.lua"), "w") as f:
+        f.write("function OnStoredInstance(instanceId, tags, metadata)\n"
+                "  SendToModality(instanceId, 'sink')\nend\n")
+    with open(os.path.join(folder, "orthanc.json"), "w") as f:
+        json.dump({"StorageDirectory": os.path.join(folder, "storage"), "IndexDirectory": os.path.join(folder, "index"),
+                   "DicomAet": "ORTHANC", "DicomPort": dicom_port, "HttpPort": http_port,
+                   "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "DicomCheckCalledAet": False,
+                   "Plugins": [], "DicomModalities": {"sink": ["SINK", "127.0.0.1", sink_port]},
+                   "LuaScripts": [os.path.join(folder, "forward.lua")]}, f)
+    log = open(os.path.join(folder, "orthanc.log"), "w")
+    orthanc = subprocess.Popen(["/usr/sbin/Orthanc", os.path.join(folder, "orthanc.json")], env=ENV, stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        benchlib.wait_for_tcp(dicom_port, orthanc, timeout=60)
+        started = time.monotonic()
+        storescu(dicom_port, files, called="ORTHANC")
+        last = wait_for_count(sink.folder, len(files), 600)
+        return len(files) / (last - started)
+    finally:
+        orthanc.terminate()
+        orthanc.wait()
+        log.close()
+        sink.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--rows", type=int, default=512)
+    parser.add_argument("--columns", type=int, default=512)
+    parser.add_argument("--latency-images", type=int, default=30)
+    parser.add_argument("--no-orthanc", action="store_true")
+    args = parser.parse_args()
+
+    with benchlib.TempRoot("e2e") as root:
+        files = dicomgen.make_series(os.path.join(root, "burst"), args.images, args.rows, args.columns, run=1,
+                                     nested=False)
+        singles = dicomgen.make_series(os.path.join(root, "single"), args.latency_images, args.rows, args.columns,
+                                       run=2, nested=False)
+        floor = floor_rate(root, files)
+        node, latencies, rss_kib = node_rate_and_latency(root, files, singles)
+        relay = None if args.no_orthanc else orthanc_rate(root, files)
+
+    print(f"end to end, {args.images} slices {args.rows}x{args.columns} 16-bit, one storescu association, "
+          f"workers={os.cpu_count()}")
+    print(f"  plain storescp (floor)        : {floor:8.1f} images/s")
+    print(f"  creni-node in -> sink          : {node:8.1f} images/s  ({node / floor:.2f}x the floor)")
+    if relay is not None:
+        print(f"  Orthanc auto-forward -> sink   : {relay:8.1f} images/s  (creni-node = {node / relay:.1f}x Orthanc)")
+    print(f"  latency, C-STORE response -> at the sink, one image at a time: "
+          f"p50 {benchlib.median(latencies) * 1000:.1f} ms, p99 {benchlib.percentile(latencies, 0.99) * 1000:.1f} ms "
+          f"over {len(latencies)} images")
+    print(f"  peak RSS (node + workers): {rss_kib / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
