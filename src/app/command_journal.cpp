@@ -1,11 +1,14 @@
 // Operator commands that read or change the journal: status, reprocess, discard. They open the journal file of
 // the configured state folder directly; a running node picks the changes up on its next poll.
+#include <chrono>
 #include <ctime>
+#include <optional>
 #include <iostream>
 #include <sstream>
 
 #include "creni/app/cli.hpp"
 #include "creni/app/commands.hpp"
+#include "creni/app/node_status.hpp"
 #include "creni/journal/journal.hpp"
 
 namespace creni::app {
@@ -51,8 +54,40 @@ std::string job_json(const journal::Job& job) {
   return out.str();
 }
 
-void print_json(const journal::StatusReport& report) {
-  std::cout << "{\"counts\":[";
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The running node's own counters, when a node is running on this state folder.
+std::optional<NodeStatus> live_node(const std::filesystem::path& state_dir) {
+  auto published = read_node_status(state_dir / "node-status.json");
+  if (published && is_live(*published, now_ms())) return published;
+  return std::nullopt;
+}
+
+void print_node_text(const std::optional<NodeStatus>& node) {
+  if (!node) {
+    std::cout << "node: not running\n";
+    return;
+  }
+  std::cout << "node: running, pid " << node->pid << ", up " << (node->updated_ms - node->started_ms) / 1000 << " s, "
+            << node->workers << " worker(s)\n";
+  if (node->scp_port > 0) {
+    std::cout << "  SCP port " << node->scp_port << ": " << node->active_associations << " active association(s), "
+              << node->images_received << " image(s) received\n";
+  }
+  std::cout << "  folder door: " << node->files_taken << " file(s) taken; " << node->images_written
+            << " image(s) written since start\n";
+  if (node->images_inferred > 0) {
+    std::cout << "  inference: " << node->images_inferred << " image(s), mean "
+              << static_cast<double>(node->inference_us) / static_cast<double>(node->images_inferred) / 1000.0
+              << " ms per image\n";
+  }
+}
+
+void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
+  std::cout << "{\"node\":" << (node ? to_json(*node) : "null") << ",\"counts\":[";
   for (std::size_t i = 0; i < report.counts.size(); ++i) {
     const auto& c = report.counts[i];
     std::cout << (i ? "," : "") << "{\"gateway\":" << json_string(c.gateway_id) << ",\"state\":" << json_string(c.state)
@@ -71,7 +106,8 @@ void print_json(const journal::StatusReport& report) {
   std::cout << "]}\n";
 }
 
-void print_text(const journal::StatusReport& report) {
+void print_text(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
+  print_node_text(node);
   std::cout << "jobs by gateway and state:\n";
   if (report.counts.empty()) std::cout << "  (none)\n";
   for (const auto& c : report.counts) std::cout << "  gateway " << c.gateway_id << "  " << c.state << "  " << c.count << "\n";
@@ -124,10 +160,12 @@ int command_status(const CommonOptions& common, const StatusOptions& options) {
   if (!journal) return fail("status", journal.error());
   auto report = journal.value()->report();
   if (!report) return fail("status", report.error());
+  auto config = common.load();
+  const auto node = config ? live_node(config->state_dir) : std::nullopt;
   if (options.json) {
-    print_json(report.value());
+    print_json(report.value(), node);
   } else {
-    print_text(report.value());
+    print_text(report.value(), node);
   }
   return kExitOk;
 }

@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
+#include "creni/app/node_status.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/forward/dcmtk_pacs_sender.hpp"
 #include "creni/forward/forwarder.hpp"
@@ -95,6 +98,55 @@ int remove_unrecorded_receptions(journal::Journal& journal, const std::filesyste
   return removed;
 }
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Writes <state>/node-status.json every 2 s from its own thread ("node-status"), for `creni-node status`.
+class StatusPublisher {
+ public:
+  StatusPublisher(std::filesystem::path file, std::function<NodeStatus()> snapshot)
+      : file_(std::move(file)), snapshot_(std::move(snapshot)), thread_([this] { run(); }) {}
+  ~StatusPublisher() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    stop_.notify_all();
+    thread_.join();
+    std::error_code ignored;
+    std::filesystem::remove(file_, ignored);  // a stopped node publishes nothing
+  }
+  StatusPublisher(const StatusPublisher&) = delete;
+  StatusPublisher& operator=(const StatusPublisher&) = delete;
+
+ private:
+  void run() {
+    pthread_setname_np(pthread_self(), "node-status");
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      try {
+        if (Status written = fs::write_file_atomically(file_, to_json(snapshot_())); !written) {
+          logger()->debug("cannot publish status: {}", written.error().describe());
+        }
+      } catch (const std::exception& e) {
+        logger()->debug("cannot publish status: {}", e.what());
+      }
+      lock.lock();
+      stop_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; });
+    }
+  }
+
+  std::filesystem::path file_;
+  std::function<NodeStatus()> snapshot_;
+  std::mutex mutex_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 struct Node::Parts {
@@ -105,6 +157,7 @@ struct Node::Parts {
   std::unique_ptr<pipeline::JournalArrivalSink> sink;
   std::unique_ptr<ingest::FolderWatcher> watcher;
   std::unique_ptr<ingest::StorageScp> scp;
+  std::unique_ptr<StatusPublisher> status;
 };
 
 Node::Node(config::NodeConfig config, std::vector<std::string> worker_command)
@@ -179,6 +232,27 @@ Status Node::start() {
     logger()->info("DICOM SCP {} listening on {}:{}", config_.ae_title, config_.scp.bind, parts->scp->port());
   }
 
+  const Parts* running = parts.get();
+  const std::int64_t started = now_ms();
+  const int workers = worker_count(config_);
+  parts->status = std::make_unique<StatusPublisher>(config_.state_dir / "node-status.json", [running, started, workers] {
+    NodeStatus status;
+    status.pid = ::getpid();
+    status.started_ms = started;
+    status.updated_ms = now_ms();
+    status.workers = workers;
+    if (running->scp) {
+      status.scp_port = running->scp->port();
+      status.active_associations = running->scp->active_associations();
+      status.images_received = static_cast<std::int64_t>(running->scp->images_stored());
+    }
+    if (running->watcher) status.files_taken = static_cast<std::int64_t>(running->watcher->files_handed_over());
+    const auto counters = running->pipeline->stats();
+    status.images_written = static_cast<std::int64_t>(counters.images_written);
+    status.images_inferred = static_cast<std::int64_t>(counters.images_inferred);
+    status.inference_us = static_cast<std::int64_t>(counters.inference_us);
+    return status;
+  });
   parts_ = std::move(parts);
   logger()->info("creni-node {} started: input {} output {} state {}, {} worker(s)", CRENI_VERSION,
                  config_.input_dir.string(), config_.output_dir.string(), config_.state_dir.string(), worker_count(config_));
@@ -188,6 +262,7 @@ Status Node::start() {
 void Node::stop() {
   if (!parts_) return;
   // Intake first, so nothing new is acknowledged; then the running jobs finish; the journal closes last.
+  parts_->status.reset();
   if (parts_->scp) parts_->scp->stop();
   if (parts_->watcher) parts_->watcher->stop();
   if (parts_->pipeline) parts_->pipeline->stop();

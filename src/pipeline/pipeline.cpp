@@ -130,6 +130,10 @@ void Pipeline::stop() {
   if (catalog_writer_) catalog_writer_->stop();  // what is queued is written before the node exits
 }
 
+Pipeline::Stats Pipeline::stats() const {
+  return Stats{images_written_.load(), images_inferred_.load(), inference_us_.load()};
+}
+
 void Pipeline::wake() {
   {
     const std::lock_guard lock(mutex_);
@@ -234,6 +238,11 @@ void Pipeline::supervise(int slot_index) {
       // has served its purpose.
       std::error_code ignored;
       std::filesystem::remove(job.input_path, ignored);
+    }
+    images_written_.fetch_add(1);
+    if (reply->inference_us > 0) {
+      images_inferred_.fetch_add(1);
+      inference_us_.fetch_add(static_cast<std::uint64_t>(reply->inference_us));
     }
     catalog_writer_->add(request.output_root, std::move(reply->catalog_entry));
     if (!reply->mirrored_input.empty()) catalog_writer_->add(request.mirror_root, std::move(reply->mirror_catalog_entry));

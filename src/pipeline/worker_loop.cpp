@@ -157,6 +157,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   reply.result = processed->result;
   reply.mirrored_input = mirrored;
   reply.mirror_catalog_entry = std::move(mirror_entry);
+  reply.inference_us = static_cast<std::int64_t>(processed->inference_ms * 1000.0);
   // The node writes OUTPUT/gateway_<id>/image.db in batches (one commit for many results); the worker, which has
   // the data set parsed, supplies the row. The gateways keep each file's path in PrivateCreator; so do we.
   reply.catalog_entry = catalog::record_from_dataset(instance->dataset());

@@ -146,7 +146,7 @@ std::string encode_reply(const JobReply& r) {
   std::string line = join({"DONE", std::to_string(r.job_id), r.output.string(), r.source.sop_instance_uid,
                            r.source.study_instance_uid, r.source.series_instance_uid, r.source.sop_class_uid,
                            r.result.sop_instance_uid, r.result.study_instance_uid, r.result.series_instance_uid,
-                           r.mirrored_input.string()});
+                           r.mirrored_input.string(), std::to_string(r.inference_us)});
   line.pop_back();  // the newline: catalog fields follow
   std::vector<std::string> fields;
   add_catalog_fields(r.catalog_entry, "", fields);
@@ -176,7 +176,7 @@ Result<JobRequest> decode_request(std::string_view line) {
 
 Result<JobReply> decode_reply(std::string_view line) {
   const bool ok = verb_of(line) == "DONE";
-  auto fields = split(line, ok ? "DONE" : "FAIL", ok ? 11 : 4, ok);
+  auto fields = split(line, ok ? "DONE" : "FAIL", ok ? 12 : 4, ok);
   if (!fields) return fields.error();
   auto& f = fields.value();
   auto id = to_int(f[1]);
@@ -199,7 +199,10 @@ Result<JobReply> decode_reply(std::string_view line) {
   reply.result.study_instance_uid = f[8];
   reply.result.series_instance_uid = f[9];
   reply.mirrored_input = f[10];
-  for (std::size_t i = 11; i < f.size(); ++i) {
+  auto inference_us = to_int(f[11]);
+  if (!inference_us) return inference_us.error();
+  reply.inference_us = inference_us.value();
+  for (std::size_t i = 12; i < f.size(); ++i) {
     if (Status added = add_catalog_field(reply, f[i]); !added) return added.error();
   }
   return reply;

@@ -144,6 +144,25 @@ TEST(NetworkDoor, other_content_under_a_known_sop_instance_uid_is_a_recorded_con
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
+TEST(NetworkDoor, status_shows_the_running_node_its_port_and_what_it_received) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ASSERT_TRUE(write_image(ImageSpec{}, staging / "a.dcm").ok());
+  ImageSpec other;
+  ASSERT_TRUE(write_image(other, staging / "b.dcm").ok());
+  ASSERT_EQ(storescu(node, "GATEWAY_1", {staging / "a.dcm", staging / "b.dcm"}).exit_code, 0);
+  const std::string port = "\"scp_port\":" + std::to_string(node.port());
+  ASSERT_TRUE(harness::wait_until([&] {
+    const std::string status = node.status_json();
+    return status.find("\"images_received\":2") != std::string::npos && status.find(port) != std::string::npos &&
+           status.find("\"images_written\":2") != std::string::npos;
+  }, 20s)) << node.status_json();
+  EXPECT_NE(node.status_json().find("\"active_associations\":0"), std::string::npos);
+  EXPECT_EQ(node.stop(), 0);
+  EXPECT_NE(node.status_json().find("\"node\":null"), std::string::npos) << node.status_json();
+}
+
 TEST(NetworkDoor, an_unknown_calling_ae_title_is_rejected_when_no_default_gateway_is_configured) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();

@@ -53,6 +53,14 @@ class Pipeline {
   /// New work is in the journal.
   void wake();
 
+  /// Counters since start(), for the node's status.
+  struct Stats {
+    std::uint64_t images_written = 0;
+    std::uint64_t images_inferred = 0;   ///< images on which a model ran
+    std::uint64_t inference_us = 0;      ///< total model time over those images
+  };
+  [[nodiscard]] Stats stats() const;
+
  private:
   void supervise(int slot);
 
@@ -65,6 +73,9 @@ class Pipeline {
   std::uint64_t wake_generation_ = 0;
   std::vector<std::thread> threads_;
   std::unique_ptr<CatalogWriter> catalog_writer_;
+  std::atomic<std::uint64_t> images_written_{0};
+  std::atomic<std::uint64_t> images_inferred_{0};
+  std::atomic<std::uint64_t> inference_us_{0};
 };
 
 }  // namespace creni::pipeline

@@ -15,7 +15,8 @@
 ///   worker -> node:  READY <pid>
 ///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat> <mirror root or "">
 ///   worker -> node:  DONE <job_id> <output path> <src sop> <src study> <src series> <sop class> <res sop> <res study>
-///                         <res series> <mirrored input path or ""> [<table>.<column>=<value> ...]
+///                         <res series> <mirrored input path or ""> <inference microseconds>
+///                         [<table>.<column>=<value> ...]
 ///                    (the trailing fields: the result's OUTPUT image.db entry, then the mirrored input's INPUT
 ///                    image.db entry with the prefix "input:")
 ///                    FAIL <job_id> <reason code> <detail>
@@ -43,6 +44,7 @@ struct JobReply {
   std::filesystem::path mirrored_input;  ///< DONE: where the input now also lies in INPUT (mirror_root), or empty
   catalog::CatalogRecord catalog_entry;  ///< DONE: the result's row in OUTPUT/gateway_<id>/image.db
   catalog::CatalogRecord mirror_catalog_entry;  ///< DONE: the mirrored input's row in INPUT/gateway_<id>/image.db
+  std::int64_t inference_us = 0;       ///< DONE: time spent running models on this image (0 without "infer")
 };
 
 [[nodiscard]] std::string encode_ready(long pid);
