@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Folder-door benchmark: N generated slices moved into INPUT/gateway_1/ at once, time to the last output.
 
-Usage: bench/folder_door.py [--files 500] [--rows 512] [--columns 512] [--latency-files 20]
+Usage: bench/folder_door.py [--files 500] [--rows 512] [--columns 512] [--latency-files 20] [--infer MODEL]
 Reports files/s, first-output latency, peak RSS (node + workers), per-file latency at low load (one file at a
 time), and, measured in the same run, the physical floor: copying the same files with an fsync each.
+With --infer MODEL (an ONNX classifier with a 1x1x256x256 input, e.g. cnn256.onnx from
+`/usr/bin/python3 tests/process/make_test_models.py DIR --bench`), the burst also runs a second time with the AI
+step on, so that files/s with and without inference come from the same run.
 """
 import argparse
 import os
@@ -41,6 +44,36 @@ def wait_for_outputs(folder, expected, timeout, started):
     raise RuntimeError(f"only {benchlib.count_files(folder)} of {expected} outputs after {timeout} s")
 
 
+def burst(root, label, files_root, count, config, latency_files=0, rows=512, columns=512):
+    """Moves the prepared studies into a fresh node's INPUT at once; returns (files/s, first, latencies, rss)."""
+    run_root = os.path.join(root, label)
+    os.makedirs(run_root)
+    with benchlib.Node(run_root, config) as node:
+        node.wait_started()
+        output = os.path.join(run_root, "OUTPUT", "gateway_1")
+        gateway = os.path.join(run_root, "INPUT", "gateway_1")
+        os.makedirs(gateway, exist_ok=True)
+        started = time.monotonic()
+        for study in os.listdir(files_root):
+            os.rename(os.path.join(files_root, study), os.path.join(gateway, study))
+        first, last = wait_for_outputs(output, count, 600, started)
+        rss_kib = benchlib.peak_rss_kib(node.process.pid)
+
+        latencies = []
+        if latency_files:
+            single = os.path.join(run_root, "single")
+            singles = dicomgen.make_series(single, latency_files, rows, columns, run=2, nested=False)
+            os.makedirs(os.path.join(gateway, "low-load"), exist_ok=True)
+            for path in singles:
+                before = benchlib.count_files(output)
+                t0 = time.monotonic()
+                os.rename(path, os.path.join(gateway, "low-load", os.path.basename(path)))
+                wait_for_outputs(output, before + 1, 30, t0)
+                latencies.append(time.monotonic() - t0)
+                time.sleep(0.05)
+    return count / last, first, latencies, rss_kib
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=500)
@@ -48,47 +81,38 @@ def main():
     parser.add_argument("--columns", type=int, default=512)
     parser.add_argument("--latency-files", type=int, default=20)
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--infer", metavar="MODEL", help="also run the burst with the AI step on this model")
     args = parser.parse_args()
 
+    config = f"[node]\nworkers = {args.workers}\n[scp]\nenabled = false\n[[gateway]]\nid = \"1\"\n"
     with benchlib.TempRoot("folder") as root:
         prepared = os.path.join(root, "prepared")
         files = dicomgen.make_series(prepared, args.files, args.rows, args.columns, run=1)
         floor_seconds = copy_floor(files, os.path.join(root, "floor"))
+        rate, first, latencies, rss_kib = burst(root, "plain", prepared, args.files, config, args.latency_files,
+                                                args.rows, args.columns)
+        infer_rate = None
+        if args.infer:
+            prepared = os.path.join(root, "prepared-again")
+            dicomgen.make_series(prepared, args.files, args.rows, args.columns, run=3)
+            infer_config = config.replace("[[gateway]]", (
+                "[processing]\nsteps = [\"describe\", \"infer\", \"burn_in\"]\n"
+                f"[inference]\nmodel = \"{os.path.abspath(args.infer)}\"\ninput_size = [256, 256]\n"
+                "labels = [\"finding\"]\nalgorithm_name = \"bench-cnn\"\n[[gateway]]"))
+            infer_rate, _, _, _ = burst(root, "infer", prepared, args.files, infer_config)
 
-        config = f"[node]\nworkers = {args.workers}\n[[gateway]]\nid = \"1\"\n"
-        with benchlib.Node(root, config) as node:
-            node.wait_started()
-            output = os.path.join(root, "OUTPUT", "gateway_1")
-            gateway = os.path.join(root, "INPUT", "gateway_1")
-            os.makedirs(gateway, exist_ok=True)
-
-            started = time.monotonic()
-            for study in os.listdir(prepared):
-                os.rename(os.path.join(prepared, study), os.path.join(gateway, study))
-            first, last = wait_for_outputs(output, args.files, 600, started)
-            rss_kib = benchlib.peak_rss_kib(node.process.pid)
-
-            latencies = []
-            single = os.path.join(root, "single")
-            singles = dicomgen.make_series(single, args.latency_files, args.rows, args.columns, run=2, nested=False)
-            os.makedirs(os.path.join(gateway, "low-load"), exist_ok=True)
-            for i, path in enumerate(singles):
-                before = benchlib.count_files(output)
-                t0 = time.monotonic()
-                os.rename(path, os.path.join(gateway, "low-load", os.path.basename(path)))
-                wait_for_outputs(output, before + 1, 30, t0)
-                latencies.append(time.monotonic() - t0)
-                time.sleep(0.05)
-
-    rate = args.files / last
     floor_rate = args.files / floor_seconds
     print(f"folder door, {args.files} slices {args.rows}x{args.columns} 16-bit, workers={args.workers or os.cpu_count()}")
-    print(f"  creni-node      : {rate:8.1f} files/s  (last output after {last:.2f} s, first after {first * 1000:.0f} ms)")
+    print(f"  creni-node      : {rate:8.1f} files/s  (first output after {first * 1000:.0f} ms)")
     print(f"  copy+fsync floor: {floor_rate:8.1f} files/s")
     print(f"  ratio node/floor: {rate / floor_rate:8.2f}")
-    print(f"  low-load latency: p50 {benchlib.median(latencies) * 1000:.1f} ms, "
-          f"p95 {benchlib.percentile(latencies, 0.95) * 1000:.1f} ms over {len(latencies)} files")
+    if latencies:
+        print(f"  low-load latency: p50 {benchlib.median(latencies) * 1000:.1f} ms, "
+              f"p95 {benchlib.percentile(latencies, 0.95) * 1000:.1f} ms over {len(latencies)} files")
     print(f"  peak RSS (node + workers): {rss_kib / 1024:.1f} MiB")
+    if infer_rate is not None:
+        print(f"  with the AI step ({os.path.basename(args.infer)}): {infer_rate:8.1f} files/s "
+              f"({infer_rate / rate:.2f}x without)")
 
 
 if __name__ == "__main__":

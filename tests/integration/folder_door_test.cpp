@@ -19,14 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag) {
-  DcmFileFormat dicom;
-  if (dicom.loadFile(file.c_str()).bad()) return "<unreadable>";
-  OFString value;
-  dicom.getDataset()->findAndGetOFStringArray(tag, value);
-  return value.c_str();
-}
-
 // A series of `count` slices written straight into the gateway folder, <StudyUID>/<SOPUID> like a gateway does.
 std::vector<std::filesystem::path> drop_series(const std::filesystem::path& gateway_folder, int count) {
   ImageSpec spec;

@@ -17,14 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string sop_of(const std::filesystem::path& file) {
-  DcmFileFormat dicom;
-  if (dicom.loadFile(file.c_str()).bad()) return "<unreadable>";
-  OFString value;
-  dicom.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, value);
-  return value.c_str();
-}
-
 void drop_images(const std::filesystem::path& gateway_folder, int count) {
   ImageSpec spec;
   spec.study_instance_uid = fresh_uid();
@@ -64,7 +56,7 @@ TEST(Forwarding, every_result_from_both_doors_reaches_orthanc_once_with_its_deri
 
   ASSERT_TRUE(node.wait_for_state("done", 4, 60s)) << node.status_json() << node.log();
   std::set<std::string> results;
-  for (const auto& output : node.outputs()) results.insert(sop_of(output));
+  for (const auto& output : node.outputs()) results.insert(tag_of(output, DCM_SOPInstanceUID));
   ASSERT_EQ(results.size(), 4u);
   std::set<std::string> at_pacs;
   for (const auto& id : orthanc.instance_ids()) at_pacs.insert(orthanc.sop_instance_uid_of(id));

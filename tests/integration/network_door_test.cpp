@@ -17,14 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag) {
-  DcmFileFormat dicom;
-  if (dicom.loadFile(file.c_str()).bad()) return "<unreadable>";
-  OFString value;
-  dicom.getDataset()->findAndGetOFStringArray(tag, value);
-  return value.c_str();
-}
-
 harness::CommandResult storescu(const NodeUnderTest& node, const std::string& calling_ae,
                                 const std::vector<std::filesystem::path>& files, const std::string& called_ae = "CRENI",
                                 const std::string& proposal = "-xe") {

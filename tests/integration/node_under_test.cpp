@@ -1,11 +1,21 @@
 #include "node_under_test.hpp"
 
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
 #include <signal.h>
 
 #include <fstream>
 #include <regex>
 
 namespace creni::testing {
+
+std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag) {
+  DcmFileFormat dicom;
+  if (dicom.loadFile(file.c_str()).bad()) return "<unreadable>";
+  OFString value;
+  dicom.getDataset()->findAndGetOFStringArray(tag, value);
+  return value.c_str();
+}
 
 NodeUnderTest::NodeUnderTest(const Settings& settings)
     : input_(root_ / "INPUT"), output_(root_ / "OUTPUT"), state_(root_ / "state"), config_file_(root_ / "node.toml") {

@@ -9,7 +9,12 @@
 
 #include "harness/harness.hpp"
 
+class DcmTagKey;
+
 namespace creni::testing {
+
+/// The element's value in a DICOM file (all values, backslash-separated), or "<unreadable>".
+[[nodiscard]] std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag);
 
 /// The built creni-node binary running against its own temp folders (INPUT, OUTPUT, state) and a config file that
 /// the test writes. Stopped by PID (SIGTERM, then SIGKILL) when destroyed.

@@ -19,6 +19,7 @@
 #include "creni/process/external_step.hpp"
 #include "creni/process/processing_chain.hpp"
 #include "dicom_factory.hpp"
+#include "process_one.hpp"
 #include "harness/harness.hpp"
 
 namespace creni::process {
@@ -67,33 +68,8 @@ class ExternalStepTest : public ::testing::Test {
     return spec;
   }
 
-  struct Outcome {
-    ProcessedImage processed;
-    std::unique_ptr<DcmFileFormat> saved = std::make_unique<DcmFileFormat>();
-  };
-
-  Result<Outcome> process(const config::InferenceConfig& inference, const testing::ImageSpec& spec = {}) {
-    const auto input = temp_.path() / ("in-" + std::to_string(counter_++) + ".dcm");
-    if (Status written = testing::write_image(spec, input); !written) return written.error();
-    auto chain = ProcessingChain::build(with_external(), inference);
-    if (!chain) return chain.error();
-    auto instance = dicom::Instance::load(input);
-    if (!instance) return instance.error();
-    auto processed = chain->run(instance.value());
-    if (!processed) return processed.error();
-    const output::OutputWriter writer(temp_.path() / "out", config::OutputLayout::flat);
-    auto written = writer.write(instance.value(), processed->result);
-    if (!written) return written.error();
-    Outcome outcome;
-    outcome.processed = processed.value();
-    if (outcome.saved->loadFile(written->c_str()).bad()) return make_error("test", "cannot reload the output");
-    return outcome;
-  }
-
-  static std::string text_of(DcmItem& item, const DcmTagKey& tag) {
-    OFString value;
-    item.findAndGetOFStringArray(tag, value);
-    return value.c_str();
+  Result<ProcessedFile> process(const config::InferenceConfig& inference, const testing::ImageSpec& spec = {}) {
+    return process_one(spec, with_external(), inference, temp_.path(), counter_++);
   }
 
   dicom::DcmtkRuntime runtime_;

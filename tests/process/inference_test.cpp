@@ -20,6 +20,7 @@
 #include "creni/process/processing_chain.hpp"
 #include "creni/process/text_burner.hpp"
 #include "dicom_factory.hpp"
+#include "process_one.hpp"
 #include "harness/harness.hpp"
 
 namespace creni::process {
@@ -83,29 +84,9 @@ class InferenceTest : public ::testing::Test {
     return processing;
   }
 
-  struct Outcome {
-    ProcessedImage processed;
-    std::unique_ptr<DcmFileFormat> saved = std::make_unique<DcmFileFormat>();
-    [[nodiscard]] DcmDataset& data() const { return *saved->getDataset(); }
-  };
-
-  Result<Outcome> process(const testing::ImageSpec& spec, const config::InferenceConfig& inference,
-                          const config::ProcessingConfig& processing = with_infer()) {
-    const auto input = temp_.path() / ("in-" + std::to_string(counter_++) + ".dcm");
-    if (Status written = testing::write_image(spec, input); !written) return written.error();
-    auto chain = ProcessingChain::build(processing, inference);
-    if (!chain) return chain.error();
-    auto instance = dicom::Instance::load(input);
-    if (!instance) return instance.error();
-    auto processed = chain->run(instance.value());
-    if (!processed) return processed.error();
-    const output::OutputWriter writer(temp_.path() / "out", config::OutputLayout::flat);
-    auto written = writer.write(instance.value(), processed->result);
-    if (!written) return written.error();
-    Outcome outcome;
-    outcome.processed = processed.value();
-    if (outcome.saved->loadFile(written->c_str()).bad()) return make_error("test", "cannot reload the output");
-    return outcome;
+  Result<ProcessedFile> process(const testing::ImageSpec& spec, const config::InferenceConfig& inference,
+                                const config::ProcessingConfig& processing = with_infer()) {
+    return process_one(spec, processing, inference, temp_.path(), counter_++);
   }
 
   // Stored value of a 16-bit single-sample output at (frame, row, column).

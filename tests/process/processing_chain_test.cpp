@@ -1,5 +1,7 @@
 #include "creni/process/processing_chain.hpp"
 
+#include "process_one.hpp"
+
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -19,35 +21,8 @@ namespace {
 class ProcessingChainTest : public ::testing::Test {
  protected:
   // Processes `spec` written to a file and returns the saved result loaded back, plus the identities.
-  struct Outcome {
-    ProcessedImage processed;
-    std::filesystem::path output;
-    DcmFileFormat saved;
-  };
-
-  Result<Outcome> process(const testing::ImageSpec& spec, config::ProcessingConfig processing = {}) {
-    const auto input = temp_.path() / ("in-" + std::to_string(counter_++) + ".dcm");
-    if (Status written = testing::write_image(spec, input); !written) return written.error();
-    auto chain = ProcessingChain::build(processing, {});
-    if (!chain) return chain.error();
-    auto instance = dicom::Instance::load(input);
-    if (!instance) return instance.error();
-    auto processed = chain->run(instance.value());
-    if (!processed) return processed.error();
-    const output::OutputWriter writer(temp_.path() / "out", config::OutputLayout::nested);
-    auto written = writer.write(instance.value(), processed->result);
-    if (!written) return written.error();
-    Outcome outcome;
-    outcome.processed = processed.value();
-    outcome.output = written.value();
-    if (outcome.saved.loadFile(outcome.output.c_str()).bad()) return make_error("test", "cannot reload the output");
-    return outcome;
-  }
-
-  static std::string text_of(DcmItem& item, const DcmTagKey& tag) {
-    OFString value;
-    item.findAndGetOFStringArray(tag, value);
-    return value.c_str();
+  Result<ProcessedFile> process(const testing::ImageSpec& spec, config::ProcessingConfig processing = {}) {
+    return process_one(spec, processing, {}, temp_.path(), counter_++);
   }
 
   dicom::DcmtkRuntime runtime_;
@@ -59,7 +34,7 @@ TEST_F(ProcessingChainTest, gives_the_result_new_valid_study_series_and_instance
   testing::ImageSpec spec;
   auto outcome = process(spec);
   ASSERT_TRUE(outcome.ok()) << outcome.error().describe();
-  DcmDataset& data = *outcome->saved.getDataset();
+  DcmDataset& data = *outcome->saved->getDataset();
   const auto& source = outcome->processed.source;
   const std::string sop = text_of(data, DCM_SOPInstanceUID);
   const std::string study = text_of(data, DCM_StudyInstanceUID);
@@ -72,7 +47,7 @@ TEST_F(ProcessingChainTest, gives_the_result_new_valid_study_series_and_instance
   EXPECT_NE(study, source.study_instance_uid);
   EXPECT_NE(series, source.series_instance_uid);
   EXPECT_EQ(sop, outcome->processed.result.sop_instance_uid);
-  EXPECT_EQ(text_of(*outcome->saved.getMetaInfo(), DCM_MediaStorageSOPInstanceUID), sop);
+  EXPECT_EQ(text_of(*outcome->saved->getMetaInfo(), DCM_MediaStorageSOPInstanceUID), sop);
   EXPECT_EQ(text_of(data, DCM_SOPClassUID), source.sop_class_uid);
 }
 
@@ -115,7 +90,7 @@ TEST_F(ProcessingChainTest, marks_descriptions_and_the_image_as_derived) {
   spec.study_description = std::string(64, 'S');
   auto outcome = process(spec);
   ASSERT_TRUE(outcome.ok()) << outcome.error().describe();
-  DcmDataset& data = *outcome->saved.getDataset();
+  DcmDataset& data = *outcome->saved->getDataset();
   const std::string study = text_of(data, DCM_StudyDescription);
   EXPECT_EQ(study.size(), 64u);
   EXPECT_EQ(study.substr(51), " ScreenedByAI");
@@ -135,7 +110,7 @@ TEST_F(ProcessingChainTest, runs_only_the_configured_steps) {
   only_describe.steps = {"describe"};
   auto outcome = process(spec, only_describe);
   ASSERT_TRUE(outcome.ok()) << outcome.error().describe();
-  DcmDataset& data = *outcome->saved.getDataset();
+  DcmDataset& data = *outcome->saved->getDataset();
   EXPECT_EQ(text_of(data, DCM_StudyDescription), "CT HEAD ScreenedByAI");
   EXPECT_FALSE(data.tagExists(DCM_BurnedInAnnotation));
 }
@@ -147,8 +122,8 @@ TEST_F(ProcessingChainTest, writes_compressed_input_uncompressed_even_without_a_
   only_describe.steps = {"describe"};
   auto outcome = process(spec, only_describe);
   ASSERT_TRUE(outcome.ok()) << outcome.error().describe();
-  EXPECT_EQ(text_of(*outcome->saved.getMetaInfo(), DCM_TransferSyntaxUID), UID_LittleEndianExplicitTransferSyntax);
-  EXPECT_EQ(outcome->saved.getDataset()->getOriginalXfer(), EXS_LittleEndianExplicit);
+  EXPECT_EQ(text_of(*outcome->saved->getMetaInfo(), DCM_TransferSyntaxUID), UID_LittleEndianExplicitTransferSyntax);
+  EXPECT_EQ(outcome->saved->getDataset()->getOriginalXfer(), EXS_LittleEndianExplicit);
 }
 
 TEST_F(ProcessingChainTest, records_lossy_compression_of_the_source) {
@@ -159,7 +134,7 @@ TEST_F(ProcessingChainTest, records_lossy_compression_of_the_source) {
   spec.transfer_syntax = UID_JPEGProcess1TransferSyntax;
   auto outcome = process(spec);
   ASSERT_TRUE(outcome.ok()) << outcome.error().describe();
-  DcmDataset& data = *outcome->saved.getDataset();
+  DcmDataset& data = *outcome->saved->getDataset();
   EXPECT_EQ(text_of(data, DCM_LossyImageCompression), "01");
   EXPECT_NE(text_of(data, DCM_LossyImageCompressionMethod).find("ISO_10918_1"), std::string::npos);
 }
@@ -176,8 +151,8 @@ TEST_F(ProcessingChainTest, rejects_a_non_image_unless_configured_to_pass_it) {
   pass.non_image = config::NonImagePolicy::pass;
   auto passed = process(spec, pass);
   ASSERT_TRUE(passed.ok()) << passed.error().describe();
-  EXPECT_EQ(text_of(*passed->saved.getDataset(), DCM_StudyDescription), "CT HEAD ScreenedByAI");
-  EXPECT_FALSE(passed->saved.getDataset()->tagExists(DCM_BurnedInAnnotation));
+  EXPECT_EQ(text_of(*passed->saved->getDataset(), DCM_StudyDescription), "CT HEAD ScreenedByAI");
+  EXPECT_FALSE(passed->saved->getDataset()->tagExists(DCM_BurnedInAnnotation));
 }
 
 TEST_F(ProcessingChainTest, rejects_an_image_larger_than_the_configured_cap_before_decoding) {
