@@ -269,6 +269,33 @@ TEST(FolderDoor, a_hung_worker_is_replaced_after_the_job_timeout_and_the_job_sti
   EXPECT_EQ(node.outputs().size(), 2u);
 }
 
+TEST(FolderDoor, a_jpeg_stream_that_hangs_dcmtk_is_rejected_as_poison_after_two_timeouts) {
+  NodeUnderTest::Settings settings;
+  settings.tables = "[processing]\njob_timeout_s = 2\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  // DCMTK 3.6.7's JPEG decoder spins forever when the first marker after SOI (an APP0, FF E0) becomes the TEM
+  // marker FF 01: two bytes turn a valid file into a hang (../shared/RELIABILITY.md, E1).
+  const auto staging = node.state().parent_path() / "jpeg.dcm";
+  ImageSpec spec;
+  spec.transfer_syntax = "1.2.840.10008.1.2.4.70";  // JPEG lossless, first-order prediction
+  ASSERT_TRUE(write_image(spec, staging).ok());
+  std::string bytes = harness::read_file(staging);
+  const auto soi = bytes.find(std::string("\xFF\xD8\xFF\xE0", 4));
+  ASSERT_NE(soi, std::string::npos);
+  bytes[soi + 3] = '\x01';
+  const auto folder = node.input() / "gateway_1";
+  std::filesystem::create_directories(folder);
+  { std::ofstream(folder / "tem.part", std::ios::binary) << bytes; }
+  std::filesystem::rename(folder / "tem.part", folder / "tem");
+  drop_series(folder, 2);
+
+  ASSERT_TRUE(node.wait_for_state("written", 2, 60s)) << node.status_json() << node.log();
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 60s)) << node.status_json() << node.log();
+  EXPECT_NE(node.status_json().find("\"reason\":\"poison\""), std::string::npos) << node.status_json();
+  EXPECT_EQ(node.outputs().size(), 2u);
+}
+
 TEST(FolderDoor, sigterm_stops_cleanly_and_the_next_start_resumes) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();

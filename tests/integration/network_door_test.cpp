@@ -155,6 +155,22 @@ TEST(NetworkDoor, status_shows_the_running_node_its_port_and_what_it_received) {
   EXPECT_NE(node.status_json().find("\"node\":null"), std::string::npos) << node.status_json();
 }
 
+TEST(NetworkDoor, below_the_free_space_watermark_c_stores_get_0xa700_and_the_folder_door_waits) {
+  NodeUnderTest::Settings settings;
+  settings.node = "min_free_mb = 1000000000";  // more than any disk here: the node is always "low"
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ASSERT_TRUE(write_image(ImageSpec{}, staging / "one.dcm").ok());
+  const auto sent = storescu(node, "GATEWAY_1", {staging / "one.dcm"});
+  EXPECT_NE((sent.out + sent.err).find("Refused: OutOfResources"), std::string::npos) << sent.out << sent.err;
+  std::filesystem::create_directories(node.input() / "gateway_1");
+  std::filesystem::copy_file(staging / "one.dcm", node.input() / "gateway_1" / "dropped");
+  std::this_thread::sleep_for(1500ms);  // several hand-over rounds of the folder door
+  EXPECT_EQ(node.count_in_state("received") + node.count_in_state("written"), 0) << node.status_json();
+  EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
+}
+
 TEST(NetworkDoor, an_unknown_calling_ae_title_is_rejected_when_no_default_gateway_is_configured) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();

@@ -26,7 +26,7 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
          << "output_dir = \"" << output_.string() << "\"\n"
          << "state_dir = \"" << state_.string() << "\"\n"
          << "workers = 2\n"
-         << "min_free_mb = 1\n"
+         << (settings.node.find("min_free_mb") == std::string::npos ? "min_free_mb = 1\n" : "")
          << "log_level = \"debug\"\n"
          << settings.node << "\n"
          << "[scp]\nbind = \"127.0.0.1\"\nport = " << port_ << "\n"
