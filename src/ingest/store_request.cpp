@@ -167,6 +167,12 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
     return refuse_unread(shared, origin.association, STATUS_STORE_Refused_OutOfResources,
                          "intake paused: low disk space");
   }
+  // UIDs name folders and files later on: one that is not a valid UID (PS3.5 section 9.1), such as "../../x", is
+  // refused before a byte is stored (the data set must carry the same UID, so it could never be processed).
+  if (!uid::is_valid(sop_instance) || !uid::is_valid(sop_class)) {
+    return refuse_unread(shared, origin.association, STATUS_STORE_Error_CannotUnderstand,
+                         "Affected SOP Class/Instance UID is not a valid UID");
+  }
 
   SpoolFile spool(shared.options.spool_dir);
   switch (spool_dataset(shared, origin, context_id, request, spool.temp_path())) {

@@ -171,6 +171,43 @@ TEST(NetworkDoor, below_the_free_space_watermark_c_stores_get_0xa700_and_the_fol
   EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
 }
 
+TEST(NetworkDoor, a_sop_instance_uid_that_is_a_path_is_refused_and_nothing_is_written_outside_the_nodes_folders) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ImageSpec spec;
+  spec.sop_instance_uid = "../../creni-escape";
+  ASSERT_TRUE(write_image(spec, staging / "evil.dcm").ok());
+  const auto sent = storescu(node, "GATEWAY_1", {staging / "evil.dcm"});
+  EXPECT_NE((sent.out + sent.err).find("CannotUnderstand"), std::string::npos) << sent.out << sent.err;
+  std::this_thread::sleep_for(1s);
+  for (const auto& root : {node.input(), node.output(), node.state(), node.state().parent_path()}) {
+    for (const auto& file : harness::files_below(root)) {
+      EXPECT_EQ(file.string().find("creni-escape"), std::string::npos) << file;
+    }
+  }
+  EXPECT_EQ(node.count_in_state("received") + node.count_in_state("written") + node.count_in_state("rejected"), 0);
+}
+
+TEST(NetworkDoor, a_kill_9_right_after_a_batch_was_acknowledged_loses_none_of_it) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  std::vector<std::filesystem::path> files;
+  ImageSpec spec;
+  spec.study_instance_uid = fresh_uid();
+  for (int i = 0; i < 20; ++i) {
+    spec.sop_instance_uid = fresh_uid();
+    files.push_back(staging / (std::to_string(i) + ".dcm"));
+    ASSERT_TRUE(write_image(spec, files.back()).ok());
+  }
+  ASSERT_EQ(storescu(node, "GATEWAY_1", files).exit_code, 0);
+  node.kill_hard();  // every C-STORE above was answered success: each must survive
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 20, 60s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.outputs().size(), 20u);
+}
+
 TEST(NetworkDoor, an_unknown_calling_ae_title_is_rejected_when_no_default_gateway_is_configured) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
