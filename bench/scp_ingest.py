@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""SCP ingest benchmark: the same N slices sent by 1 and by 4 parallel storescu processes to plain storescp
+(writing to disk) and to creni-node (durable acknowledgement) with processing off and on, in one run; senders
+with TCP_NODELAY and with DCMTK's default settings (Nagle on).
+
+Usage: bench/scp_ingest.py [--images 500] [--rows 512] [--columns 512] [--default-sender-images 100]
+
+images/s is measured at the sender (first request to last response); per-image C-STORE latency (p50/p99) comes
+from the timestamped debug log of one sender process (storescu -lc with a millisecond pattern). "processing off" runs the node with its processing steps
+emptied ([processing] steps = []): reception, journal and the worker's decode/derive/write still run, the
+describe and burn_in steps do not.
+"""
+import argparse
+import datetime
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+import dicomgen  # noqa: E402
+
+NODELAY = dict(os.environ, TCP_NODELAY="1")
+DEFAULT = {k: v for k, v in os.environ.items() if k != "TCP_NODELAY"}
+LOG_CONFIG = """log4cplus.rootLogger = DEBUG, console
+log4cplus.appender.console = log4cplus::ConsoleAppender
+log4cplus.appender.console.layout = log4cplus::PatternLayout
+log4cplus.appender.console.layout.ConversionPattern = %D{%Y-%m-%d %H:%M:%S.%q} %m%n
+"""
+log_config_path = None  # written by main()
+
+
+def send(port, files, senders, env, called):
+    """Sends `files` split over `senders` storescu processes; returns (images/s, latencies of sender 0)."""
+    chunks = [files[i::senders] for i in range(senders)]
+    started = time.monotonic()
+    processes = []
+    for i, chunk in enumerate(chunks):
+        args = ["storescu", "-aet", "BENCH", "-aec", called, "127.0.0.1", str(port), *chunk]
+        if i == 0:
+            args[1:1] = ["-lc", log_config_path]
+        processes.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE if i == 0 else subprocess.DEVNULL,
+                                          stderr=subprocess.STDOUT, text=True))
+    first_output, _ = processes[0].communicate()
+    for process in processes[1:]:
+        process.wait()
+    elapsed = time.monotonic() - started
+    return len(files) / elapsed, latencies_from_debug(first_output)
+
+
+def latencies_from_debug(text):
+    """Seconds between each 'Sending Store Request' and the next 'Received Store Response' in storescu -d output."""
+    stamp = re.compile(r"^(?:[DI]: )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)")
+    sent_at = None
+    latencies = []
+    for line in text.splitlines():
+        match = stamp.match(line)
+        when = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f") if match else None
+        if "Sending Store Request" in line and when:
+            sent_at = when
+        elif "Received Store Response" in line and when and sent_at:
+            latencies.append((when - sent_at).total_seconds())
+            sent_at = None
+    return latencies
+
+
+def storescp_run(root, label, files, senders, env):
+    folder = os.path.join(root, label)
+    os.makedirs(folder)
+    port = benchlib.free_port()
+    log = open(folder + ".log", "w")
+    process = subprocess.Popen(["storescp", "-od", folder, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        benchlib.wait_for_tcp(port, process)
+        return send(port, files, senders, env, "ANY")
+    finally:
+        process.terminate()
+        process.wait()
+        log.close()
+
+
+def node_run(root, label, files, senders, env, processing_on):
+    folder = os.path.join(root, label)
+    os.makedirs(folder)
+    steps = "" if processing_on else "[processing]\nsteps = []\n"
+    config = f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n{steps}[[gateway]]\nid = \"1\"\n" \
+             "calling_ae_titles = [\"BENCH\"]\n"
+    with benchlib.Node(folder, config) as node:
+        node.wait_for_port()
+        return send(node.port, files, senders, env, "CRENI")
+
+
+def describe(latencies):
+    if not latencies:
+        return "latency n/a (no timestamps in the sender log)"
+    return (f"p50 {benchlib.median(latencies) * 1000:6.1f} ms  p99 {benchlib.percentile(latencies, 0.99) * 1000:6.1f} ms")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--rows", type=int, default=512)
+    parser.add_argument("--columns", type=int, default=512)
+    parser.add_argument("--default-sender-images", type=int, default=100,
+                        help="images for the runs with DCMTK's default sender (slow on plain storescp)")
+    args = parser.parse_args()
+
+    global log_config_path
+    with benchlib.TempRoot("scp") as root:
+        log_config_path = os.path.join(root, "storescu-log.cfg")
+        with open(log_config_path, "w") as f:
+            f.write(LOG_CONFIG)
+        files = dicomgen.make_series(os.path.join(root, "images"), args.images, args.rows, args.columns, run=1,
+                                     nested=False)
+        few = files[:args.default_sender_images]
+        rows = []
+        for sender_label, env, subset in (("TCP_NODELAY sender", NODELAY, files), ("default sender", DEFAULT, few)):
+            for senders in (1, 4):
+                floor, floor_latency = storescp_run(root, f"scp-{len(rows)}", subset, senders, env)
+                off, off_latency = node_run(root, f"off-{len(rows)}", subset, senders, env, False)
+                on, on_latency = node_run(root, f"on-{len(rows)}", subset, senders, env, True)
+                rows.append((sender_label, senders, len(subset), floor, floor_latency, off, off_latency, on,
+                             on_latency))
+
+    print(f"SCP ingest, slices {args.rows}x{args.columns} 16-bit, node workers={os.cpu_count()}")
+    for sender_label, senders, count, floor, fl, off, ol, on, onl in rows:
+        print(f"{sender_label}, {senders} storescu process(es), {count} images:")
+        print(f"  plain storescp          : {floor:7.1f} images/s   {describe(fl)}")
+        print(f"  creni-node, processing off: {off:7.1f} images/s ({off / floor:5.2f}x)   {describe(ol)}")
+        print(f"  creni-node, processing on : {on:7.1f} images/s ({on / floor:5.2f}x)   {describe(onl)}")
+
+
+if __name__ == "__main__":
+    main()
