@@ -229,7 +229,6 @@ Status Node::start() {
   if (config_.scp.enabled) {
     parts->scp = std::make_unique<ingest::StorageScp>(ingest::storage_scp_options(config_), *parts->sink, disk_low);
     if (Status started = parts->scp->start(); !started) return started;
-    logger()->info("DICOM SCP {} listening on {}:{}", config_.ae_title, config_.scp.bind, parts->scp->port());
   }
 
   const Parts* running = parts.get();
