@@ -193,10 +193,7 @@ Status validate(const NodeConfig& c) {
   if (Status s = check_tls("scp.tls", c.scp.tls); !s) return s;
   if (c.scp.tls_port != 0 && !c.scp.tls.enabled) return invalid("scp.tls_port", "set, but scp.tls.enabled is false");
   if (c.scp.tls_port != 0 && c.scp.tls_port == c.scp.port) return invalid("scp.tls_port", "must differ from scp.port");
-  // Refused rather than ignored: a node that silently listened without TLS would be worse than one that says so.
-  if (c.scp.tls_port != 0) {
-    return invalid("scp.tls_port", "DICOM TLS on the SCP is not available in this version (forwarding supports TLS)");
-  }
+
   if (!c.scp.default_gateway.empty() && !is_valid_gateway_id(c.scp.default_gateway)) {
     return invalid("scp.default_gateway", "not a valid gateway id");
   }

@@ -162,6 +162,7 @@ void ConnectionIntake::run_once() {
     if (fds[2 + waiting_count + i].revents != 0) drain_lingering(lingering_[i]);
   }
   if ((fds[1].revents & POLLIN) != 0) accept_new_connections();
+  take_adopted();
   expire(Clock::now());
 }
 
@@ -171,6 +172,27 @@ int ConnectionIntake::poll_timeout_ms(Clock::time_point now) const {
   for (const auto& l : lingering_) next = std::min(next, l.deadline);
   const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
   return static_cast<int>(std::clamp<long long>(wait + 1, 0, kMaxPollWaitMs));
+}
+
+void ConnectionIntake::adopt(UniqueFd socket, std::string peer_address) {
+  {
+    const std::lock_guard lock(adopted_mutex_);
+    adopted_.push_back({std::move(socket), std::move(peer_address)});
+  }
+  const std::uint64_t one = 1;
+  if (wake_event_.valid()) (void)!::write(wake_event_.get(), &one, sizeof(one));
+}
+
+void ConnectionIntake::take_adopted() {
+  std::vector<Adopted> taken;
+  {
+    const std::lock_guard lock(adopted_mutex_);
+    taken.swap(adopted_);
+  }
+  for (auto& connection : taken) {
+    if (waiting_.size() >= options_.max_waiting) waiting_.erase(waiting_.begin());
+    waiting_.push_back({std::move(connection.socket), connection.peer_address, Clock::now() + options_.rq_timeout, false});
+  }
 }
 
 void ConnectionIntake::accept_new_connections() {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,9 @@ class ConnectionIntake {
   [[nodiscard]] Status start();
   /// Stops the thread and closes the listening socket and every connection not yet handed over. Idempotent.
   void stop();
+  /// Adds a connection accepted elsewhere (the plaintext end of a TLS connection) to those waiting for their
+  /// A-ASSOCIATE-RQ, as if it had been accepted here. Thread-safe; the socket must be non-blocking.
+  void adopt(UniqueFd socket, std::string peer_address);
   /// The bound port; 0 before start().
   [[nodiscard]] std::uint16_t port() const { return bound_port_.load(); }
 
@@ -67,10 +71,17 @@ class ConnectionIntake {
     Clock::time_point deadline;
   };
   enum class RqState { incomplete, complete, closed, not_associate_rq, too_large };
+  struct Adopted {
+    UniqueFd socket;
+    std::string peer_address;
+  };
+  std::mutex adopted_mutex_;
+  std::vector<Adopted> adopted_;  // handed in by adopt(), taken by the intake thread
 
   void run();
   void run_once();
   void accept_new_connections();
+  void take_adopted();
   void inspect_waiting(std::size_t index, short revents);
   void offer(Waiting& waiting);
   void reject_for_capacity(Waiting& waiting);

@@ -16,6 +16,7 @@
 
 #include "association_session.hpp"
 #include "connection_intake.hpp"
+#include "tls_terminator.hpp"
 #include "creni/common/atomic_file.hpp"
 
 namespace creni::ingest {
@@ -60,6 +61,8 @@ StorageScpOptions storage_scp_options(const config::NodeConfig& config) {
   options.spool_dir = config.state_dir / "spool";
   options.gateways = config.gateways;
   options.default_gateway = config.scp.default_gateway;
+  options.tls_port = config.scp.tls_port;
+  options.tls = config.scp.tls;
   return options;
 }
 
@@ -77,6 +80,7 @@ class StorageScp::Runtime {
   void stop();
 
   [[nodiscard]] std::uint16_t port() const { return intake_.port(); }
+  [[nodiscard]] std::uint16_t tls_port() const { return tls_ ? tls_->port() : 0; }
   [[nodiscard]] int in_flight() const { return in_flight_.load(); }
   [[nodiscard]] std::uint64_t images_stored() const { return shared_.images_stored.load(); }
 
@@ -97,6 +101,7 @@ class StorageScp::Runtime {
   ScpShared shared_;
   std::unique_ptr<AcceptorNetwork> network_;
   ConnectionIntake intake_;
+  std::unique_ptr<TlsTerminator> tls_;
   std::mutex mutex_;
   std::condition_variable ready_or_closed_;
   std::condition_variable finished_;
@@ -121,6 +126,20 @@ Status StorageScp::Runtime::start() {
   if (Status listening = intake_.start(); !listening) return listening;
   logger()->info("storage SCP {} listening on {}:{} ({} associations at most, spool {})", options.ae_title,
                  options.bind_address, intake_.port(), options.max_associations, options.spool_dir.string());
+  if (options.tls_port != 0) {
+    TlsTerminator::Options tls;
+    tls.bind_address = options.bind_address;
+    tls.port = options.tls_port;
+    tls.tls = options.tls;
+    tls.handshake_timeout = std::chrono::seconds(options.acse_timeout_s);
+    tls.max_connections = static_cast<std::size_t>(options.max_associations);
+    auto terminator = TlsTerminator::create(tls, [this](UniqueFd plaintext, std::string peer) {
+      intake_.adopt(std::move(plaintext), std::move(peer));
+    });
+    if (!terminator) return terminator.error();
+    tls_ = std::move(terminator).value();
+    if (Status listening = tls_->start(); !listening) return listening;
+  }
   return {};
 }
 
@@ -128,6 +147,7 @@ void StorageScp::Runtime::stop() {
   if (stopped_) return;
   stopped_ = true;
   shared_.stopping = true;
+  if (tls_) tls_->stop();
   intake_.stop();
   std::unique_lock lock(mutex_);
   closed_ = true;
@@ -197,6 +217,8 @@ void StorageScp::Runtime::cut_active_sockets() {
   // Called with mutex_ held. A shutdown wakes every blocking read and write of that association at once.
   for (const int socket : active_sockets_) (void)::shutdown(socket, SHUT_RDWR);
 }
+
+std::uint16_t StorageScp::tls_port() const { return runtime_ ? runtime_->tls_port() : 0; }
 
 StorageScp::StorageScp(StorageScpOptions options, ArrivalSink& sink, std::function<bool()> intake_paused)
     : options_(std::move(options)), sink_(sink), intake_paused_(std::move(intake_paused)) {}

@@ -224,17 +224,3 @@ TEST(ConfigFile, a_missing_file_is_an_invalid_config) {
 
 }  // namespace
 }  // namespace creni::app
-
-namespace creni::app {
-namespace {
-
-TEST(ConfigFile, refuses_an_scp_tls_port_instead_of_listening_without_tls) {
-  auto config = parse_config("[scp]\ntls_port = 2762\n[scp.tls]\nenabled = true\ncertificate = \"/c.pem\"\n"
-                             "private_key = \"/k.pem\"\ntrusted_certificates = [\"/ca.pem\"]\n",
-                             "test.toml");
-  ASSERT_FALSE(config.ok());
-  EXPECT_NE(config.error().message.find("scp.tls_port"), std::string::npos) << config.error().message;
-}
-
-}  // namespace
-}  // namespace creni::app

@@ -29,7 +29,7 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
          << (settings.node.find("min_free_mb") == std::string::npos ? "min_free_mb = 1\n" : "")
          << "log_level = \"debug\"\n"
          << settings.node << "\n"
-         << "[scp]\nbind = \"127.0.0.1\"\nport = " << port_ << "\n"
+         << "[scp]\nbind = \"127.0.0.1\"\nport = " << port_ << "\n" << settings.scp << "\n"
          << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n" << settings.input << "\n"
          << "[[gateway]]\nid = \"1\"\ncalling_ae_titles = [\"GATEWAY_1\"]\noutput_layout = \"nested\"\n"
          << settings.gateway_1 << "\n"

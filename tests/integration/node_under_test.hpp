@@ -24,6 +24,7 @@ class NodeUnderTest {
   struct Settings {
     std::string node;       ///< keys for [node]
     std::string input;      ///< keys for [input]
+    std::string scp;        ///< keys for [scp]
     std::string gateway_1;  ///< keys for gateway "1" (for example destinations = ["pacs"])
     std::string tables;     ///< whole tables ([processing], [[destination]], ...)
   };

@@ -25,6 +25,8 @@ struct StorageScpOptions {
   std::filesystem::path spool_dir;              ///< where data sets are received (state/spool); created by start()
   std::vector<config::GatewayConfig> gateways;  ///< calling/called AE titles and addresses per gateway
   std::string default_gateway;                  ///< gateway for unknown calling AE titles; "" = reject them
+  std::uint16_t tls_port = 0;                   ///< 0 = no DICOM TLS port; else also listen with TLS here
+  config::TlsConfig tls;                        ///< certificate, key, trusted CAs for the TLS port
 };
 
 /// The options for `config`'s [scp] table, AE title, gateways and `<state_dir>/spool`.
@@ -50,7 +52,8 @@ struct StorageScpOptions {
 /// Thread-safety: start() and stop() from one controlling thread; port() and active_associations() from any
 /// thread. `sink` and `intake_paused` are called from the worker threads concurrently and must outlive stop().
 /// DCMTK's process-wide settings it relies on: the data dictionary, no reverse DNS lookup (set by start()).
-/// Plain TCP over IPv4 only: DICOM TLS ([scp] tls_port, [scp.tls]) is not implemented by this class.
+/// IPv4 only. With tls_port set, a second port accepts DICOM TLS (BCP 195 non-downgrading): connections are
+/// decrypted by a TlsTerminator and then go through the same intake, admission and sessions as plain ones.
 class StorageScp {
  public:
   StorageScp(StorageScpOptions options, ArrivalSink& sink, std::function<bool()> intake_paused = {});
@@ -70,6 +73,8 @@ class StorageScp {
 
   /// The port actually bound (useful with options.port = 0); 0 before start().
   [[nodiscard]] std::uint16_t port() const;
+  /// The TLS port actually bound; 0 without TLS or before start().
+  [[nodiscard]] std::uint16_t tls_port() const;
 
   /// Associations being served or waiting for a free worker right now.
   [[nodiscard]] int active_associations() const;
