@@ -18,7 +18,11 @@ std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag) {
 }
 
 NodeUnderTest::NodeUnderTest(const Settings& settings)
-    : input_(root_ / "INPUT"), output_(root_ / "OUTPUT"), state_(root_ / "state"), config_file_(root_ / "node.toml") {
+    : input_(root_ / "INPUT"),
+      output_(root_ / "OUTPUT"),
+      state_(root_ / "state"),
+      config_file_(root_ / "node.toml"),
+      launcher_(settings.launcher) {
   port_ = harness::free_port();
   std::ofstream config(config_file_);
   config << "[node]\n"
@@ -38,8 +42,9 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
 }
 
 bool NodeUnderTest::start() {
-  process_ = std::make_unique<harness::ChildProcess>(
-      std::vector<std::string>{CRENI_NODE_BINARY, "run", "--config", config_file_.string()}, root_.path());
+  std::vector<std::string> argv = launcher_;
+  argv.insert(argv.end(), {CRENI_NODE_BINARY, "run", "--config", config_file_.string()});
+  process_ = std::make_unique<harness::ChildProcess>(argv, root_.path());
   return harness::wait_until(
       [&] { return log().find("started") != std::string::npos || !process_->running(); }, std::chrono::seconds(20)) &&
          process_->running();

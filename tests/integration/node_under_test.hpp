@@ -27,6 +27,7 @@ class NodeUnderTest {
     std::string scp;        ///< keys for [scp]
     std::string gateway_1;  ///< keys for gateway "1" (for example destinations = ["pacs"])
     std::string tables;     ///< whole tables ([processing], [[destination]], ...)
+    std::vector<std::string> launcher;  ///< argv prefix the node runs under (for example strace); empty = none
   };
 
   /// A base config: [node] with the temp folders and 2 workers, [input] with short windows, gateways "1" (nested)
@@ -68,6 +69,7 @@ class NodeUnderTest {
   std::filesystem::path config_file_;
   int port_ = 0;
   std::unique_ptr<harness::ChildProcess> process_;
+  std::vector<std::string> launcher_;
 };
 
 }  // namespace creni::testing

@@ -1,0 +1,98 @@
+// Durable before acknowledged, checked on the system calls themselves (../shared/RELIABILITY.md, C5): for one
+// C-STORE the SCP thread must fsync the spool file, rename it, fsync the spool folder and commit the journal (WAL
+// sync) before it writes the C-STORE response to the socket.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "dicom_factory.hpp"
+#include "node_under_test.hpp"
+
+namespace creni::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Call {
+  std::string thread;
+  std::string text;
+};
+
+std::vector<Call> calls_in(const std::filesystem::path& trace) {
+  std::vector<Call> calls;
+  std::ifstream in(trace);
+  for (std::string line; std::getline(in, line);) {
+    const auto space = line.find(' ');
+    if (space != std::string::npos) calls.push_back({line.substr(0, space), line.substr(space + 1)});
+  }
+  return calls;
+}
+
+TEST(Durability, a_c_store_is_answered_only_after_spool_file_folder_and_journal_are_synced) {
+  const std::string strace = harness::find_program("strace");
+  ASSERT_FALSE(strace.empty()) << "strace is not installed (scripts/install-deps.sh test installs it)";
+  harness::TempDir trace_dir;
+  const auto trace = trace_dir.path() / "trace.txt";
+  NodeUnderTest::Settings settings;
+  settings.launcher = {strace, "-f", "-y", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,write,writev,sendto,sendmsg",
+                       "-o", trace.string()};
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+
+  harness::TempDir staging;
+  ASSERT_TRUE(write_image(ImageSpec{}, staging / "one.dcm").ok());
+  const auto sent = harness::run_command({harness::find_program("storescu"), "-aet", "GATEWAY_1", "-aec", "CRENI",
+                                          "127.0.0.1", std::to_string(node.port()), (staging / "one.dcm").string()},
+                                         60s);
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.log();
+  // Stop the node itself (strace then exits with it).
+  const std::string status = node.status_json();
+  std::smatch pid;
+  ASSERT_TRUE(std::regex_search(status, pid, std::regex("\"pid\":([0-9]+)"))) << status;
+  ::kill(static_cast<pid_t>(std::stol(pid[1])), SIGTERM);
+  node.stop();
+
+  const std::vector<Call> calls = calls_in(trace);
+  const std::regex spool_rename(R"(rename(at2?)?\(.*spool/[^"]+\.creni-tmp", .*spool/[^"]+\.dcm")");
+  std::size_t renamed = calls.size();
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (std::regex_search(calls[i].text, spool_rename)) {
+      renamed = i;
+      break;
+    }
+  }
+  ASSERT_LT(renamed, calls.size()) << "no spool rename in the trace";
+  const std::string thread = calls[renamed].thread;
+  const auto first_after = [&](std::size_t from, const std::regex& pattern) {
+    for (std::size_t i = from; i < calls.size(); ++i) {
+      if (calls[i].thread == thread && std::regex_search(calls[i].text, pattern)) return i;
+    }
+    return calls.size();
+  };
+  const auto last_before = [&](std::size_t until, const std::regex& pattern) {
+    for (std::size_t i = until; i-- > 0;) {
+      if (calls[i].thread == thread && std::regex_search(calls[i].text, pattern)) return i;
+    }
+    return calls.size();
+  };
+  const std::size_t file_synced = last_before(renamed, std::regex(R"(^f(data)?sync\(\d+<[^>]*spool/[^>]*\.creni-tmp>)"));
+  const std::size_t folder_synced = first_after(renamed, std::regex(R"(^fsync\(\d+<[^>]*/spool>)"));
+  const std::size_t journal_synced = first_after(renamed, std::regex(R"(^f(data)?sync\(\d+<[^>]*journal\.db-wal>)"));
+  // The C-STORE response travels in a P-DATA-TF PDU (type 0x04) on the association's socket.
+  const std::size_t answered = first_after(renamed, std::regex(R"(^(write|sendto|writev|sendmsg)\(\d+<(socket|TCP)[^>]*>, "\\4)"));
+  ASSERT_LT(file_synced, calls.size()) << "spool file never synced";
+  ASSERT_LT(folder_synced, calls.size()) << "spool folder never synced";
+  ASSERT_LT(journal_synced, calls.size()) << "journal never synced";
+  ASSERT_LT(answered, calls.size()) << "no response seen";
+  EXPECT_LT(file_synced, renamed);
+  EXPECT_LT(renamed, folder_synced);
+  EXPECT_LT(folder_synced, journal_synced);
+  EXPECT_LT(journal_synced, answered) << "the C-STORE was answered before the journal was durable";
+}
+
+}  // namespace
+}  // namespace creni::testing
