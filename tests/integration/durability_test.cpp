@@ -26,7 +26,10 @@ std::vector<Call> calls_in(const std::filesystem::path& trace) {
   std::ifstream in(trace);
   for (std::string line; std::getline(in, line);) {
     const auto space = line.find(' ');
-    if (space != std::string::npos) calls.push_back({line.substr(0, space), line.substr(space + 1)});
+    if (space == std::string::npos) continue;
+    // strace pads short thread ids so that the calls line up: the call starts after the padding.
+    const auto call = line.find_first_not_of(' ', space);
+    if (call != std::string::npos) calls.push_back({line.substr(0, space), line.substr(call)});
   }
   return calls;
 }
@@ -84,7 +87,11 @@ TEST(Durability, a_c_store_is_answered_only_after_spool_file_folder_and_journal_
   const std::size_t journal_synced = first_after(renamed, std::regex(R"(^f(data)?sync\(\d+<[^>]*journal\.db-wal>)"));
   // The C-STORE response travels in a P-DATA-TF PDU (type 0x04) on the association's socket.
   const std::size_t answered = first_after(renamed, std::regex(R"(^(write|sendto|writev|sendmsg)\(\d+<(socket|TCP)[^>]*>, "\\4)"));
-  ASSERT_LT(file_synced, calls.size()) << "spool file never synced";
+  std::string context;
+  for (std::size_t i = renamed > 12 ? renamed - 12 : 0; i < std::min(calls.size(), renamed + 12); ++i) {
+    context += calls[i].thread + " " + calls[i].text.substr(0, 160) + "\n";
+  }
+  ASSERT_LT(file_synced, calls.size()) << "spool file never synced\n" << context;
   ASSERT_LT(folder_synced, calls.size()) << "spool folder never synced";
   ASSERT_LT(journal_synced, calls.size()) << "journal never synced";
   ASSERT_LT(answered, calls.size()) << "no response seen";
