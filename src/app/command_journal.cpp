@@ -9,6 +9,7 @@
 #include "creni/app/cli.hpp"
 #include "creni/app/commands.hpp"
 #include "creni/app/node_status.hpp"
+#include "creni/common/clock.hpp"
 #include "creni/journal/journal.hpp"
 
 namespace creni::app {
@@ -54,15 +55,10 @@ std::string job_json(const journal::Job& job) {
   return out.str();
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The running node's own counters, when a node is running on this state folder.
 std::optional<NodeStatus> live_node(const std::filesystem::path& state_dir) {
   auto published = read_node_status(state_dir / "node-status.json");
-  if (published && is_live(*published, now_ms())) return published;
+  if (published && is_live(*published, unix_time_ms())) return published;
   return std::nullopt;
 }
 
@@ -127,10 +123,8 @@ void print_text(const journal::StatusReport& report, const std::optional<NodeSta
   }
 }
 
-Result<std::unique_ptr<journal::Journal>> open_journal(const CommonOptions& common) {
-  auto config = common.load();
-  if (!config) return config.error();
-  const auto file = config->state_dir / "journal.db";
+Result<std::unique_ptr<journal::Journal>> open_journal(const std::filesystem::path& state_dir) {
+  const auto file = state_dir / "journal.db";
   if (!std::filesystem::exists(file)) return make_error("not_found", "no journal at " + file.string());
   return journal::Journal::open(file);
 }
@@ -156,12 +150,13 @@ int fail(const std::string& command, const Error& error) {
 }  // namespace
 
 int command_status(const CommonOptions& common, const StatusOptions& options) {
-  auto journal = open_journal(common);
+  auto config = common.load();
+  if (!config) return fail("status", config.error());
+  auto journal = open_journal(config->state_dir);
   if (!journal) return fail("status", journal.error());
   auto report = journal.value()->report();
   if (!report) return fail("status", report.error());
-  auto config = common.load();
-  const auto node = config ? live_node(config->state_dir) : std::nullopt;
+  const auto node = live_node(config->state_dir);
   if (options.json) {
     print_json(report.value(), node);
   } else {
@@ -172,7 +167,9 @@ int command_status(const CommonOptions& common, const StatusOptions& options) {
 
 int command_change_jobs(const CommonOptions& common, const JobSelection& selection, JobChange change) {
   const std::string name = change == JobChange::reprocess ? "reprocess" : change == JobChange::discard ? "discard" : "resend";
-  auto journal = open_journal(common);
+  auto config = common.load();
+  if (!config) return fail(name, config.error());
+  auto journal = open_journal(config->state_dir);
   if (!journal) return fail(name, journal.error());
   auto ids = select_jobs(*journal.value(), selection);
   if (!ids) return fail(name, ids.error());

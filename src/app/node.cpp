@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "creni/app/node_status.hpp"
+#include "creni/common/clock.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/forward/dcmtk_pacs_sender.hpp"
 #include "creni/forward/forwarder.hpp"
@@ -96,11 +97,6 @@ int remove_unrecorded_receptions(journal::Journal& journal, const std::filesyste
     }
   }
   return removed;
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Writes <state>/node-status.json every 2 s from its own thread ("node-status"), for `creni-node status`.
@@ -232,13 +228,13 @@ Status Node::start() {
   }
 
   const Parts* running = parts.get();
-  const std::int64_t started = now_ms();
+  const std::int64_t started = unix_time_ms();
   const int workers = worker_count(config_);
   parts->status = std::make_unique<StatusPublisher>(config_.state_dir / "node-status.json", [running, started, workers] {
     NodeStatus status;
     status.pid = ::getpid();
     status.started_ms = started;
-    status.updated_ms = now_ms();
+    status.updated_ms = unix_time_ms();
     status.workers = workers;
     if (running->scp) {
       status.scp_port = running->scp->port();

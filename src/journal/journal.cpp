@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "creni/sqlite/statement.hpp"
+#include "creni/common/clock.hpp"
 #include "creni/sqlite/transaction.hpp"
 
 namespace creni::journal {
@@ -69,11 +70,6 @@ constexpr std::string_view kJobColumns =
 
 constexpr std::string_view kForwardColumns =
     "id, job_id, destination, state, attempts, phase, detail, dimse_status, next_attempt_at_ms, updated_at_ms";
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string sql_with(std::string_view before, std::string_view columns, std::string_view after) {
   std::string sql(before);
@@ -168,7 +164,7 @@ Result<std::optional<Job>> load_job(sqlite::Connection& db, std::int64_t job_id)
 
 Result<std::int64_t> insert_job(sqlite::Connection& db, const NewArrival& arrival, JobState state,
                                 const std::string& reason, const std::string& detail) {
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_time_ms();
   auto inserted = execute(db,
                           "INSERT INTO jobs(gateway_id, source, input_path, sop_instance_uid, content_hash, state, "
                           "reason, detail, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -206,7 +202,7 @@ Status check_transition(sqlite::Connection& db, std::int64_t job_id, std::initia
 Status set_state(sqlite::Connection& db, std::int64_t job_id, JobState state, const std::string& reason,
                  const std::string& detail) {
   auto updated = execute(db, "UPDATE jobs SET state = ?, reason = ?, detail = ?, updated_at_ms = ? WHERE id = ?",
-                         to_string(state), reason, detail, now_ms(), job_id);
+                         to_string(state), reason, detail, unix_time_ms(), job_id);
   if (!updated) return updated.error();
   return {};
 }
@@ -247,7 +243,7 @@ Status refresh_job_from_forwards(sqlite::Connection& db, std::int64_t job_id) {
   }
   // Only a real change moves updated_at_ms, so that it tells when the job last changed state.
   auto updated = execute(db, "UPDATE jobs SET state = ?, updated_at_ms = ? WHERE id = ? AND state <> ?",
-                         to_string(job_state), now_ms(), job_id, to_string(job_state));
+                         to_string(job_state), unix_time_ms(), job_id, to_string(job_state));
   if (!updated) return updated.error();
   return {};
 }
@@ -323,7 +319,7 @@ Result<RecoveryReport> Journal::recover() {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_time_ms();
   RecoveryReport report;
 
   auto requeued = execute(connection_,
@@ -459,7 +455,7 @@ Result<std::optional<Job>> Journal::claim_next_in_transaction(int max_attempts) 
     if (found->empty()) return std::optional<Job>{};
     Job job = std::move(found->front());
 
-    const std::int64_t now = now_ms();
+    const std::int64_t now = unix_time_ms();
     if (job.attempts >= limit) {
       // Each attempt was counted before the job went out, so a job that crashes or hangs every worker ends here
       // instead of taking the pipeline down forever.
@@ -548,7 +544,7 @@ Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::file
   if (Status allowed = check_transition(connection_, job_id, {JobState::processing}, JobState::written); !allowed) {
     return allowed;
   }
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_time_ms();
   auto written = execute(connection_,
                          "UPDATE jobs SET state = 'written', reason = '', detail = '', output_path = ?, "
                          "result_sop_instance_uid = ?, updated_at_ms = ? WHERE id = ?",
@@ -575,7 +571,7 @@ Result<std::optional<ForwardTask>> Journal::claim_forward(const std::string& des
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_time_ms();
 
   auto statement = prepared(connection_,
                             "SELECT f.id, f.job_id, j.gateway_id, j.output_path, j.result_sop_instance_uid, f.attempts "
@@ -639,7 +635,7 @@ Status Journal::record_forward_outcome(std::int64_t task_id, const ForwardOutcom
   auto updated = execute(connection_,
                          "UPDATE forwards SET state = ?, phase = ?, detail = ?, dimse_status = ?, "
                          "next_attempt_at_ms = ?, updated_at_ms = ? WHERE id = ?",
-                         to_string(next), outcome.phase, outcome.detail, outcome.dimse_status, next_attempt, now_ms(),
+                         to_string(next), outcome.phase, outcome.detail, outcome.dimse_status, next_attempt, unix_time_ms(),
                          task_id);
   if (!updated) return updated.error();
   if (Status refreshed = refresh_job_from_forwards(connection_, job_id); !refreshed) return refreshed;
@@ -767,7 +763,7 @@ Result<int> Journal::reprocess(const std::vector<std::int64_t>& job_ids) {
                            "UPDATE jobs SET state = 'received', attempts = 0, reason = 'reprocess', "
                            "detail = 'reprocess by operator', output_path = '', result_sop_instance_uid = '', "
                            "updated_at_ms = ? WHERE id = ?",
-                           now_ms(), id);
+                           unix_time_ms(), id);
     if (!updated) return updated.error();
     ++changed;
   }
@@ -802,7 +798,7 @@ Result<int> Journal::update_each_job(const std::vector<std::int64_t>& job_ids, s
 
   int changed = 0;
   for (const std::int64_t id : job_ids) {
-    auto updated = execute(connection_, sql, now_ms(), id);
+    auto updated = execute(connection_, sql, unix_time_ms(), id);
     if (!updated) return updated.error();
     changed += updated.value();
     if (after_each) {
