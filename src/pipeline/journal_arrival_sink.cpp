@@ -6,6 +6,7 @@
 #include "creni/common/content_hash.hpp"
 #include "creni/dicom/part10_meta.hpp"
 #include "creni/journal/journal.hpp"
+#include "quarantine.hpp"
 
 namespace creni::pipeline {
 
@@ -18,6 +19,11 @@ std::shared_ptr<spdlog::logger> logger() {
 
 journal::Source source_of(ingest::ArrivalSource source) {
   return source == ingest::ArrivalSource::scp ? journal::Source::scp : journal::Source::folder;
+}
+
+// The journal row for an arrival before anything is read from its file.
+journal::NewArrival row_for(const ingest::Arrival& arrival) {
+  return journal::NewArrival{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
 }
 
 ingest::AcceptResult outcome(ingest::AcceptOutcome kind, std::int64_t job_id, std::string reason = {},
@@ -75,7 +81,7 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
 }
 
 Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& arrival) const {
-  journal::NewArrival record{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
+  journal::NewArrival record = row_for(arrival);
   struct stat info {};
   if (::lstat(arrival.path.c_str(), &info) != 0) {
     return make_error("vanished", "the file disappeared before it was taken");
@@ -95,8 +101,7 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
 ingest::AcceptResult JournalArrivalSink::refuse(const ingest::Arrival& arrival, const Error& why) {
   if (why.code != "symlink") return outcome(ingest::AcceptOutcome::rejected, 0, why.code, why.message);
   // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator.
-  const journal::NewArrival record{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
-  auto rejected = journal_.record_rejected_arrival(record, why.code, why.message);
+  auto rejected = journal_.record_rejected_arrival(row_for(arrival), why.code, why.message);
   if (!rejected) return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", rejected.error().describe());
   logger()->warn("gw={} job={} rejected: symlink {}", arrival.gateway_id, rejected.value(), arrival.path.string());
   return outcome(ingest::AcceptOutcome::rejected, rejected.value(), why.code, why.message);
@@ -118,20 +123,10 @@ ingest::AcceptResult JournalArrivalSink::decided(const ingest::Arrival& arrival,
     case journal::ArrivalOutcome::conflict:
       logger()->warn("gw={} job={} sop={} rejected: conflict: {}", arrival.gateway_id, job, record.sop_instance_uid,
                      arrival.path.string());
-      keep_in_quarantine(arrival, job);
+      keep_in_quarantine(quarantine_dir_, arrival.gateway_id, job, arrival.path);
       return outcome(ingest::AcceptOutcome::conflict, job, "conflict", "SOP Instance UID already received with other content");
   }
   return outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", "unknown journal outcome");
-}
-
-void JournalArrivalSink::keep_in_quarantine(const ingest::Arrival& arrival, std::int64_t job_id) const {
-  if (quarantine_dir_.empty()) return;
-  std::error_code ec;
-  const auto folder = quarantine_dir_ / ("gateway_" + arrival.gateway_id);
-  std::filesystem::create_directories(folder, ec);
-  std::filesystem::copy_file(arrival.path, folder / ("job-" + std::to_string(job_id)),
-                             std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) logger()->warn("gw={} job={} cannot quarantine {}: {}", arrival.gateway_id, job_id, arrival.path.string(), ec.message());
 }
 
 }  // namespace creni::pipeline

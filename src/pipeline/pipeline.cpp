@@ -9,6 +9,7 @@
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/worker_process.hpp"
 #include "creni/pipeline/worker_protocol.hpp"
+#include "quarantine.hpp"
 
 namespace creni::pipeline {
 
@@ -63,17 +64,6 @@ const config::GatewayConfig* find_gateway(const PipelineOptions& options, const 
     if (gateway.id == id) return &gateway;
   }
   return nullptr;
-}
-
-// Keeps a copy of a rejected input for inspection; named by job id only (never by a DICOM string).
-void quarantine(const PipelineOptions& options, const journal::Job& job) {
-  if (options.quarantine_dir.empty()) return;
-  const auto folder = options.quarantine_dir / ("gateway_" + job.gateway_id);
-  std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  const auto target = folder / ("job-" + std::to_string(job.id));
-  std::filesystem::copy_file(job.input_path, target, std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) logger()->warn("gw={} job={} cannot quarantine {}: {}", job.gateway_id, job.id, job.input_path.string(), ec.message());
 }
 
 void dispose_of_input(const PipelineOptions& options, const journal::Job& job) {
@@ -209,7 +199,7 @@ void Pipeline::supervise(int slot_index) {
       if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {
         logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
       }
-      quarantine(options_, job);
+      keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
       continue;
     }
 

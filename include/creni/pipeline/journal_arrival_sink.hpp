@@ -32,7 +32,6 @@ class JournalArrivalSink final : public ingest::ArrivalSink {
   ingest::AcceptResult refuse(const ingest::Arrival& arrival, const Error& why);
   ingest::AcceptResult decided(const ingest::Arrival& arrival, const journal::NewArrival& record,
                                const journal::RecordedArrival& recorded) const;
-  void keep_in_quarantine(const ingest::Arrival& arrival, std::int64_t job_id) const;
 
   journal::Journal& journal_;
   std::filesystem::path quarantine_dir_;
