@@ -2,6 +2,7 @@
 
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -378,6 +379,21 @@ CatalogRecord record_from_dataset(DcmDataset& dataset) {
       }
     }
   }
+  return record;
+}
+
+Result<CatalogRecord> record_from_file(const std::filesystem::path& file) {
+  DcmFileFormat format;
+  // The header only: the columns never come from pixel data, and a large multi-frame result need not be read.
+  const OFCondition loaded = format.loadFileUntilTag(file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+                                                     ERM_autoDetect, DCM_PixelData);
+  if (loaded.bad()) return make_error("unreadable", file.string() + ": " + loaded.text());
+  return record_from_dataset(*format.getDataset(), file);
+}
+
+CatalogRecord record_from_dataset(DcmDataset& dataset, const std::filesystem::path& stored_as) {
+  CatalogRecord record = record_from_dataset(dataset);
+  record.image.emplace_back("PrivateCreator", std::filesystem::absolute(stored_as).string());
   return record;
 }
 

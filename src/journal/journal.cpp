@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> logger() {
   return named ? named : spdlog::default_logger();
 }
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 constexpr int kLastErrorsShown = 10;
 
@@ -43,9 +43,11 @@ CREATE TABLE jobs(
   output_path TEXT NOT NULL DEFAULT '',
   result_sop_instance_uid TEXT NOT NULL DEFAULT '',
   created_at_ms INTEGER NOT NULL,
-  updated_at_ms INTEGER NOT NULL
+  updated_at_ms INTEGER NOT NULL,
+  catalogue_pending INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX jobs_by_state ON jobs(state, id);
+CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
 CREATE INDEX jobs_by_sop_instance ON jobs(gateway_id, sop_instance_uid);
 CREATE INDEX jobs_by_input_path ON jobs(input_path);
 CREATE TABLE forwards(
@@ -62,6 +64,13 @@ CREATE TABLE forwards(
 );
 CREATE INDEX forwards_by_destination ON forwards(destination, state, id);
 CREATE INDEX forwards_by_job ON forwards(job_id);
+)sql";
+
+// Version 1 -> 2: image.db rows are confirmed per job, so that a crash between the result and its image.db row
+// is repaired at the next start. Rows written before the upgrade are taken as indexed.
+constexpr std::string_view kMigrationToVersion2 = R"sql(
+ALTER TABLE jobs ADD COLUMN catalogue_pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
 )sql";
 
 constexpr std::string_view kJobColumns =
@@ -309,6 +318,11 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
   }
   if (version.value() == 0) {
     if (Status created = db.exec(kSchema); !created) return created.error();
+  } else if (version.value() == 1) {
+    if (Status migrated = db.exec(kMigrationToVersion2); !migrated) return migrated.error();
+    logger()->info("{} upgraded from schema version 1 to {}", database_file.string(), kSchemaVersion);
+  }
+  if (version.value() != kSchemaVersion) {
     if (Status versioned = db.set_user_version(kSchemaVersion); !versioned) return versioned.error();
   }
   if (Status done = transaction->commit(); !done) return done.error();
@@ -547,7 +561,7 @@ Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::file
   const std::int64_t now = unix_time_ms();
   auto written = execute(connection_,
                          "UPDATE jobs SET state = 'written', reason = '', detail = '', output_path = ?, "
-                         "result_sop_instance_uid = ?, updated_at_ms = ? WHERE id = ?",
+                         "result_sop_instance_uid = ?, updated_at_ms = ?, catalogue_pending = 1 WHERE id = ?",
                          output.string(), result_sop_instance_uid, now, job_id);
   if (!written) return written.error();
   if (!relocated_input.empty()) {
@@ -653,6 +667,29 @@ Result<std::vector<Job>> Journal::jobs_in_state(JobState state, int limit) {
                             to_string(state), limit < 0 ? -1 : limit);
   if (!statement) return statement.error();
   return read_jobs(*statement);
+}
+
+Result<std::vector<Job>> Journal::jobs_awaiting_catalogue(int limit) {
+  const std::lock_guard lock(mutex_);
+  auto statement = prepared(connection_,
+                            sql_with("SELECT ", kJobColumns, " FROM jobs WHERE catalogue_pending = 1 AND state IN "
+                                     "('written', 'forwarding', 'done', 'forward_failed', 'forward_unknown') "
+                                     "ORDER BY id LIMIT ?"),
+                            limit < 0 ? -1 : limit);
+  if (!statement) return statement.error();
+  return read_jobs(*statement);
+}
+
+Status Journal::mark_catalogued(const std::vector<std::int64_t>& job_ids) {
+  if (job_ids.empty()) return {};
+  const std::lock_guard lock(mutex_);
+  auto transaction = sqlite::Transaction::begin(connection_);
+  if (!transaction) return transaction.error();
+  for (const std::int64_t job_id : job_ids) {
+    auto marked = execute(connection_, "UPDATE jobs SET catalogue_pending = 0 WHERE id = ?", job_id);
+    if (!marked) return marked.error();
+  }
+  return transaction->commit();
 }
 
 Result<std::vector<Forward>> Journal::forwards_of(std::int64_t job_id) {

@@ -9,6 +9,7 @@
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/worker_process.hpp"
 #include "creni/pipeline/worker_protocol.hpp"
+#include "creni/pipeline/index_repair.hpp"
 #include "quarantine.hpp"
 
 namespace creni::pipeline {
@@ -95,7 +96,13 @@ Status Pipeline::start() {
   if (!threads_.empty()) return {};
   if (options_.worker_command.empty()) return make_error("invalid_config", "no worker command");
   stopping_.store(false);
-  catalog_writer_ = std::make_unique<CatalogWriter>();
+  catalog_writer_ = std::make_unique<CatalogWriter>([this](const std::vector<std::int64_t>& job_ids) {
+    if (Status recorded = journal_.mark_catalogued(job_ids); !recorded) {
+      // The rows are in image.db; the next start adds them again (idempotently).
+      logger()->warn("cannot record {} indexed job(s): {}", job_ids.size(), recorded.error().describe());
+    }
+  });
+  queue_missing_index_rows(journal_, *catalog_writer_, options_);
   for (int slot = 0; slot < std::max(1, options_.workers); ++slot) {
     threads_.emplace_back([this, slot] {
       const std::string name = "pipeline-" + std::to_string(slot);
@@ -172,9 +179,9 @@ void Pipeline::supervise(int slot_index) {
     request.job_id = job.id;
     request.gateway_id = job.gateway_id;
     request.input = job.input_path;
-    request.output_root = options_.output_dir / ("gateway_" + job.gateway_id);
+    request.output_root = output_folder_of(options_, job.gateway_id);
     request.layout = gateway != nullptr ? gateway->output_layout : config::OutputLayout::nested;
-    if (job.source == journal::Source::scp) request.mirror_root = options_.input_dir / ("gateway_" + job.gateway_id);
+    if (job.source == journal::Source::scp) request.mirror_root = mirror_folder_of(options_, job.gateway_id);
 
     const auto started = std::chrono::steady_clock::now();
     Result<std::string> answer = worker->send_line(encode_request(request)).ok()
@@ -234,8 +241,9 @@ void Pipeline::supervise(int slot_index) {
       images_inferred_.fetch_add(1);
       inference_us_.fetch_add(static_cast<std::uint64_t>(reply->inference_us));
     }
-    catalog_writer_->add(request.output_root, std::move(reply->catalog_entry));
-    if (!reply->mirrored_input.empty()) catalog_writer_->add(request.mirror_root, std::move(reply->mirror_catalog_entry));
+    std::vector<CatalogEntry> rows{CatalogEntry{request.output_root, std::move(reply->catalog_entry)}};
+    if (!reply->mirrored_input.empty()) rows.push_back(CatalogEntry{request.mirror_root, std::move(reply->mirror_catalog_entry)});
+    catalog_writer_->add(job.id, std::move(rows));
     logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply->source.sop_instance_uid,
                    reply->output.string(), elapsed_ms);
     if (job.source == journal::Source::folder) dispose_of_input(options_, job);

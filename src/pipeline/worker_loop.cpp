@@ -139,8 +139,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
     if (!placed) return failure(request.job_id, placed.error());
     mirrored = placed.value();
     // Read before processing changes the data set: the INPUT index describes the image as received.
-    mirror_entry = catalog::record_from_dataset(instance->dataset());
-    mirror_entry.image.emplace_back("PrivateCreator", std::filesystem::absolute(mirrored).string());
+    mirror_entry = catalog::record_from_dataset(instance->dataset(), mirrored);
   }
   cross_check_with_gateway_index(request, instance->identity());
   auto processed = chain.run(instance.value());
@@ -160,8 +159,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   reply.inference_us = static_cast<std::int64_t>(processed->inference_ms * 1000.0);
   // The node writes OUTPUT/gateway_<id>/image.db in batches (one commit for many results); the worker, which has
   // the data set parsed, supplies the row. The gateways keep each file's path in PrivateCreator; so do we.
-  reply.catalog_entry = catalog::record_from_dataset(instance->dataset());
-  reply.catalog_entry.image.emplace_back("PrivateCreator", std::filesystem::absolute(written.value()).string());
+  reply.catalog_entry = catalog::record_from_dataset(instance->dataset(), written.value());
   return reply;
 }
 

@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "dicom_factory.hpp"
@@ -64,6 +65,23 @@ std::string deeply_nested_file(int depth) {
   const std::string open_item("\xFE\xFF\x00\xE0\xFF\xFF\xFF\xFF", 8);
   for (int i = 0; i < depth; ++i) bytes += open_sequence + open_item;
   return bytes;
+}
+
+// The SOP Instance UIDs in a gateway folder's image.db (empty when it cannot be read).
+std::set<std::string> indexed_sop_instance_uids(const std::filesystem::path& folder) {
+  const auto rows = harness::run_command({"sqlite3", (folder / "image.db").string(), "SELECT SOPInstanceUID FROM image"});
+  std::set<std::string> uids;
+  std::istringstream lines(rows.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) uids.insert(line);
+  }
+  return uids;
+}
+
+std::set<std::string> sop_instance_uids_of(const std::vector<std::filesystem::path>& files) {
+  std::set<std::string> uids;
+  for (const auto& file : files) uids.insert(tag_of(file, DCM_SOPInstanceUID));
+  return uids;
 }
 
 TEST(FolderDoor, processes_every_dropped_file_once_into_the_gateways_layout) {
@@ -246,9 +264,38 @@ TEST(FolderDoor, a_kill_9_loses_nothing_and_processes_nothing_twice) {
   EXPECT_EQ(node.count_in_state("rejected"), 0);
   const auto outputs = node.outputs();
   EXPECT_EQ(outputs.size(), 40u);
+  // Once the node has stopped in order, image.db has settled: no transaction is open, and a row for every result,
+  // including those whose rows the kill interrupted.
+  EXPECT_EQ(node.stop(), 0) << node.log();
   for (const auto& file : harness::files_below(node.output())) {
     EXPECT_TRUE(file.extension() == ".dcm" || file.filename() == "image.db") << "leftover " << file;
   }
+  EXPECT_EQ(indexed_sop_instance_uids(node.output() / "gateway_1"), sop_instance_uids_of(outputs));
+}
+
+TEST(FolderDoor, image_db_rows_lost_with_a_crash_are_added_again_at_the_next_start) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_series(node.input() / "gateway_1", 3);
+  ASSERT_TRUE(node.wait_for_state("written", 3, 60s)) << node.log();
+  EXPECT_EQ(node.stop(), 0) << node.log();
+  // What a kill between the journal's commit and image.db's looks like: results recorded, rows never confirmed.
+  const auto index = node.output() / "gateway_1" / "image.db";
+  std::filesystem::remove(index);
+  const auto unconfirmed = harness::run_command(
+      {"sqlite3", (node.state() / "journal.db").string(), "UPDATE jobs SET catalogue_pending = 1"});
+  ASSERT_EQ(unconfirmed.exit_code, 0) << unconfirmed.err;
+
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(harness::wait_until([&] { return indexed_sop_instance_uids(index.parent_path()).size() == 3; }, 20s))
+      << node.log();
+  EXPECT_EQ(indexed_sop_instance_uids(index.parent_path()), sop_instance_uids_of(node.outputs()));
+  EXPECT_NE(node.log().find("repairing image.db: 3 result(s)"), std::string::npos) << node.log();
+  // Confirmed now: the next start has nothing to repair.
+  EXPECT_EQ(node.stop(), 0);
+  ASSERT_TRUE(node.start()) << node.log();
+  EXPECT_EQ(node.stop(), 0);
+  EXPECT_EQ(node.log().find("repairing image.db"), std::string::npos) << node.log();
 }
 
 TEST(FolderDoor, a_hung_worker_is_replaced_after_the_job_timeout_and_the_job_still_completes) {

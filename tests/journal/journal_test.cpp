@@ -616,6 +616,49 @@ TEST_F(Journal, open_refuses_a_journal_from_a_newer_version) {
   EXPECT_EQ(opened.error().code, "unsupported_schema");
 }
 
+TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_as_indexed) {
+  const std::int64_t id = written_job("old.dcm", {});
+  journal_.reset();
+  {
+    // What version 1 looked like: no catalogue_pending column.
+    auto connection = sqlite::Connection::open(file_);
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE(connection->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending").ok());
+    ASSERT_TRUE(connection->set_user_version(1).ok());
+  }
+  reopen();
+  EXPECT_EQ(job(id).state, JobState::written);
+  auto owed = journal_->jobs_awaiting_catalogue(-1);
+  ASSERT_TRUE(owed.ok()) << owed.error().describe();
+  EXPECT_TRUE(owed->empty());
+  EXPECT_EQ(written_job("new.dcm", {}), id + 1);
+  EXPECT_EQ(journal_->jobs_awaiting_catalogue(-1)->size(), 1U);
+}
+
+TEST_F(Journal, a_result_awaits_its_image_db_rows_until_they_are_confirmed) {
+  const std::int64_t first = written_job("a.dcm", {"pacs"});
+  const std::int64_t second = written_job("b.dcm", {});
+  const std::int64_t waiting = created(arrival("w.dcm", "1.9.1", "hw"));
+  auto owed = journal_->jobs_awaiting_catalogue(-1);
+  ASSERT_TRUE(owed.ok());
+  ASSERT_EQ(owed->size(), 2U);  // a job without a result owes no rows
+  EXPECT_EQ(owed->at(0).id, first);
+  EXPECT_EQ(owed->at(1).id, second);
+  EXPECT_EQ(owed->at(0).output_path, "/out/a.dcm");
+  EXPECT_NE(owed->at(0).id, waiting);
+
+  ASSERT_TRUE(journal_->mark_catalogued({first, 12345}).ok());
+  owed = journal_->jobs_awaiting_catalogue(-1);
+  ASSERT_EQ(owed->size(), 1U);
+  EXPECT_EQ(owed->front().id, second);
+
+  // Processed again, the job owes its new rows.
+  ASSERT_EQ(journal_->reprocess({first}).value(), 1);
+  EXPECT_EQ(claim().id, first);  // the oldest received job
+  ASSERT_TRUE(journal_->mark_written(first, "/out/a2.dcm", "2.25.77", {}).ok());
+  EXPECT_EQ(journal_->jobs_awaiting_catalogue(-1)->size(), 2U);
+}
+
 TEST_F(Journal, concurrent_arrivals_from_four_threads_get_unique_jobs) {
   constexpr int kThreads = 4;
   constexpr int kPerThread = 25;

@@ -22,10 +22,12 @@ TEST(CatalogWriter, writes_every_queued_entry_into_its_gateways_image_db) {
   const auto gateway_2 = output.path() / "gateway_2";
   std::filesystem::create_directories(gateway_1);
   std::filesystem::create_directories(gateway_2);
-  CatalogWriter writer;
-  for (int i = 0; i < 50; ++i) writer.add(gateway_1, entry_for("2.25.1" + std::to_string(i)));
-  writer.add(gateway_2, entry_for("2.25.999"));
+  std::vector<std::int64_t> indexed;
+  CatalogWriter writer([&](const std::vector<std::int64_t>& ids) { indexed.insert(indexed.end(), ids.begin(), ids.end()); });
+  for (int i = 0; i < 50; ++i) writer.add(i, {{gateway_1, entry_for("2.25.1" + std::to_string(i))}});
+  writer.add(50, {{gateway_2, entry_for("2.25.999")}});
   writer.flush();
+  EXPECT_EQ(indexed.size(), 51U);
 
   auto first = catalog::Catalog::open_read_only(gateway_1 / "image.db");
   ASSERT_TRUE(first.ok()) << first.error().describe();
@@ -40,7 +42,7 @@ TEST(CatalogWriter, stop_writes_what_is_still_queued) {
   harness::TempDir output;
   {
     CatalogWriter writer;
-    writer.add(output.path(), entry_for("2.25.7"));
+    writer.add(7, {{output.path(), entry_for("2.25.7")}});
     writer.stop();
   }
   auto index = catalog::Catalog::open_read_only(output.path() / "image.db");
@@ -48,17 +50,32 @@ TEST(CatalogWriter, stop_writes_what_is_still_queued) {
   EXPECT_TRUE(index.value()->contains_image("2.25.7").value());
 }
 
-TEST(CatalogWriter, a_bad_entry_is_logged_and_the_writer_carries_on) {
+TEST(CatalogWriter, a_bad_entry_is_logged_and_only_its_job_stays_unconfirmed) {
   harness::TempDir output;
-  CatalogWriter writer;
+  std::vector<std::int64_t> indexed;
+  CatalogWriter writer([&](const std::vector<std::int64_t>& ids) { indexed.insert(indexed.end(), ids.begin(), ids.end()); });
   catalog::CatalogRecord no_uids;  // refused by the catalog ("invalid_record")
-  writer.add(output.path() / "a", no_uids);
   std::filesystem::create_directories(output.path() / "b");
-  writer.add(output.path() / "b", entry_for("2.25.8"));
+  // Job 1's second row is bad; it shares a folder (and so a transaction) with job 2's good row.
+  writer.add(1, {{output.path() / "a", entry_for("2.25.5")}, {output.path() / "b", no_uids}});
+  writer.add(2, {{output.path() / "b", entry_for("2.25.8")}});
   writer.flush();
   auto index = catalog::Catalog::open_read_only(output.path() / "b" / "image.db");
   ASSERT_TRUE(index.ok());
   EXPECT_TRUE(index.value()->contains_image("2.25.8").value());
+  EXPECT_EQ(indexed, std::vector<std::int64_t>{2});
+}
+
+TEST(CatalogWriter, a_folder_whose_image_db_cannot_be_opened_leaves_its_jobs_unconfirmed) {
+  harness::TempDir output;
+  std::vector<std::int64_t> indexed;
+  CatalogWriter writer([&](const std::vector<std::int64_t>& ids) { indexed.insert(indexed.end(), ids.begin(), ids.end()); });
+  std::filesystem::create_directories(output.path() / "bad" / "image.db");  // a folder where the file should be
+  std::filesystem::create_directories(output.path() / "good");
+  writer.add(1, {{output.path() / "bad", entry_for("2.25.9")}});
+  writer.add(2, {{output.path() / "good", entry_for("2.25.10")}});
+  writer.flush();
+  EXPECT_EQ(indexed, std::vector<std::int64_t>{2});
 }
 
 }  // namespace

@@ -29,6 +29,13 @@ struct CatalogRecord {
 /// path in `PrivateCreator`: callers add it). Does not modify the dataset (DCMTK's find calls are not const).
 [[nodiscard]] CatalogRecord record_from_dataset(DcmDataset& dataset);
 
+/// record_from_dataset() plus the absolute path of the file the dataset is stored as, in `PrivateCreator`.
+[[nodiscard]] CatalogRecord record_from_dataset(DcmDataset& dataset, const std::filesystem::path& stored_as);
+
+/// record_from_dataset() of a DICOM file's header (parsing stops before Pixel Data), with the file's absolute
+/// path in `PrivateCreator`, as the gateways keep it. Error "unreadable" when the file cannot be parsed.
+[[nodiscard]] Result<CatalogRecord> record_from_file(const std::filesystem::path& file);
+
 /// One gateway's `image.db` tag index (tables patient -> study -> series -> image, each row linked to its parent
 /// by `referenceId`), compatible with the files the gateways write and read: same schema, default rollback
 /// journal (no WAL, so that the gateways' own readers see every change), busy timeout 5 s.

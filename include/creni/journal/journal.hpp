@@ -226,6 +226,12 @@ class Journal {
   /// Up to `limit` jobs in `state`, oldest first (a negative limit: all).
   [[nodiscard]] Result<std::vector<Job>> jobs_in_state(JobState state, int limit);
 
+  /// Up to `limit` jobs with a result (written or later) whose image.db rows were never confirmed by
+  /// mark_catalogued, oldest first: after a crash, the rows the node must add again. A negative limit: all.
+  [[nodiscard]] Result<std::vector<Job>> jobs_awaiting_catalogue(int limit);
+  /// The image.db rows of these jobs' results are committed (one transaction; unknown ids are ignored).
+  [[nodiscard]] Status mark_catalogued(const std::vector<std::int64_t>& job_ids);
+
   /// The forwards of one job, oldest first (empty for an unknown job).
   [[nodiscard]] Result<std::vector<Forward>> forwards_of(std::int64_t job_id);
 
