@@ -10,6 +10,10 @@ namespace creni::pipeline {
 
 namespace {
 
+// How long rows may wait for others to share their commit: image.db is derived data that nobody needs within
+// milliseconds, and each rollback-journal commit costs several fsyncs that compete with the results' own.
+constexpr auto kLinger = std::chrono::milliseconds(100);
+
 std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("pipeline");
   return named ? named : spdlog::default_logger();
@@ -25,6 +29,7 @@ CatalogWriter::~CatalogWriter() { stop(); }
 void CatalogWriter::add(std::int64_t job_id, std::vector<CatalogEntry> entries) {
   {
     const std::lock_guard lock(mutex_);
+    if (queued_.empty()) first_queued_at_ = std::chrono::steady_clock::now();
     queued_.push_back(QueuedJob{job_id, std::move(entries)});
     ++queued_count_;
   }
@@ -34,7 +39,10 @@ void CatalogWriter::add(std::int64_t job_id, std::vector<CatalogEntry> entries) 
 void CatalogWriter::flush() {
   std::unique_lock lock(mutex_);
   const std::uint64_t target = queued_count_;
+  ++flushing_;
+  changed_.notify_all();
   changed_.wait(lock, [&] { return written_count_ >= target || !thread_.joinable(); });
+  --flushing_;
 }
 
 void CatalogWriter::stop() {
@@ -54,6 +62,7 @@ void CatalogWriter::run() {
     {
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
+      changed_.wait_until(lock, first_queued_at_ + kLinger, [&] { return stopping_ || flushing_ > 0; });
       if (queued_.empty()) return;  // stopping, and everything is written
       batch.swap(queued_);
     }

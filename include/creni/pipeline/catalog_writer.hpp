@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -23,8 +24,8 @@ struct CatalogEntry {
 
 /// Keeps the gateways' image.db files up to date with the results, from one thread ("catalog-writer") that
 /// commits everything queued for one file in one transaction: image.db stays in the rollback-journal mode the
-/// gateways' readers expect, where each commit costs several fsyncs, so a burst of results costs a few commits
-/// instead of a few per image. The index is derived data: a failure is logged, never a reason to lose an image.
+/// gateways' readers expect, where each commit costs several fsyncs, so rows wait up to 100 ms for others and a
+/// burst of results costs a few commits instead of a few per image. The index is derived data: a failure is logged, never a reason to lose an image.
 /// After a commit, `on_indexed` is told which jobs have all their rows in place, so that the journal can
 /// remember it and a crash before that point is repaired at the next start.
 /// Thread-safe: add() from any thread; stop() flushes what is queued and joins (the destructor calls it).
@@ -62,6 +63,8 @@ class CatalogWriter {
   std::uint64_t queued_count_ = 0;   // jobs ever queued
   std::uint64_t written_count_ = 0;  // jobs ever taken for writing and finished
   bool stopping_ = false;
+  int flushing_ = 0;                                     // flush() callers waiting: write without lingering
+  std::chrono::steady_clock::time_point first_queued_at_;  // when the oldest queued job arrived
   std::map<std::filesystem::path, std::unique_ptr<catalog::Catalog>> open_;  // used by the writer thread only
   std::thread thread_;
 };
