@@ -48,7 +48,8 @@ constexpr std::uint32_t kDirectoryMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREAT
 // event it is treated as scanned (a hard link, for example, is created without ever being opened).
 constexpr auto kOpenForWriteExpiry = std::chrono::minutes(5);
 // Files handed to the sink in one call at most: enough to share one journal commit across a burst, few enough
-// that the first file of a burst is not held back while the others are hashed.
+// that the workers are not starved while the others are hashed. A burst starts with one file and doubles the
+// batch each time (slow start), so that its first file reaches a worker after one hash and one commit, not 32.
 constexpr std::size_t kMaxBatch = 32;
 constexpr auto kRetryAfterRefusal = std::chrono::seconds(1);
 
@@ -277,7 +278,7 @@ class FolderWatcher::WatchLoop {
     const auto now = Clock::now();
     std::vector<std::string> ready;
     std::vector<Arrival> batch;
-    for (auto it = candidates_.begin(); it != candidates_.end() && !stopping.load() && batch.size() < kMaxBatch;) {
+    for (auto it = candidates_.begin(); it != candidates_.end() && !stopping.load() && batch.size() < batch_limit_;) {
       const std::string& key = it->first;
       Candidate& candidate = it->second;
       const auto window = std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
@@ -314,7 +315,11 @@ class FolderWatcher::WatchLoop {
       ready.push_back(key);
       ++it;
     }
-    if (batch.empty()) return;
+    if (batch.empty()) {
+      batch_limit_ = 1;  // idle: the next burst starts small again
+      return;
+    }
+    batch_limit_ = std::min(kMaxBatch, batch_limit_ * 2);
 
     // One hand-over for everything that became ready together: the sink can make a burst durable in one write.
     const std::vector<AcceptResult> results = sink_.accept_all(batch);
@@ -342,6 +347,7 @@ class FolderWatcher::WatchLoop {
   std::unordered_map<std::string, Candidate> candidates_;
   std::unordered_map<std::string, Clock::time_point> open_for_write_;
   std::unordered_map<std::string, FileStamp> taken_;
+  std::size_t batch_limit_ = 1;
 };
 
 std::string gateway_id_of_folder(const std::string& directory_name) {
