@@ -60,14 +60,44 @@ Status sync_directory(const std::filesystem::path& directory) {
   return sync_path(directory.empty() ? std::filesystem::path(".") : directory, O_RDONLY | O_DIRECTORY);
 }
 
-Status commit_file(const std::filesystem::path& temp_path, const std::filesystem::path& final_path) {
+Status commit_file(const std::filesystem::path& temp_path, const std::filesystem::path& final_path,
+                   FolderSync folder_sync) {
   auto fail = [&](Error error) -> Status {
     ::unlink(temp_path.c_str());
     return error;
   };
   if (Status synced = sync_path(temp_path, O_RDONLY | O_NOFOLLOW); !synced) return fail(synced.error());
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0) return fail(io_error("rename failed to", final_path, errno));
+  if (folder_sync == FolderSync::by_caller) return {};
   return sync_directory(final_path.parent_path());
+}
+
+Status FolderSyncer::sync(const std::filesystem::path& directory) {
+  std::unique_lock lock(mutex_);
+  const auto entry = folders_.try_emplace(directory).first;
+  Folder& folder = entry->second;
+  ++folder.users;
+  const std::uint64_t ticket = ++folder.requested;
+  while (folder.covered < ticket) {
+    if (folder.running) {
+      done_.wait(lock);
+      continue;
+    }
+    // Every ticket handed out so far belongs to a rename that is already done: this fsync covers them all.
+    folder.running = true;
+    const std::uint64_t covers = folder.requested;
+    lock.unlock();
+    Status synced = sync_directory(directory);
+    lock.lock();
+    folder.running = false;
+    folder.covered = covers;
+    folder.last = std::move(synced);
+    done_.notify_all();
+  }
+  Status result = folder.last;
+  // Study folders come and go: the last user forgets a folder, so that the map stays as small as the work in flight.
+  if (--folder.users == 0) folders_.erase(entry);
+  return result;
 }
 
 Status write_file_atomically(const std::filesystem::path& final_path, std::string_view bytes) {

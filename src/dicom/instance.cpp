@@ -144,7 +144,7 @@ Status Instance::decode_pixels() {
   return {};
 }
 
-Status Instance::save(const std::filesystem::path& final_path) {
+Status Instance::save(const std::filesystem::path& final_path, fs::FolderSync folder_sync) {
   DcmDataset& data = dataset();
   if (!data.canWriteXfer(EXS_LittleEndianExplicit)) {
     return make_error("encode_failed", "pixel data is still compressed; decode before saving");
@@ -161,7 +161,7 @@ Status Instance::save(const std::filesystem::path& final_path) {
     ::unlink(temp.c_str());
     return cleared;
   }
-  return fs::commit_file(temp, final_path);
+  return fs::commit_file(temp, final_path, folder_sync);
 }
 
 }  // namespace creni::dicom

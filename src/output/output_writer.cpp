@@ -18,13 +18,13 @@ Result<std::filesystem::path> relative_output_path(config::OutputLayout layout, 
 OutputWriter::OutputWriter(std::filesystem::path root, config::OutputLayout layout)
     : root_(std::move(root)), layout_(layout) {}
 
-Result<std::filesystem::path> OutputWriter::write(dicom::Instance& instance,
-                                                  const dicom::InstanceIdentity& result) const {
+Result<std::filesystem::path> OutputWriter::write(dicom::Instance& instance, const dicom::InstanceIdentity& result,
+                                                  fs::FolderSync folder_sync) const {
   auto relative = relative_output_path(layout_, result);
   if (!relative) return relative.error();
   const std::filesystem::path final_path = root_ / relative.value();
   if (Status made = fs::create_directories_durably(final_path.parent_path()); !made) return made.error();
-  if (Status saved = instance.save(final_path); !saved) return saved.error();
+  if (Status saved = instance.save(final_path, folder_sync); !saved) return saved.error();
   return final_path;
 }
 

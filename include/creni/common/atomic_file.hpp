@@ -1,6 +1,10 @@
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string_view>
 
 #include "creni/common/result.hpp"
@@ -14,15 +18,44 @@ inline constexpr std::string_view kTempSuffix = ".creni-tmp";
 /// The temporary sibling used while `final_path` is being written ("<dir>/.<name>.<unique>.creni-tmp").
 [[nodiscard]] std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
 
-/// Makes a completely written temporary file durable under its final name: fsync(file), rename, fsync(directory).
-/// A reader never sees a partial file under `final_path`. On failure the temporary file is removed.
-[[nodiscard]] Status commit_file(const std::filesystem::path& temp_path, const std::filesystem::path& final_path);
+/// Who makes the new directory entry of a committed file durable.
+enum class FolderSync {
+  now,        ///< commit_file fsyncs the directory before it returns
+  by_caller,  ///< the caller does (for example with FolderSyncer, so that several renames share one fsync)
+};
+
+/// Makes a completely written temporary file durable under its final name: fsync(file), rename, fsync(directory)
+/// (unless `folder_sync` leaves that to the caller). A reader never sees a partial file under `final_path`. On
+/// failure the temporary file is removed.
+[[nodiscard]] Status commit_file(const std::filesystem::path& temp_path, const std::filesystem::path& final_path,
+                                 FolderSync folder_sync = FolderSync::now);
 
 /// Writes `bytes` to `final_path` atomically (temporary sibling, fsync, rename, fsync of the directory).
 [[nodiscard]] Status write_file_atomically(const std::filesystem::path& final_path, std::string_view bytes);
 
 /// fsync of a directory, so that a rename or a new entry in it survives a power cut.
 [[nodiscard]] Status sync_directory(const std::filesystem::path& directory);
+
+/// fsync of directories shared between threads: a caller whose rename is done asks for its folder to be synced;
+/// an fsync that starts after the request covers it, so renames that finish together share one fsync instead of
+/// queueing one each. Thread-safe.
+class FolderSyncer {
+ public:
+  /// Returns once an fsync of `directory` that started after this call began has completed (its result).
+  [[nodiscard]] Status sync(const std::filesystem::path& directory);
+
+ private:
+  struct Folder {
+    std::uint64_t requested = 0;  // tickets handed out
+    std::uint64_t covered = 0;    // tickets covered by the last completed fsync
+    bool running = false;
+    int users = 0;                // callers inside sync() for this folder
+    Status last;
+  };
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::map<std::filesystem::path, Folder> folders_;
+};
 
 /// create_directories plus fsync of every directory it created and of their parent.
 [[nodiscard]] Status create_directories_durably(const std::filesystem::path& directory);

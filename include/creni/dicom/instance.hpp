@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "creni/common/atomic_file.hpp"
 #include "creni/common/result.hpp"
 
 class DcmFileFormat;
@@ -61,7 +62,8 @@ class Instance {
   /// Writes the object as Explicit VR Little Endian with a fresh meta header (MediaStorageSOPInstanceUID equals
   /// the dataset's SOP Instance UID) and a zeroed preamble, atomically: temporary sibling, fsync, rename, fsync
   /// of the directory. Requires decoded pixels when the input was compressed. Errors: "io_error", "encode_failed".
-  [[nodiscard]] Status save(const std::filesystem::path& final_path);
+  /// With FolderSync::by_caller the directory fsync is left to the caller.
+  [[nodiscard]] Status save(const std::filesystem::path& final_path, fs::FolderSync folder_sync = fs::FolderSync::now);
 
  private:
   explicit Instance(std::unique_ptr<DcmFileFormat> file);

@@ -21,9 +21,11 @@ class OutputWriter {
  public:
   OutputWriter(std::filesystem::path root, config::OutputLayout layout);
 
-  /// Saves `instance` (already processed: `result` holds its new UIDs) and returns the final path.
+  /// Saves `instance` (already processed: `result` holds its new UIDs) and returns the final path. With
+  /// FolderSync::by_caller the final name is durable only once the caller has synced its folder.
   /// Errors: "invalid_uid", "io_error" (disk full, read-only: nothing partial is left behind).
-  [[nodiscard]] Result<std::filesystem::path> write(dicom::Instance& instance, const dicom::InstanceIdentity& result) const;
+  [[nodiscard]] Result<std::filesystem::path> write(dicom::Instance& instance, const dicom::InstanceIdentity& result,
+                                                    fs::FolderSync folder_sync = fs::FolderSync::now) const;
 
   [[nodiscard]] const std::filesystem::path& root() const { return root_; }
 
