@@ -90,11 +90,11 @@ class Node:
         raise RuntimeError("node did not listen in time")
 
     def wait_started(self, timeout=20.0):
-        """Waits for the node's "started" log line (the folder door is watching from then on)."""
+        """Waits for the node's "started: input ..." log line (ports open, workers up, folder door watching)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with open(self.log.name) as f:
-                if " started" in f.read():
+                if " started: input " in f.read():
                     return
             if self.process.poll() is not None:
                 raise RuntimeError("node exited early; see " + self.log.name)

@@ -24,6 +24,33 @@ std::shared_ptr<spdlog::logger> logger() {
 constexpr auto kIdleWait = std::chrono::milliseconds(500);
 constexpr auto kWorkerRestartPause = std::chrono::seconds(1);
 
+const config::GatewayConfig* find_gateway(const PipelineOptions& options, const std::string& id) {
+  for (const auto& gateway : options.gateways) {
+    if (gateway.id == id) return &gateway;
+  }
+  return nullptr;
+}
+
+void dispose_of_input(const PipelineOptions& options, const journal::Job& job) {
+  std::error_code ec;
+  switch (options.after_processing) {
+    case config::InputDisposition::keep:
+      return;
+    case config::InputDisposition::remove:
+      std::filesystem::remove(job.input_path, ec);
+      break;
+    case config::InputDisposition::archive: {
+      const auto folder = options.archive_dir / ("gateway_" + job.gateway_id);
+      std::filesystem::create_directories(folder, ec);
+      std::filesystem::rename(job.input_path, folder / ("job-" + std::to_string(job.id)), ec);
+      break;
+    }
+  }
+  if (ec) logger()->warn("gw={} job={} cannot dispose of {}: {}", job.gateway_id, job.id, job.input_path.string(), ec.message());
+}
+
+}  // namespace
+
 // One worker process and what it takes to (re)start it.
 class WorkerSlot {
  public:
@@ -60,32 +87,22 @@ class WorkerSlot {
   std::unique_ptr<WorkerProcess> worker_;
 };
 
-const config::GatewayConfig* find_gateway(const PipelineOptions& options, const std::string& id) {
-  for (const auto& gateway : options.gateways) {
-    if (gateway.id == id) return &gateway;
-  }
-  return nullptr;
-}
+struct Pipeline::InFlight {
+  journal::Job job;
+  JobRequest request;
+  std::vector<std::string> destinations;
+  WorkerProcess* worker = nullptr;
+  std::chrono::steady_clock::time_point started;
+  Status sent;
+};
 
-void dispose_of_input(const PipelineOptions& options, const journal::Job& job) {
-  std::error_code ec;
-  switch (options.after_processing) {
-    case config::InputDisposition::keep:
-      return;
-    case config::InputDisposition::remove:
-      std::filesystem::remove(job.input_path, ec);
-      break;
-    case config::InputDisposition::archive: {
-      const auto folder = options.archive_dir / ("gateway_" + job.gateway_id);
-      std::filesystem::create_directories(folder, ec);
-      std::filesystem::rename(job.input_path, folder / ("job-" + std::to_string(job.id)), ec);
-      break;
-    }
-  }
-  if (ec) logger()->warn("gw={} job={} cannot dispose of {}: {}", job.gateway_id, job.id, job.input_path.string(), ec.message());
-}
-
-}  // namespace
+struct Pipeline::Finished {
+  journal::Job job;
+  JobRequest request;
+  std::vector<std::string> destinations;
+  JobReply reply;
+  long long elapsed_ms = 0;
+};
 
 Pipeline::Pipeline(PipelineOptions options, journal::Journal& journal, std::function<void()> on_written)
     : options_(std::move(options)), journal_(journal), on_written_(std::move(on_written)) {}
@@ -103,7 +120,9 @@ Status Pipeline::start() {
     }
   });
   queue_missing_index_rows(journal_, *catalog_writer_, options_);
-  for (int slot = 0; slot < std::max(1, options_.workers); ++slot) {
+  const int slots = std::max(1, options_.workers);
+  slots_tried_ = 0;
+  for (int slot = 0; slot < slots; ++slot) {
     threads_.emplace_back([this, slot] {
       const std::string name = "pipeline-" + std::to_string(slot);
       pthread_setname_np(pthread_self(), name.c_str());
@@ -116,6 +135,10 @@ Status Pipeline::start() {
       }
     });
   }
+  // The node says it has started once its workers are ready (or have failed to start, which is logged): work that
+  // arrives right after start-up does not wait for a worker to boot.
+  std::unique_lock lock(mutex_);
+  work_available_.wait_for(lock, options_.worker_start_timeout, [&] { return slots_tried_ >= slots; });
   return {};
 }
 
@@ -141,20 +164,26 @@ void Pipeline::wake() {
 
 void Pipeline::supervise(int slot_index) {
   WorkerSlot slot(options_, slot_index);
-  std::optional<journal::Job> next;  // claimed together with the previous result: processed even while stopping
-  while (!stopping_.load() || next) {
-    // Workers start (and restart) before a job is claimed: a job never waits for a worker to boot, and one that
-    // cannot start costs no attempt.
-    if (slot.ensure_running() == nullptr) {
-      if (stopping_.load()) {
-        (void)journal_.return_to_received(next->id, "shutdown", "the node stopped before the job ran");
-        break;
+  (void)slot.ensure_running();
+  {
+    const std::lock_guard lock(mutex_);
+    ++slots_tried_;
+  }
+  work_available_.notify_all();
+
+  // The slot keeps its worker busy while the journal commits: a job is sent as soon as the previous answer is in,
+  // and the previous result is recorded (together with the claim of the job after) while the worker processes it.
+  std::optional<journal::Job> next;       // claimed, not yet sent: processed even while stopping
+  std::optional<Finished> unrecorded;     // answered, not yet recorded in the journal
+  while (!stopping_.load() || next || unrecorded) {
+    if (!next && !unrecorded) {
+      // Workers start (and restart) before a job is claimed: a job never waits for a worker to boot, and one that
+      // cannot start costs no attempt.
+      if (slot.ensure_running() == nullptr) {
+        std::unique_lock lock(mutex_);
+        work_available_.wait_for(lock, kWorkerRestartPause, [&] { return stopping_.load(); });
+        continue;
       }
-      std::unique_lock lock(mutex_);
-      work_available_.wait_for(lock, kWorkerRestartPause, [&] { return stopping_.load(); });
-      continue;
-    }
-    if (!next) {
       std::uint64_t generation = 0;
       {
         const std::lock_guard lock(mutex_);
@@ -169,86 +198,132 @@ void Pipeline::supervise(int slot_index) {
       }
       next = std::move(claimed).value();
     }
-    const journal::Job job = std::move(*next);
-    next.reset();
 
-    WorkerProcess* worker = slot.ensure_running();
-
-    const config::GatewayConfig* gateway = find_gateway(options_, job.gateway_id);
-    JobRequest request;
-    request.job_id = job.id;
-    request.gateway_id = job.gateway_id;
-    request.input = job.input_path;
-    request.output_root = output_folder_of(options_, job.gateway_id);
-    request.layout = gateway != nullptr ? gateway->output_layout : config::OutputLayout::nested;
-    if (job.source == journal::Source::scp) request.mirror_root = mirror_folder_of(options_, job.gateway_id);
-
-    const auto started = std::chrono::steady_clock::now();
-    Result<std::string> answer = worker->send_line(encode_request(request)).ok()
-                                     ? worker->read_line(options_.job_timeout)
-                                     : Result<std::string>(make_error("worker_exited", "worker gone before the job"));
-    const auto elapsed_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-
-    Result<JobReply> reply = answer ? decode_reply(answer.value()) : Result<JobReply>(answer.error());
-    if (!reply || reply->job_id != job.id) {
-      // The worker crashed, hung past the job timeout, or answered nonsense: it is replaced and the job goes back
-      // to the queue; its attempt was already counted, so a job that kills workers ends as poison.
-      const std::string why = reply ? "answer for another job" : reply.error().describe();
-      const std::string how = slot.replace();
-      logger()->warn("gw={} job={} worker failed after {} ms: {} {}", job.gateway_id, job.id, elapsed_ms, why, how);
-      (void)journal_.return_to_received(job.id, reply ? "protocol_error" : reply.error().code, why + " " + how);
-      continue;
-    }
-
-    if (!reply->ok) {
-      logger()->warn("gw={} job={} rejected: {}: {}", job.gateway_id, job.id, reply->reason, reply->detail);
-      if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {
-        logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
+    std::optional<InFlight> in_flight;
+    if (next) {
+      WorkerProcess* worker = slot.ensure_running();
+      if (worker == nullptr) {
+        if (unrecorded) {
+          (void)record_written(*unrecorded, /*claim_next=*/false);
+          unrecorded.reset();
+        }
+        if (stopping_.load()) {
+          (void)journal_.return_to_received(next->id, "shutdown", "the node stopped before the job ran");
+          break;
+        }
+        std::unique_lock lock(mutex_);
+        work_available_.wait_for(lock, kWorkerRestartPause, [&] { return stopping_.load(); });
+        continue;
       }
-      keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
-      continue;
+      in_flight = send_to(*worker, std::move(*next));
+      next.reset();
     }
-
-    const std::vector<std::string> destinations = gateway != nullptr ? gateway->destinations : std::vector<std::string>{};
-    // While running, the result and the next claim share one journal commit; when stopping, nothing new is claimed.
-    Status recorded;
-    if (stopping_.load()) {
-      recorded = journal_.mark_written(job.id, reply->output, reply->result.sop_instance_uid, destinations,
-                                       reply->mirrored_input);
-    } else {
-      auto written_and_next = journal_.mark_written_and_claim_next(
-          job.id, reply->output, reply->result.sop_instance_uid, destinations, reply->mirrored_input,
-          options_.max_attempts);
-      if (written_and_next) {
-        next = std::move(written_and_next).value();
-      } else {
-        recorded = written_and_next.error();
-      }
+    if (unrecorded) {
+      next = record_written(*unrecorded, /*claim_next=*/!stopping_.load());
+      unrecorded.reset();
     }
-    if (!recorded) {
-      logger()->error("gw={} job={} cannot record result: {}", job.gateway_id, job.id, recorded.error().describe());
-      continue;
-    }
-    if (!reply->mirrored_input.empty() && reply->mirrored_input != job.input_path) {
-      // The received file now lies in INPUT like a gateway's drop, and the journal points there: the spool copy
-      // has served its purpose.
-      std::error_code ignored;
-      std::filesystem::remove(job.input_path, ignored);
-    }
-    images_written_.fetch_add(1);
-    if (reply->inference_us > 0) {
-      images_inferred_.fetch_add(1);
-      inference_us_.fetch_add(static_cast<std::uint64_t>(reply->inference_us));
-    }
-    std::vector<CatalogEntry> rows{CatalogEntry{request.output_root, std::move(reply->catalog_entry)}};
-    if (!reply->mirrored_input.empty()) rows.push_back(CatalogEntry{request.mirror_root, std::move(reply->mirror_catalog_entry)});
-    catalog_writer_->add(job.id, std::move(rows));
-    logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply->source.sop_instance_uid,
-                   reply->output.string(), elapsed_ms);
-    if (job.source == journal::Source::folder) dispose_of_input(options_, job);
-    if (on_written_ && !destinations.empty()) on_written_();
+    if (in_flight) unrecorded = await_answer(slot, *in_flight);
   }
+}
+
+Pipeline::InFlight Pipeline::send_to(WorkerProcess& worker, journal::Job job) {
+  InFlight sent;
+  const config::GatewayConfig* gateway = find_gateway(options_, job.gateway_id);
+  sent.request.job_id = job.id;
+  sent.request.gateway_id = job.gateway_id;
+  sent.request.input = job.input_path;
+  sent.request.output_root = output_folder_of(options_, job.gateway_id);
+  sent.request.layout = gateway != nullptr ? gateway->output_layout : config::OutputLayout::nested;
+  if (job.source == journal::Source::scp) sent.request.mirror_root = mirror_folder_of(options_, job.gateway_id);
+  sent.destinations = gateway != nullptr ? gateway->destinations : std::vector<std::string>{};
+  sent.job = std::move(job);
+  sent.worker = &worker;
+  sent.started = std::chrono::steady_clock::now();
+  sent.sent = worker.send_line(encode_request(sent.request));
+  return sent;
+}
+
+std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFlight& in_flight) {
+  const journal::Job& job = in_flight.job;
+  Result<std::string> answer = in_flight.sent.ok()
+                                   ? in_flight.worker->read_line(options_.job_timeout)
+                                   : Result<std::string>(make_error("worker_exited", "worker gone before the job"));
+  const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - in_flight.started).count();
+
+  Result<JobReply> reply = answer ? decode_reply(answer.value()) : Result<JobReply>(answer.error());
+  if (!reply || reply->job_id != job.id) {
+    // The worker crashed, hung past the job timeout, or answered nonsense: it is replaced and the job goes back
+    // to the queue; its attempt was already counted, so a job that kills workers ends as poison.
+    const std::string why = reply ? "answer for another job" : reply.error().describe();
+    const std::string how = slot.replace();
+    logger()->warn("gw={} job={} worker failed after {} ms: {} {}", job.gateway_id, job.id, elapsed_ms, why, how);
+    (void)journal_.return_to_received(job.id, reply ? "protocol_error" : reply.error().code, why + " " + how);
+    return std::nullopt;
+  }
+
+  if (!reply->ok) {
+    logger()->warn("gw={} job={} rejected: {}: {}", job.gateway_id, job.id, reply->reason, reply->detail);
+    if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {
+      logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
+    }
+    keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
+    return std::nullopt;
+  }
+  return Finished{std::move(in_flight.job), std::move(in_flight.request), std::move(in_flight.destinations),
+                  std::move(reply).value(), elapsed_ms};
+}
+
+std::optional<journal::Job> Pipeline::record_written(Finished& finished, bool claim_next) {
+  const journal::Job& job = finished.job;
+  JobReply& reply = finished.reply;
+  // The worker left the result's new folder entry to us: durable before the journal says `written`.
+  if (Status synced = folder_syncer_.sync(reply.output.parent_path()); !synced) {
+    logger()->error("gw={} job={} result not durable: {}", job.gateway_id, job.id, synced.error().describe());
+    (void)journal_.return_to_received(job.id, synced.error().code, synced.error().describe());
+    return std::nullopt;
+  }
+  // The result and the next claim share one journal commit; when stopping, nothing new is claimed.
+  std::optional<journal::Job> next;
+  Status recorded;
+  if (claim_next) {
+    auto written_and_next = journal_.mark_written_and_claim_next(job.id, reply.output, reply.result.sop_instance_uid,
+                                                                 finished.destinations, reply.mirrored_input,
+                                                                 options_.max_attempts);
+    if (written_and_next) {
+      next = std::move(written_and_next).value();
+    } else {
+      recorded = written_and_next.error();
+    }
+  } else {
+    recorded = journal_.mark_written(job.id, reply.output, reply.result.sop_instance_uid, finished.destinations,
+                                     reply.mirrored_input);
+  }
+  if (!recorded) {
+    logger()->error("gw={} job={} cannot record result: {}", job.gateway_id, job.id, recorded.error().describe());
+    return next;
+  }
+  if (!reply.mirrored_input.empty() && reply.mirrored_input != job.input_path) {
+    // The received file now lies in INPUT like a gateway's drop, and the journal points there: the spool copy
+    // has served its purpose.
+    std::error_code ignored;
+    std::filesystem::remove(job.input_path, ignored);
+  }
+  images_written_.fetch_add(1);
+  if (reply.inference_us > 0) {
+    images_inferred_.fetch_add(1);
+    inference_us_.fetch_add(static_cast<std::uint64_t>(reply.inference_us));
+  }
+  std::vector<CatalogEntry> rows{CatalogEntry{finished.request.output_root, std::move(reply.catalog_entry)}};
+  if (!reply.mirrored_input.empty()) {
+    rows.push_back(CatalogEntry{finished.request.mirror_root, std::move(reply.mirror_catalog_entry)});
+  }
+  catalog_writer_->add(job.id, std::move(rows));
+  logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply.source.sop_instance_uid,
+                 reply.output.string(), finished.elapsed_ms);
+  if (job.source == journal::Source::folder) dispose_of_input(options_, job);
+  if (on_written_ && !finished.destinations.empty()) on_written_();
+  return next;
 }
 
 }  // namespace creni::pipeline

@@ -145,7 +145,9 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   auto processed = chain.run(instance.value());
   if (!processed) return failure(request.job_id, processed.error());
   const output::OutputWriter writer(request.output_root, request.layout);
-  auto written = writer.write(instance.value(), processed->result);
+  // The node syncs the result's folder before it records the result, off this worker's critical path and shared
+  // with other workers' results in the same folder.
+  auto written = writer.write(instance.value(), processed->result, fs::FolderSync::by_caller);
   if (!written) return failure(request.job_id, written.error());
 
   JobReply reply;

@@ -41,12 +41,16 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
          << settings.tables << "\n";
 }
 
+// The node's own "ready" line (after its ports are open and its workers have started; other lines say "started"
+// too, such as a worker's).
+constexpr std::string_view kReadyLine = " started: input ";
+
 bool NodeUnderTest::start() {
   std::vector<std::string> argv = launcher_;
   argv.insert(argv.end(), {CRENI_NODE_BINARY, "run", "--config", config_file_.string()});
   process_ = std::make_unique<harness::ChildProcess>(argv, root_.path());
   return harness::wait_until(
-      [&] { return log().find("started") != std::string::npos || !process_->running(); }, std::chrono::seconds(20)) &&
+      [&] { return log().find(kReadyLine) != std::string::npos || !process_->running(); }, std::chrono::seconds(20)) &&
          process_->running();
 }
 

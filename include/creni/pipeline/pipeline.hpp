@@ -6,19 +6,25 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "creni/common/atomic_file.hpp"
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
 #include "creni/pipeline/catalog_writer.hpp"
 
 namespace creni::journal {
 class Journal;
+struct Job;
 }
 
 namespace creni::pipeline {
+
+class WorkerProcess;
+class WorkerSlot;
 
 struct PipelineOptions {
   int workers = 1;                                   ///< worker processes (and supervising threads)
@@ -47,6 +53,8 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
+  /// Starts the supervising threads and waits (up to the worker start timeout) until each has tried to start
+  /// its worker process, so that the node is ready to process when this returns.
   [[nodiscard]] Status start();
   /// Stops claiming, lets the running jobs finish (bounded by the job timeout), stops the workers. Idempotent.
   void stop();
@@ -62,7 +70,13 @@ class Pipeline {
   [[nodiscard]] Stats stats() const;
 
  private:
+  struct InFlight;  // a job sent to a worker
+  struct Finished;  // a job the worker answered DONE for, not yet recorded
+
   void supervise(int slot);
+  InFlight send_to(WorkerProcess& worker, journal::Job job);
+  std::optional<Finished> await_answer(WorkerSlot& slot, InFlight& in_flight);
+  std::optional<journal::Job> record_written(Finished& finished, bool claim_next);
 
   PipelineOptions options_;
   journal::Journal& journal_;
@@ -71,8 +85,10 @@ class Pipeline {
   std::mutex mutex_;
   std::condition_variable work_available_;
   std::uint64_t wake_generation_ = 0;
+  int slots_tried_ = 0;  // supervising threads that have tried to start their first worker
   std::vector<std::thread> threads_;
   std::unique_ptr<CatalogWriter> catalog_writer_;
+  fs::FolderSyncer folder_syncer_;  // results' folders, synced before their results are recorded
   std::atomic<std::uint64_t> images_written_{0};
   std::atomic<std::uint64_t> images_inferred_{0};
   std::atomic<std::uint64_t> inference_us_{0};

@@ -38,7 +38,7 @@ struct JobReply {
   bool ok = false;
   std::string reason;                  ///< FAIL: machine code (journal reason)
   std::string detail;                  ///< FAIL: human-readable
-  std::filesystem::path output;        ///< DONE: the final output file
+  std::filesystem::path output;        ///< DONE: the final output file (complete and fsynced; its folder is not yet)
   dicom::InstanceIdentity source;      ///< DONE: the input's UIDs
   dicom::InstanceIdentity result;      ///< DONE: the derived UIDs
   std::filesystem::path mirrored_input;  ///< DONE: where the input now also lies in INPUT (mirror_root), or empty
