@@ -62,6 +62,7 @@ struct FileStamp {
   std::int64_t size = -1;
   std::int64_t mtime_ns = 0;
   bool is_symlink = false;
+  bool is_extra_link = false;  // a second name of an existing file (a hard link): created complete, never written
   bool operator==(const FileStamp& o) const { return size == o.size && mtime_ns == o.mtime_ns && is_symlink == o.is_symlink; }
 };
 
@@ -72,6 +73,7 @@ bool stamp_of(const std::string& path, FileStamp& stamp) {
   stamp.size = info.st_size;
   stamp.mtime_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
   stamp.is_symlink = S_ISLNK(info.st_mode);
+  stamp.is_extra_link = S_ISREG(info.st_mode) && info.st_nlink > 1;
   return true;
 }
 
@@ -128,7 +130,12 @@ class FolderWatcher::WatchLoop {
     auto due = next_rescan;
     for (const auto& [path, candidate] : candidates_) {
       const auto window = std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
-      due = std::min(due, std::max(candidate.quiet_since + window, candidate.not_before));
+      auto ready_at = std::max(candidate.quiet_since + window, candidate.not_before);
+      // A file open for writing waits for its close event (which wakes the poll), at the latest for the expiry.
+      if (const auto open = open_for_write_.find(path); open != open_for_write_.end()) {
+        ready_at = std::max(ready_at, open->second + kOpenForWriteExpiry);
+      }
+      due = std::min(due, ready_at);
     }
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
     return static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000));
@@ -249,11 +256,12 @@ class FolderWatcher::WatchLoop {
       return;
     }
     if ((event.mask & (IN_CREATE | IN_MODIFY)) != 0) {
-      // A symbolic link is created complete and never written through; anything else created is being written.
+      // A symbolic link or a hard link is created complete and never written through (the lease check still
+      // sees a writer of the linked file); anything else created is being written until it is closed.
       FileStamp stamp;
-      const bool is_link = stamp_of(key, stamp) && stamp.is_symlink;
-      if (!is_link) open_for_write_[key] = Clock::now();
-      consider(path, is_link);
+      const bool complete = stamp_of(key, stamp) && (stamp.is_symlink || stamp.is_extra_link);
+      if (!complete || (event.mask & IN_MODIFY) != 0) open_for_write_[key] = Clock::now();
+      consider(path, complete);
     }
     if ((event.mask & IN_CLOSE_WRITE) != 0 || (event.mask & IN_MOVED_TO) != 0) {
       open_for_write_.erase(key);

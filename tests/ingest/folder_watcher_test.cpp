@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,13 @@ namespace creni::ingest {
 namespace {
 
 using namespace std::chrono_literals;
+
+double process_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
 
 // Records every arrival with the file's size at the moment it was handed over.
 class RecordingSink final : public ArrivalSink {
@@ -99,9 +107,12 @@ TEST_F(FolderWatcherTest, a_file_written_in_two_halves_is_taken_once_and_only_wh
   ASSERT_GE(fd, 0);
   const std::string half(50000, 'a');
   ASSERT_EQ(::write(fd, half.data(), half.size()), static_cast<ssize_t>(half.size()));
-  // Longer than stability_ms and than a rescan: an open writer must still hold the file back.
+  // Longer than stability_ms and than a rescan: an open writer must still hold the file back, and the watcher
+  // waits for its close without spinning.
+  const double cpu_before = process_cpu_seconds();
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(sink_.count(), 0u);
+  EXPECT_LT(process_cpu_seconds() - cpu_before, 0.3);
   ASSERT_EQ(::write(fd, half.data(), half.size()), static_cast<ssize_t>(half.size()));
   ::close(fd);
   ASSERT_TRUE(harness::wait_until([&] { return sink_.count() == 1; }, 5s));
@@ -177,6 +188,18 @@ TEST_F(FolderWatcherTest, undiscovered_gateways_are_ignored_when_discovery_is_of
   std::this_thread::sleep_for(1200ms);
   ASSERT_EQ(sink_.count(), 1u);
   EXPECT_EQ(sink_.seen()[0].arrival.gateway_id, "1");
+}
+
+TEST_F(FolderWatcherTest, a_hard_link_is_taken_at_once_as_it_is_created_complete) {
+  write(dir_.path() / "elsewhere" / "image", 2000);
+  std::filesystem::create_directories(gateway());
+  FolderWatcher watcher(options(), sink_);
+  ASSERT_TRUE(watcher.start().ok());
+  std::filesystem::create_hard_link(dir_.path() / "elsewhere" / "image", gateway() / "1.2.3.4");
+  // Not held back as "open for writing": there never is a close event for a link.
+  ASSERT_TRUE(harness::wait_until([&] { return sink_.count() == 1; }, 3s));
+  EXPECT_EQ(sink_.seen()[0].arrival.path, gateway() / "1.2.3.4");
+  EXPECT_EQ(sink_.seen()[0].size, 2000);
 }
 
 TEST_F(FolderWatcherTest, hands_over_a_symbolic_link_without_following_it) {
