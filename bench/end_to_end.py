@@ -2,6 +2,7 @@
 """End-to-end benchmark: N slices in through creni-node's SCP, processed, forwarded to a storescp sink.
 
 Usage: bench/end_to_end.py [--images 300] [--rows 512] [--columns 512] [--latency-images 30] [--no-orthanc]
+                          [--share-association none|study]
 
 Measured in one run, on 127.0.0.1, every peer with TCP_NODELAY set (Debian's DCMTK leaves Nagle on otherwise):
   floor    plain storescp storing the same images (storescu -> storescp -od): images/s
@@ -81,12 +82,13 @@ def floor_rate(root, files):
     return len(files) / seconds
 
 
-def node_rate_and_latency(root, files, latency_files):
+def node_rate_and_latency(root, files, latency_files, share_association="none"):
     sink_port = benchlib.free_port()
     sink = StoreScp(os.path.join(root, "node-sink"), sink_port)
     config = (f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n[[gateway]]\nid = \"1\"\n"
               f"calling_ae_titles = [\"BENCH\"]\ndestinations = [\"sink\"]\n"
-              f"[[destination]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {sink_port}\nae_title = \"SINK\"\n")
+              f"[[destination]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {sink_port}\nae_title = \"SINK\"\n"
+              f"share_association = \"{share_association}\"\n")
     try:
         with benchlib.Node(root, config) as node:
             node.wait_for_port()
@@ -150,6 +152,8 @@ def main():
     parser.add_argument("--columns", type=int, default=512)
     parser.add_argument("--latency-images", type=int, default=30)
     parser.add_argument("--no-orthanc", action="store_true")
+    parser.add_argument("--share-association", choices=["none", "study"], default="none",
+                        help="the node's destination setting (default: none, one association per result)")
     args = parser.parse_args()
 
     with benchlib.TempRoot("e2e") as root:
@@ -158,11 +162,11 @@ def main():
         singles = dicomgen.make_series(os.path.join(root, "single"), args.latency_images, args.rows, args.columns,
                                        run=2, nested=False)
         floor = floor_rate(root, files)
-        node, latencies, rss_kib = node_rate_and_latency(root, files, singles)
+        node, latencies, rss_kib = node_rate_and_latency(root, files, singles, args.share_association)
         relay = None if args.no_orthanc else orthanc_rate(root, files)
 
     print(f"end to end, {args.images} slices {args.rows}x{args.columns} 16-bit, one storescu association, "
-          f"workers={os.cpu_count()}")
+          f"workers={os.cpu_count()}, share_association={args.share_association}")
     print(f"  plain storescp (floor)        : {floor:8.1f} images/s")
     print(f"  creni-node in -> sink          : {node:8.1f} images/s  ({node / floor:.2f}x the floor)")
     if relay is not None:

@@ -30,8 +30,8 @@ config::DestinationConfig destination_of(const PeerOptions& peer) {
 std::string describe(const forward::SendResult& result) {
   std::string text = std::string(forward::to_string(result.outcome)) + " (" + std::string(forward::to_string(result.phase));
   if (result.dimse_status >= 0) {
-    char status[16];
-    std::snprintf(status, sizeof status, ", status 0x%04X", result.dimse_status);
+    char status[24];
+    std::snprintf(status, sizeof status, ", status 0x%04X", static_cast<unsigned>(result.dimse_status) & 0xFFFFu);
     text += status;
   }
   text += ")";

@@ -319,6 +319,11 @@ config::NodeConfig read_config(const toml::table& root) {
       r.read_integer("dimse_timeout_s", d.dimse_timeout_s);
       r.read_integer("max_attempts", d.max_attempts);
       r.read_integer("retry_backoff_s", d.retry_backoff_s);
+      std::string sharing = "none";
+      r.read("share_association", sharing);
+      d.share_association = parse_enum<config::AssociationSharing>(
+          r.name("share_association"), sharing,
+          {{"none", config::AssociationSharing::none}, {"study", config::AssociationSharing::study}});
       read_tls(r, d.tls);
       c.destinations.push_back(std::move(d));
     }

@@ -36,6 +36,22 @@ struct DcmtkPacsSender::Transport {
   std::string setup_error;  // not empty: TLS could not be set up, every send fails before connecting
 };
 
+namespace detail {
+
+// A result loaded for sending, with the identifiers the association is chosen by.
+struct FileToSend {
+  DcmFileFormat file;
+  std::string sop_class_uid;
+  std::string sop_instance_uid;
+  std::string study_instance_uid;
+  std::string transfer_syntax_uid;  // as the file is encoded
+  DcmDataset* dataset() { return file.getDataset(); }
+};
+
+}  // namespace detail
+
+using detail::FileToSend;
+
 namespace {
 
 SendResult failed(SendPhase phase, std::string detail, int dimse_status = -1) {
@@ -103,13 +119,6 @@ std::string configure_tls(DcmTLSTransportLayer& layer, const config::TlsConfig& 
 
 // ---- the file ---------------------------------------------------------------------------------------------------
 
-struct FileToSend {
-  DcmFileFormat file;
-  std::string sop_class_uid;
-  std::string sop_instance_uid;
-  std::string transfer_syntax_uid;  // as the file is encoded
-  DcmDataset* dataset() { return file.getDataset(); }
-};
 
 std::string string_of(DcmItem* item, const DcmTagKey& tag) {
   OFString value;
@@ -129,6 +138,7 @@ std::optional<SendResult> load(const std::filesystem::path& path, FileToSend& ou
   if (out.sop_class_uid.empty() || out.sop_instance_uid.empty()) {
     return failed(SendPhase::prepare, "'" + path.string() + "' has no SOP Class UID or SOP Instance UID");
   }
+  out.study_instance_uid = string_of(dataset, DCM_StudyInstanceUID);
   out.transfer_syntax_uid = string_of(out.file.getMetaInfo(), DCM_TransferSyntaxUID);
   if (out.transfer_syntax_uid.empty()) out.transfer_syntax_uid = DcmXfer(dataset->getOriginalXfer()).getXferID();
   return std::nullopt;
@@ -341,27 +351,70 @@ DcmtkPacsSender::DcmtkPacsSender(config::DestinationConfig destination, std::str
 
 DcmtkPacsSender::~DcmtkPacsSender() = default;
 
+struct DcmtkPacsSender::OpenAssociation {
+  OpenAssociation(int acse_timeout_s, DcmTransportLayer& layer) : network(acse_timeout_s, layer) {}
+  RequestorNetwork network;  // declared first: destroyed after the association that uses it
+  Association association;
+  std::string study_instance_uid;
+};
+
+void DcmtkPacsSender::release_association() {
+  if (!open_) return;
+  // The outcomes of the results it carried are recorded already: a failed release changes none of them.
+  (void)open_->association.release();
+  open_.reset();
+}
+
 SendResult DcmtkPacsSender::send_once(const std::filesystem::path& path) {
   if (!transport_->setup_error.empty()) return failed(SendPhase::prepare, transport_->setup_error);
   FileToSend file;
   if (std::optional<SendResult> unreadable = load(path, file)) return *unreadable;
+  const bool sharing = destination_.share_association == config::AssociationSharing::study;
 
-  RequestorNetwork network(destination_.acse_timeout_s, *transport_->layer);
-  if (network.condition().bad()) return failed(SendPhase::prepare, condition_text(network.condition()));
+  // The association left open by the previous result serves this one when it is of the same study, still up,
+  // and has a context for this file; otherwise it is released and a fresh one is requested.
+  std::string accepted_syntax;
+  T_ASC_PresentationContextID context = 0;
+  if (open_ && sharing && !file.study_instance_uid.empty() && open_->study_instance_uid == file.study_instance_uid &&
+      open_->association.usable()) {
+    context = choose_context(open_->association, file, accepted_syntax);
+    if (context != 0 && accepted_syntax != file.transfer_syntax_uid &&
+        !file.dataset()->canWriteXfer(DcmXfer(accepted_syntax.c_str()).getXfer())) {
+      context = 0;
+    }
+  }
+  if (context == 0) {
+    release_association();
+    if (std::optional<SendResult> refused = open_for(file, context)) return *refused;
+  }
+
+  SendResult result = store(open_->association, context, file, std::max(1, destination_.dimse_timeout_s));
+  if (result.outcome == SendOutcome::unknown) {
+    open_.reset();  // aborted by store()
+  } else if (!sharing || result.outcome != SendOutcome::sent) {
+    release_into(open_->association, result);
+    open_.reset();
+  }
+  return result;
+}
+
+std::optional<SendResult> DcmtkPacsSender::open_for(FileToSend& file, unsigned char& context) {
+  auto opened = std::make_unique<OpenAssociation>(destination_.acse_timeout_s, *transport_->layer);
+  if (opened->network.condition().bad()) return failed(SendPhase::prepare, condition_text(opened->network.condition()));
   const std::vector<std::string> syntaxes = proposed_transfer_syntaxes(file.transfer_syntax_uid);
   ParametersOrError parameters = association_parameters(destination_, calling_ae_title_, transport_->secure,
                                                         file.sop_class_uid, syntaxes);
   if (parameters.condition.bad()) return failed(SendPhase::prepare, condition_text(parameters.condition));
 
-  Association association;
-  const OFCondition requested = association.request(network, parameters.parameters, destination_.acse_timeout_s);
-  if (requested.bad()) return association_failure(requested, association, destination_);
+  const OFCondition requested =
+      opened->association.request(opened->network, parameters.parameters, destination_.acse_timeout_s);
+  if (requested.bad()) return association_failure(requested, opened->association, destination_);
 
   std::string accepted_syntax;
-  const T_ASC_PresentationContextID context = choose_context(association, file, accepted_syntax);
+  context = choose_context(opened->association, file, accepted_syntax);
   if (context == 0) {
-    SendResult result = failed(SendPhase::negotiate, context_results(association.parameters(), file.sop_class_uid));
-    release_into(association, result);
+    SendResult result = failed(SendPhase::negotiate, context_results(opened->association.parameters(), file.sop_class_uid));
+    release_into(opened->association, result);
     return result;
   }
   // Re-encoding between uncompressed syntaxes is cheap and safe; decompressing would decode pixel data, which
@@ -371,13 +424,12 @@ SendResult DcmtkPacsSender::send_once(const std::filesystem::path& path) {
     SendResult result = failed(SendPhase::negotiate, "the PACS accepts " + file.sop_class_uid + " only as " +
                                                          accepted_syntax + ", and the file is " +
                                                          file.transfer_syntax_uid + " (no decoding here)");
-    release_into(association, result);
+    release_into(opened->association, result);
     return result;
   }
-
-  SendResult result = store(association, context, file, std::max(1, destination_.dimse_timeout_s));
-  if (result.outcome != SendOutcome::unknown) release_into(association, result);
-  return result;
+  opened->study_instance_uid = file.study_instance_uid;
+  open_ = std::move(opened);
+  return std::nullopt;
 }
 
 SendResult DcmtkPacsSender::echo() {

@@ -105,6 +105,10 @@ OFCondition Association::release() {
   return condition;
 }
 
+bool Association::usable() const {
+  return established_ && association_ != nullptr && !ASC_dataWaiting(association_, 0);
+}
+
 void Association::abort() {
   if (!established_) return;
   (void)ASC_abortAssociation(association_);

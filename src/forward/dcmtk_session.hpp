@@ -125,6 +125,10 @@ class Association {
   /// The association's "rejected" parameters as text (after a DUL_ASSOCIATIONREJECTED request).
   [[nodiscard]] std::string reject_reason() const;
 
+  /// Still up, as far as we know: requested successfully and neither released nor aborted by us, and the peer
+  /// has sent nothing unasked since (a peer's A-RELEASE-RQ, A-ABORT or a closed connection is waiting data).
+  [[nodiscard]] bool usable() const;
+
   [[nodiscard]] T_ASC_Association* get() const { return association_; }
   [[nodiscard]] T_ASC_Parameters* parameters() const { return association_ != nullptr ? association_->params : nullptr; }
 

@@ -109,8 +109,13 @@ class Forwarder::Lane {
       } catch (...) {
         logger()->critical("destination={} unknown internal error while forwarding", destination_.name);
       }
-      if (!worked) idle();
+      if (!worked) {
+        // Nothing due: an association kept open for the next result of a study is not held while idle.
+        sender_->release_association();
+        idle();
+      }
     }
+    sender_->release_association();
   }
 
   bool stopping() {

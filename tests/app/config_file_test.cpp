@@ -99,6 +99,19 @@ TEST(ConfigFile, refuses_impossible_values_naming_the_key) {
   EXPECT_NE(error_of("[scp]\ndefault_gateway = \"9\"\n").find("scp.default_gateway"), std::string::npos);
 }
 
+TEST(ConfigFile, reads_association_sharing_per_destination_and_refuses_unknown_modes) {
+  const auto parsed = parse_config(
+      "[[destination]]\nname = \"a\"\nae_title = \"A\"\nshare_association = \"study\"\n"
+      "[[destination]]\nname = \"b\"\nae_title = \"B\"\n",
+      "sharing.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->destinations[0].share_association, config::AssociationSharing::study);
+  EXPECT_EQ(parsed->destinations[1].share_association, config::AssociationSharing::none);
+  EXPECT_NE(error_of("[[destination]]\nname = \"a\"\nae_title = \"A\"\nshare_association = \"series\"\n")
+                .find("destination[0].share_association"),
+            std::string::npos);
+}
+
 TEST(ConfigFile, reads_every_inference_key) {
   const std::string model = std::string(CRENI_SOURCE_DIR) + "/conf/creni-node.toml";  // any existing file
   const auto parsed = parse_config(R"(

@@ -171,6 +171,45 @@ TEST_F(DcmtkPacsSenderTest, stores_a_result_exactly_once_into_storescp) {
   EXPECT_EQ(pacs.store_requests_seen(), 1);
 }
 
+TEST_F(DcmtkPacsSenderTest, results_of_one_study_share_an_association_when_configured) {
+  StoreScp pacs(dir_.path(), harness::free_port());
+  ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
+  testing::ImageSpec study_a;
+  study_a.study_instance_uid = testing::fresh_uid();
+  testing::ImageSpec study_b;
+  study_b.study_instance_uid = testing::fresh_uid();
+  const std::vector<std::filesystem::path> files = {result("a1", study_a), result("a2", study_a), result("a3", study_a),
+                                                    result("b1", study_b)};
+  auto destination = destination_at(pacs.port());
+  destination.share_association = config::AssociationSharing::study;
+  DcmtkPacsSender sender(destination, "CRENI");
+  for (const auto& file : files) {
+    const SendResult sent = sender.send_once(file);
+    EXPECT_EQ(sent.outcome, SendOutcome::sent) << sent.detail;
+    EXPECT_EQ(sent.dimse_status, 0x0000);
+  }
+  sender.release_association();
+  ASSERT_TRUE(wait_until([&] { return pacs.received_files().size() == 4; }, 10s)) << pacs.log();
+  // Study A's three results went over one association, study B's over a second; both were released in order.
+  EXPECT_EQ(pacs.associations_acknowledged(), 2) << pacs.log();
+  EXPECT_TRUE(wait_until([&] { return pacs.releases_received() >= 2; }, 5s)) << pacs.log();
+  EXPECT_EQ(pacs.releases_received(), 2);
+  EXPECT_EQ(pacs.store_requests_seen(), 4);
+}
+
+TEST_F(DcmtkPacsSenderTest, each_result_has_its_own_association_by_default) {
+  StoreScp pacs(dir_.path(), harness::free_port());
+  ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
+  testing::ImageSpec study;
+  study.study_instance_uid = testing::fresh_uid();
+  DcmtkPacsSender sender(destination_at(pacs.port()), "CRENI");
+  for (const auto& file : {result("s1", study), result("s2", study)}) {
+    EXPECT_EQ(sender.send_once(file).outcome, SendOutcome::sent);
+  }
+  ASSERT_TRUE(wait_until([&] { return pacs.received_files().size() == 2; }, 10s)) << pacs.log();
+  EXPECT_EQ(pacs.associations_acknowledged(), 2) << pacs.log();
+}
+
 TEST_F(DcmtkPacsSenderTest, verifies_the_pacs_with_an_echo) {
   StoreScp pacs(dir_.path(), harness::free_port());
   ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
@@ -445,8 +484,9 @@ class ForwarderTest : public DcmtkPacsSenderTest {
   }
 
   // A processed result waiting for its destinations, as the pipeline leaves it.
-  std::int64_t written_result(const std::string& name, const std::vector<std::string>& destinations) {
-    const auto file = result(name);
+  std::int64_t written_result(const std::string& name, const std::vector<std::string>& destinations,
+                              testing::ImageSpec spec = {}) {
+    const auto file = result(name, std::move(spec));
     const std::string sop = sop_of_[file];
     auto recorded = journal_->record_arrival({"1", journal::Source::folder, dir_ / ("in-" + name), sop, sop});
     EXPECT_TRUE(recorded.ok());
@@ -488,6 +528,29 @@ class ForwarderTest : public DcmtkPacsSenderTest {
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<Forwarder> forwarder_;
 };
+
+TEST_F(ForwarderTest, shares_an_association_per_study_records_each_result_and_releases_it_when_idle) {
+  StoreScp pacs(dir_.path(), harness::free_port());
+  ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
+  testing::ImageSpec study;
+  study.study_instance_uid = testing::fresh_uid();
+  std::vector<std::int64_t> jobs;
+  for (const char* name : {"r1", "r2", "r3"}) jobs.push_back(written_result(name, {"pacs"}, study));
+  auto destination = destination_at(pacs.port());
+  destination.share_association = config::AssociationSharing::study;
+  start({destination});
+
+  for (const std::int64_t job : jobs) {
+    ASSERT_TRUE(forward_reaches(job, ForwardState::done, 10s)) << pacs.log();
+    EXPECT_EQ(forward_of(job).attempts, 1);
+    EXPECT_EQ(forward_of(job).dimse_status, 0x0000);
+  }
+  EXPECT_EQ(pacs.associations_acknowledged(), 1) << pacs.log();
+  // Nothing more is due: the association is released without waiting for the forwarder to stop.
+  EXPECT_TRUE(wait_until([&] { return pacs.releases_received() >= 1; }, 5s)) << pacs.log();
+  EXPECT_EQ(pacs.releases_received(), 1);
+  EXPECT_EQ(pacs.store_requests_seen(), 3);
+}
 
 TEST_F(ForwarderTest, records_forward_failed_once_and_never_retries_with_a_single_attempt) {
   const std::int64_t job = written_result("ct", {"pacs"});

@@ -62,6 +62,8 @@ int StoreScp::store_requests_seen() const { return count_lines_containing(log(),
 
 int StoreScp::associations_acknowledged() const { return count_lines_containing(log(), "Association Acknowledged"); }
 
+int StoreScp::releases_received() const { return count_lines_containing(log(), "Association Release"); }
+
 std::string StoreScp::log() const { return process_->stdout_text() + process_->stderr_text(); }
 
 // ---- Orthanc ----------------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ class StoreScp {
   [[nodiscard]] int store_requests_seen() const;
   /// How many associations it acknowledged.
   [[nodiscard]] int associations_acknowledged() const;
+  /// How many orderly releases (A-RELEASE-RQ) it received.
+  [[nodiscard]] int releases_received() const;
   /// Its stdout and stderr, for failure messages.
   [[nodiscard]] std::string log() const;
   [[nodiscard]] int port() const { return port_; }

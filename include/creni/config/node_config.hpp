@@ -22,6 +22,9 @@ struct TlsConfig {
 };
 
 /// [[destination]]: a PACS that results are forwarded to.
+/// share_association: whether consecutive results of one study going to one destination share an association.
+enum class AssociationSharing { none, study };
+
 struct DestinationConfig {
   std::string name;                 ///< name, referenced by [[gateway]].destinations
   std::string host = "127.0.0.1";   ///< host
@@ -33,6 +36,9 @@ struct DestinationConfig {
   int dimse_timeout_s = 60;         ///< dimse_timeout_s
   int max_attempts = 1;             ///< max_attempts: 1 = exactly one attempt (retries only ever for forward_failed)
   int retry_backoff_s = 30;         ///< retry_backoff_s: first back-off, doubled per attempt, with jitter
+  /// share_association: "none" (one association per result) or "study" (results of one study sent back to back
+  /// share one; each is still its own recorded attempt)
+  AssociationSharing share_association = AssociationSharing::none;
   TlsConfig tls;                    ///< [destination.tls]
 };
 

@@ -3,12 +3,17 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "creni/config/node_config.hpp"
 #include "creni/forward/pacs_sender.hpp"
 
 namespace creni::forward {
+
+namespace detail {
+struct FileToSend;
+}
 
 /// PacsSender over DCMTK 3.6.7 (dcmnet, dcmtls): one fresh association per call, the file's own transfer
 /// syntax proposed beside Explicit and Implicit VR Little Endian for the file's SOP class, both the OFCondition
@@ -41,13 +46,19 @@ class DcmtkPacsSender final : public PacsSender {
 
   [[nodiscard]] SendResult send_once(const std::filesystem::path& file) override;
   [[nodiscard]] SendResult echo() override;
+  void release_association() override;
 
  private:
-  struct Transport;  // the transport layer (plain or TLS) and its set-up error
+  struct Transport;        // the transport layer (plain or TLS) and its set-up error
+  struct OpenAssociation;  // an association kept for the next result of the same study (share_association)
+
+  // Requests a fresh association for `file` into open_ and picks the context; the failure when there is none.
+  std::optional<SendResult> open_for(detail::FileToSend& file, unsigned char& context);
 
   config::DestinationConfig destination_;
   std::string calling_ae_title_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<OpenAssociation> open_;
 };
 
 /// A factory for the Forwarder that builds a DcmtkPacsSender per destination with `node_ae_title` as default

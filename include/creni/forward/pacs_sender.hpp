@@ -71,8 +71,12 @@ class PacsSender {
  public:
   virtual ~PacsSender() = default;
 
-  /// Sends one Part 10 file with C-STORE, exactly once, over a fresh association.
+  /// Sends one Part 10 file with C-STORE, exactly once, over a fresh association (or over the association the
+  /// previous send left open, when the implementation shares associations and it fits this file).
   [[nodiscard]] virtual SendResult send_once(const std::filesystem::path& file) = 0;
+
+  /// Releases an association kept open for the next send, if any (the forwarder calls it when nothing is due).
+  virtual void release_association() {}
 
   /// Verifies the PACS with C-ECHO (outcome sent or failed; never unknown, since nothing is stored).
   [[nodiscard]] virtual SendResult echo() = 0;
