@@ -194,6 +194,8 @@ Status Node::start() {
   options.archive_dir = config_.state_dir / "archive";
   options.after_processing = config_.input.after_processing;
   options.gateways = config_.gateways;
+  const auto own_input_files = std::make_shared<ingest::OwnInputFiles>();
+  options.own_input_files = own_input_files;
   // Forwarding runs on its own threads, one per destination, so a slow or dead PACS never blocks processing.
   parts->forwarder = std::make_unique<forward::Forwarder>(*parts->journal, config_.destinations,
                                                           forward::dcmtk_sender_factory(config_.ae_title));
@@ -219,6 +221,7 @@ Status Node::start() {
     watch.settle_ms = config_.input.settle_ms;
     watch.stability_ms = config_.input.stability_ms;
     watch.rescan_interval_s = config_.input.rescan_interval_s;
+    watch.own_files = own_input_files;
     parts->watcher = std::make_unique<ingest::FolderWatcher>(watch, *parts->sink, disk_low);
     if (Status started = parts->watcher->start(); !started) return started;
   }

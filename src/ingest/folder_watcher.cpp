@@ -310,6 +310,11 @@ class FolderWatcher::WatchLoop {
         ++it;
         continue;
       }
+      if (options_.own_files && options_.own_files->claim(key)) {
+        taken_[key] = current;  // the node's own mirror of a recorded SCP arrival: nothing new
+        it = candidates_.erase(it);
+        continue;
+      }
       if (intake_paused_ && intake_paused_()) {
         candidate.not_before = now + kRetryAfterRefusal;
         ++it;

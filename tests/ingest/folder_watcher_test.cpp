@@ -202,6 +202,26 @@ TEST_F(FolderWatcherTest, a_hard_link_is_taken_at_once_as_it_is_created_complete
   EXPECT_EQ(sink_.seen()[0].size, 2000);
 }
 
+TEST_F(FolderWatcherTest, the_nodes_own_files_are_not_handed_over_unless_they_change_later) {
+  auto options_with_own = options();
+  options_with_own.own_files = std::make_shared<OwnInputFiles>();
+  const auto own = gateway() / "1.2.3" / "1.2.3.4";
+  options_with_own.own_files->add(own);
+  FolderWatcher watcher(options_with_own, sink_);
+  ASSERT_TRUE(watcher.start().ok());
+  write(own, 1000);
+  write(gateway() / "1.2.3" / "1.2.3.5", 1000);
+  ASSERT_TRUE(harness::wait_until([&] { return sink_.count() == 1; }, 5s));
+  std::this_thread::sleep_for(1500ms);  // past one rescan: the own file stays claimed
+  ASSERT_EQ(sink_.count(), 1u);
+  EXPECT_EQ(sink_.seen()[0].arrival.path, gateway() / "1.2.3" / "1.2.3.5");
+  // A gateway overwrites it afterwards: that is new content, handed over like any file.
+  write(own, 2000);
+  ASSERT_TRUE(harness::wait_until([&] { return sink_.count() == 2; }, 5s));
+  EXPECT_EQ(sink_.seen()[1].arrival.path, own);
+  EXPECT_EQ(sink_.seen()[1].size, 2000);
+}
+
 TEST_F(FolderWatcherTest, hands_over_a_symbolic_link_without_following_it) {
   FolderWatcher watcher(options(), sink_);
   ASSERT_TRUE(watcher.start().ok());

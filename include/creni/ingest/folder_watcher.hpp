@@ -10,6 +10,7 @@
 
 #include "creni/common/result.hpp"
 #include "creni/ingest/arrival_sink.hpp"
+#include "creni/ingest/own_input_files.hpp"
 
 namespace creni::ingest {
 
@@ -21,6 +22,7 @@ struct FolderWatcherOptions {
   int settle_ms = 20;                         ///< quiet time after a close-after-write or move-in event
   int stability_ms = 1000;                    ///< quiet time for files found by scanning only
   int rescan_interval_s = 30;                 ///< full rescan period (missed events, no inotify)
+  std::shared_ptr<OwnInputFiles> own_files;   ///< files the node placed here itself: not handed over; may be null
 };
 
 /// The folder door: watches INPUT/gateway_<id>/ recursively (inotify close-write and moved-to, a rescan at start,

@@ -14,6 +14,7 @@
 #include "creni/common/atomic_file.hpp"
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
+#include "creni/ingest/own_input_files.hpp"
 #include "creni/pipeline/catalog_writer.hpp"
 
 namespace creni::journal {
@@ -38,6 +39,7 @@ struct PipelineOptions {
   std::filesystem::path archive_dir;                 ///< for InputDisposition::archive
   config::InputDisposition after_processing = config::InputDisposition::keep;
   std::vector<config::GatewayConfig> gateways;       ///< layout and destinations per gateway id
+  std::shared_ptr<ingest::OwnInputFiles> own_input_files;  ///< told about SCP arrivals mirrored into INPUT; may be null
 };
 
 /// Hands jobs from the journal to supervised worker processes and records what they answer. The node process
