@@ -15,6 +15,8 @@
 #include <thread>
 #include <utility>
 
+#include "creni/common/crash_point.hpp"
+
 namespace creni::forward {
 
 namespace {
@@ -138,9 +140,11 @@ class Forwarder::Lane {
     }
     if (!claimed->has_value()) return false;
     const journal::ForwardTask task = std::move(**claimed);
+    crash_point("forward_claimed");
 
     const auto started = std::chrono::steady_clock::now();
     const SendResult result = send(task);
+    crash_point("forward_answered");
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
 
     const std::optional<std::chrono::milliseconds> retry_in = retry_delay(task, result);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "creni/common/crash_point.hpp"
 #include "creni/common/uid.hpp"
 #include "creni/dicom/dataset_identity.hpp"
 #include "spool_file.hpp"
@@ -192,10 +193,12 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
     logger()->error("gw={} cannot publish spool file: {}", origin.gateway_id, published.error().describe());
     return failed(STATUS_STORE_Refused_OutOfResources, "cannot make the spool file durable");
   }
+  crash_point("scp_spool_published");
   const Arrival arrival{origin.gateway_id, ArrivalSource::scp, spool.final_path(),
                         sop_class,         sop_instance,       origin.peer_label};
   const AcceptResult result = offer_to_sink(shared, arrival);
   if (sink_owns_file(result.outcome)) spool.release();
+  crash_point("scp_arrival_recorded");
   return reply_for(result);
 }
 

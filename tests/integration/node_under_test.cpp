@@ -66,6 +66,10 @@ int NodeUnderTest::stop() {
   return process_->wait(std::chrono::seconds(60));
 }
 
+bool NodeUnderTest::exited_within(std::chrono::milliseconds timeout) {
+  return process_ && harness::wait_until([&] { return !process_->running(); }, timeout);
+}
+
 pid_t NodeUnderTest::pid() const { return process_ ? process_->pid() : -1; }
 
 std::vector<pid_t> NodeUnderTest::children() const {

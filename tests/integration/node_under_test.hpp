@@ -40,6 +40,8 @@ class NodeUnderTest {
   void kill_hard();
   /// SIGTERM and wait; returns the exit code.
   int stop();
+  /// Whether the node process has ended (on its own, e.g. at a crash point) within `timeout`.
+  bool exited_within(std::chrono::milliseconds timeout);
 
   [[nodiscard]] const std::filesystem::path& input() const { return input_; }
   [[nodiscard]] const std::filesystem::path& output() const { return output_; }

@@ -1,0 +1,124 @@
+// Crash at named points (../shared/RELIABILITY.md, C1), deterministically: the node kills itself with SIGKILL at
+// one point (CRENI_CRASH_AT, once, see creni/common/crash_point.hpp), then starts again over what it left. After
+// every point, each image the sender saw acknowledged is processed once, nothing unacknowledged is half-kept, and
+// a forward whose outcome the crash hid is never sent again.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "dicom_factory.hpp"
+#include "node_under_test.hpp"
+#include "pacs_peers.hpp"
+
+namespace creni::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs the node under `env` so that it crashes once at `point`; later starts use the same settings and run on.
+NodeUnderTest::Settings crashing_at(const std::string& point, const std::filesystem::path& marker,
+                                    NodeUnderTest::Settings settings = {}) {
+  settings.launcher = {"env", "CRENI_CRASH_AT=" + point, "CRENI_CRASH_MARKER=" + marker.string()};
+  return settings;
+}
+
+harness::CommandResult send(const NodeUnderTest& node, const std::filesystem::path& file) {
+  return harness::run_command({harness::find_program("storescu"), "-aet", "GATEWAY_1", "-aec", "CRENI", "127.0.0.1",
+                               std::to_string(node.port()), file.string()},
+                              60s);
+}
+
+NodeUnderTest::Settings forwarding_to(int port) {
+  NodeUnderTest::Settings settings;
+  settings.gateway_1 = "destinations = [\"pacs\"]";
+  settings.tables = "[[destination]]\nname = \"pacs\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(port) +
+                    "\nae_title = \"PACS\"\nconnect_timeout_s = 3\nacse_timeout_s = 5\ndimse_timeout_s = 10\n";
+  return settings;
+}
+
+void drop_one(const std::filesystem::path& gateway_folder) {
+  std::filesystem::create_directories(gateway_folder);
+  ASSERT_TRUE(write_image(ImageSpec{}, gateway_folder / "one.part").ok());
+  std::filesystem::rename(gateway_folder / "one.part", gateway_folder / "one");
+}
+
+class CrashPoint : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(write_image(ImageSpec{}, image_).ok()); }
+
+  harness::TempDir scratch_;
+  std::filesystem::path marker_ = scratch_ / "crashed";
+  std::filesystem::path image_ = scratch_ / "image.dcm";
+};
+
+TEST_F(CrashPoint, spool_file_durable_but_not_recorded_leaves_nothing_and_the_resend_is_processed_once) {
+  NodeUnderTest node(crashing_at("scp_spool_published", marker_));
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto unanswered = send(node, image_);
+  EXPECT_NE(unanswered.exit_code, 0) << "acknowledged although the node died before recording it";
+  ASSERT_TRUE(node.exited_within(20s));
+  ASSERT_TRUE(std::filesystem::exists(marker_));
+
+  ASSERT_TRUE(node.start()) << node.log();
+  // The unrecorded spool file is removed at start: no job, nothing to process.
+  EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
+  EXPECT_EQ(node.count_in_state("received") + node.count_in_state("written"), 0);
+  // The sender had no answer, so it sends again: one job, one result.
+  const auto resent = send(node, image_);
+  ASSERT_EQ(resent.exit_code, 0) << resent.err << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.outputs().size(), 1u);
+}
+
+TEST_F(CrashPoint, recorded_but_not_answered_is_processed_once_and_the_resend_is_a_duplicate) {
+  NodeUnderTest node(crashing_at("scp_arrival_recorded", marker_));
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto unanswered = send(node, image_);
+  EXPECT_NE(unanswered.exit_code, 0);
+  ASSERT_TRUE(node.exited_within(20s));
+
+  ASSERT_TRUE(node.start()) << node.log();
+  // The journal has the image: it is processed although its sender never heard of it.
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  const auto resent = send(node, image_);
+  ASSERT_EQ(resent.exit_code, 0) << resent.err << node.log();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(node.count_in_state("written"), 1) << node.status_json();
+  EXPECT_EQ(node.outputs().size(), 1u);
+}
+
+TEST_F(CrashPoint, forwarding_recorded_before_the_association_ends_forward_unknown_and_is_never_sent) {
+  harness::TempDir pacs_dir;
+  peers::StoreScp pacs(pacs_dir.path(), harness::free_port());
+  ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
+  NodeUnderTest node(crashing_at("forward_claimed", marker_, forwarding_to(pacs.port())));
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_one(node.input() / "gateway_1");
+  ASSERT_TRUE(node.exited_within(60s)) << node.log();
+
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(node.wait_for_state("forward_unknown", 1, 30s)) << node.status_json() << node.log();
+  std::this_thread::sleep_for(3s);  // several forwarder poll cycles
+  EXPECT_EQ(pacs.store_requests_seen(), 0) << pacs.log();
+  EXPECT_EQ(node.count_in_state("forward_unknown"), 1);
+}
+
+TEST_F(CrashPoint, an_answer_lost_in_a_crash_ends_forward_unknown_with_one_copy_at_the_pacs) {
+  harness::TempDir pacs_dir;
+  peers::StoreScp pacs(pacs_dir.path(), harness::free_port());
+  ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
+  NodeUnderTest node(crashing_at("forward_answered", marker_, forwarding_to(pacs.port())));
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_one(node.input() / "gateway_1");
+  ASSERT_TRUE(node.exited_within(60s)) << node.log();
+  ASSERT_TRUE(harness::wait_until([&] { return pacs.received_files().size() == 1; }, 10s)) << pacs.log();
+
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(node.wait_for_state("forward_unknown", 1, 30s)) << node.status_json() << node.log();
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(pacs.store_requests_seen(), 1) << pacs.log();
+  EXPECT_EQ(pacs.received_files().size(), 1u);
+}
+
+}  // namespace
+}  // namespace creni::testing
