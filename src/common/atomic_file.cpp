@@ -56,6 +56,44 @@ std::filesystem::path temp_path_for(const std::filesystem::path& final_path) {
   return final_path.parent_path() / name;
 }
 
+namespace {
+
+// Whether `name` is temp_path_for()'s name for process `pid`: ".<final name>.<pid>.<counter>.creni-tmp".
+bool is_temp_name_of(const std::string& name, const std::string& pid) {
+  if (name.empty() || name.front() != '.' || name.size() <= kTempSuffix.size()) return false;
+  if (name.compare(name.size() - kTempSuffix.size(), kTempSuffix.size(), kTempSuffix) != 0) return false;
+  std::string rest = name.substr(0, name.size() - kTempSuffix.size());
+  const auto counter_dot = rest.rfind('.');
+  if (counter_dot == std::string::npos || counter_dot + 1 == rest.size()) return false;
+  if (rest.find_first_not_of("0123456789", counter_dot + 1) != std::string::npos) return false;
+  rest.resize(counter_dot);
+  const std::string ending = "." + pid;
+  return rest.size() > ending.size() && rest.compare(rest.size() - ending.size(), ending.size(), ending) == 0;
+}
+
+void remove_temp_files_in(const std::filesystem::path& folder, const std::string& pid, int depth, std::size_t& removed) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code kind;
+    if (it->is_directory(kind) && !it->is_symlink(kind)) {
+      if (depth > 0) remove_temp_files_in(it->path(), pid, depth - 1, removed);
+      continue;
+    }
+    std::error_code removal;
+    if (is_temp_name_of(it->path().filename().string(), pid) && std::filesystem::remove(it->path(), removal)) {
+      ++removed;
+    }
+  }
+}
+
+}  // namespace
+
+std::size_t remove_temp_files_of(const std::filesystem::path& root, long pid, int depth) {
+  std::size_t removed = 0;
+  remove_temp_files_in(root, std::to_string(pid), depth, removed);
+  return removed;
+}
+
 Status sync_directory(const std::filesystem::path& directory) {
   return sync_path(directory.empty() ? std::filesystem::path(".") : directory, O_RDONLY | O_DIRECTORY);
 }

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "creni/common/atomic_file.hpp"
+#include "creni/common/crash_point.hpp"
 #include "creni/common/uid.hpp"
 #include "creni/dicom/transfer_syntaxes.hpp"
 
@@ -161,6 +162,7 @@ Status Instance::save(const std::filesystem::path& final_path, fs::FolderSync fo
     ::unlink(temp.c_str());
     return cleared;
   }
+  crash_point("output_written_before_rename");
   return fs::commit_file(temp, final_path, folder_sync);
 }
 

@@ -70,9 +70,13 @@ class WorkerSlot {
       return nullptr;
     }
     worker_ = std::move(spawned).value();
+    pid_ = static_cast<long>(worker_->pid());
     logger()->debug("worker {} started, pid {}", index_, worker_->pid());
     return worker_.get();
   }
+
+  /// The process id of the worker last started (still known after it died and was reaped), -1 before any.
+  [[nodiscard]] long pid() const { return pid_; }
 
   std::string replace() {
     if (!worker_) return {};
@@ -85,6 +89,7 @@ class WorkerSlot {
   const PipelineOptions& options_;
   int index_;
   std::unique_ptr<WorkerProcess> worker_;
+  long pid_ = -1;
 };
 
 struct Pipeline::InFlight {
@@ -256,7 +261,13 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
     // The worker crashed, hung past the job timeout, or answered nonsense: it is replaced and the job goes back
     // to the queue; its attempt was already counted, so a job that kills workers ends as poison.
     const std::string why = reply ? "answer for another job" : reply.error().describe();
+    const long worker_pid = slot.pid();
     const std::string how = slot.replace();
+    // A worker killed in the middle of a write leaves its temporary file behind; whatever delivers OUTPUT onward
+    // must never see it. Only this worker's temporary files are removed (their names carry its process id).
+    std::size_t debris = fs::remove_temp_files_of(in_flight.request.output_root, worker_pid, 1);
+    if (!in_flight.request.mirror_root.empty()) debris += fs::remove_temp_files_of(in_flight.request.mirror_root, worker_pid, 1);
+    if (debris > 0) logger()->warn("gw={} job={} removed {} temporary file(s) of the failed worker", job.gateway_id, job.id, debris);
     logger()->warn("gw={} job={} worker failed after {} ms: {} {}", job.gateway_id, job.id, elapsed_ms, why, how);
     (void)journal_.return_to_received(job.id, reply ? "protocol_error" : reply.error().code, why + " " + how);
     return std::nullopt;

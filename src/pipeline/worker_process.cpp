@@ -89,12 +89,17 @@ WorkerProcess::~WorkerProcess() {
   if (from_worker_ >= 0) ::close(from_worker_);
 }
 
+Error WorkerProcess::exited() {
+  const std::string who = "worker " + std::to_string(pid_) + " ";  // before reaping forgets the pid
+  return make_error("worker_exited", who + reap_after_eof());
+}
+
 Status WorkerProcess::send_line(const std::string& line) {
   std::size_t written = 0;
   while (written < line.size()) {
     const ssize_t n = ::write(to_worker_, line.data() + written, line.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("worker_exited", "worker " + std::to_string(pid_) + " " + reap_after_eof());
+    if (n < 0) return exited();
     written += static_cast<std::size_t>(n);
   }
   return {};
@@ -117,7 +122,7 @@ Result<std::string> WorkerProcess::read_line(std::chrono::milliseconds timeout) 
     char chunk[4096];
     const ssize_t n = ::read(from_worker_, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return make_error("worker_exited", "worker " + std::to_string(pid_) + " " + reap_after_eof());
+    if (n <= 0) return exited();
     buffer_.append(chunk, static_cast<std::size_t>(n));
     if (buffer_.size() > kMaxLineBytes) {
       kill_and_reap();

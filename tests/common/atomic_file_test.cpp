@@ -99,6 +99,24 @@ TEST_F(AtomicFile, a_folder_that_cannot_be_synced_is_an_io_error_for_each_caller
   EXPECT_TRUE(syncer.sync(root_).ok());
 }
 
+TEST_F(AtomicFile, removes_only_the_temporary_files_of_one_process) {
+  std::filesystem::create_directories(root_ / "study" / "deeper");
+  const std::vector<std::filesystem::path> of_123 = {root_ / ".a.dcm.123.0.creni-tmp",
+                                                     root_ / "study" / ".b.dcm.123.41.creni-tmp"};
+  const std::vector<std::filesystem::path> kept = {
+      root_ / ".a.dcm.1234.0.creni-tmp",             // another process
+      root_ / ".1.2.123.9.dcm.77.3.creni-tmp",       // ".123." inside the name, process 77
+      root_ / "a.dcm.123.0.creni-tmp",               // not hidden: not one of ours
+      root_ / ".a.dcm.123.0.tmp",                    // not our suffix
+      root_ / "study" / "deeper" / ".c.dcm.123.1.creni-tmp",  // below the depth asked for
+      root_ / "study" / "result.dcm"};
+  for (const auto& file : of_123) std::ofstream(file) << "x";
+  for (const auto& file : kept) std::ofstream(file) << "x";
+  EXPECT_EQ(remove_temp_files_of(root_, 123, 1), of_123.size());
+  for (const auto& file : of_123) EXPECT_FALSE(std::filesystem::exists(file)) << file;
+  for (const auto& file : kept) EXPECT_TRUE(std::filesystem::exists(file)) << file;
+}
+
 TEST_F(AtomicFile, creates_nested_directories) {
   ASSERT_TRUE(create_directories_durably(root_ / "a" / "b" / "c").ok());
   EXPECT_TRUE(std::filesystem::is_directory(root_ / "a" / "b" / "c"));

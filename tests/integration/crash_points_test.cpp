@@ -120,5 +120,19 @@ TEST_F(CrashPoint, an_answer_lost_in_a_crash_ends_forward_unknown_with_one_copy_
   EXPECT_EQ(pacs.received_files().size(), 1u);
 }
 
+TEST_F(CrashPoint, a_worker_killed_before_its_rename_leaves_no_temporary_file_and_the_job_completes) {
+  NodeUnderTest node(crashing_at("output_written_before_rename", marker_));
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_one(node.input() / "gateway_1");
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  ASSERT_TRUE(std::filesystem::exists(marker_)) << "the worker never reached the crash point";
+  EXPECT_NE(node.log().find("worker failed"), std::string::npos) << node.log();
+  // While the node runs on: the dead worker's temporary file is gone, one result is there.
+  for (const auto& file : harness::files_below(node.output())) {
+    EXPECT_EQ(file.string().find(".creni-tmp"), std::string::npos) << "left behind: " << file;
+  }
+  EXPECT_EQ(node.outputs().size(), 1u);
+}
+
 }  // namespace
 }  // namespace creni::testing

@@ -30,6 +30,10 @@ enum class FolderSync {
 [[nodiscard]] Status commit_file(const std::filesystem::path& temp_path, const std::filesystem::path& final_path,
                                  FolderSync folder_sync = FolderSync::now);
 
+/// Removes the temporary files that process `pid` left below `root` (at most `depth` folder levels down), for
+/// example after a worker process was killed in the middle of a write. Returns how many were removed.
+std::size_t remove_temp_files_of(const std::filesystem::path& root, long pid, int depth);
+
 /// Writes `bytes` to `final_path` atomically (temporary sibling, fsync, rename, fsync of the directory).
 [[nodiscard]] Status write_file_atomically(const std::filesystem::path& final_path, std::string_view bytes);
 

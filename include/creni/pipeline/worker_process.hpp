@@ -40,6 +40,8 @@ class WorkerProcess {
   WorkerProcess(pid_t pid, int to_worker, int from_worker);
   std::string reap(bool block);
   std::string reap_after_eof();
+  // The "worker_exited" error for a worker whose pipe closed, naming it and how it ended (reaps it).
+  Error exited();
 
   pid_t pid_;
   int to_worker_;
