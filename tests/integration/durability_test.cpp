@@ -101,5 +101,34 @@ TEST(Durability, a_c_store_is_answered_only_after_spool_file_folder_and_journal_
   EXPECT_LT(journal_synced, answered) << "the C-STORE was answered before the journal was durable";
 }
 
+// RELIABILITY D3: when the spool folder cannot be synced (fsync returns EIO, injected by strace on that folder
+// only), the image is not durable, so it is not acknowledged: 0xA700, no journal row, no spool file, node up.
+TEST(Durability, a_spool_folder_that_cannot_be_synced_gets_0xa700_and_nothing_is_recorded) {
+  const std::string strace = harness::find_program("strace");
+  ASSERT_FALSE(strace.empty()) << "strace is not installed (scripts/install-deps.sh test installs it)";
+  NodeUnderTest node;
+  const auto spool = node.state() / "spool";
+  // The folder exists before the start, so that the start itself has no reason to sync it.
+  std::filesystem::create_directories(spool);
+  ASSERT_TRUE(node.start_under({strace, "-f", "-qq", "-P", spool.string(), "-e", "trace=fsync", "-e",
+                                "inject=fsync:error=EIO", "-o", "/dev/null"}))
+      << node.log();
+
+  harness::TempDir staging;
+  ASSERT_TRUE(write_image(ImageSpec{}, staging / "one.dcm").ok());
+  const auto sent = harness::run_command({harness::find_program("storescu"), "-v", "-aet", "GATEWAY_1", "-aec",
+                                          "CRENI", "127.0.0.1", std::to_string(node.port()),
+                                          (staging / "one.dcm").string()},
+                                         60s);
+  EXPECT_NE((sent.out + sent.err).find("Refused: OutOfResources"), std::string::npos) << sent.out << sent.err
+                                                                                      << node.log();
+  EXPECT_NE(node.log().find("cannot publish spool file"), std::string::npos) << node.log();
+  EXPECT_EQ(node.count_in_state("received") + node.count_in_state("written"), 0) << node.status_json();
+  EXPECT_TRUE(harness::files_below(spool).empty());
+  const auto echo = harness::run_command({harness::find_program("echoscu"), "-aet", "GATEWAY_1", "-aec", "CRENI",
+                                          "127.0.0.1", std::to_string(node.port())});
+  EXPECT_EQ(echo.exit_code, 0) << echo.err;
+}
+
 }  // namespace
 }  // namespace creni::testing

@@ -54,6 +54,11 @@ bool NodeUnderTest::start() {
          process_->running();
 }
 
+bool NodeUnderTest::start_under(std::vector<std::string> launcher) {
+  launcher_ = std::move(launcher);
+  return start();
+}
+
 void NodeUnderTest::kill_hard() {
   if (!process_) return;
   process_->signal(SIGKILL);

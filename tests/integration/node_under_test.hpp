@@ -36,6 +36,8 @@ class NodeUnderTest {
 
   /// Starts the node and waits until it logged that it started. Returns false (with the log in `log()`) otherwise.
   bool start();
+  /// start() under another launcher (an argv prefix, e.g. strace with options that need the node's paths).
+  bool start_under(std::vector<std::string> launcher);
   /// SIGKILL, no clean-up at all (crash test).
   void kill_hard();
   /// SIGTERM and wait; returns the exit code.
