@@ -1,7 +1,9 @@
 #include "harness.hpp"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -171,6 +173,35 @@ std::string read_file(const std::filesystem::path& path) {
   std::stringstream content;
   content << in.rdbuf();
   return content.str();
+}
+
+RawConnection::RawConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RawConnection::send_text(const std::string& bytes) const {
+  (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+}
+
+bool RawConnection::closed_by_peer_within(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd readable{fd_, POLLIN, 0};
+    if (::poll(&readable, 1, 50) > 0) {
+      char buffer[256];
+      const ssize_t got = ::recv(fd_, buffer, sizeof(buffer), MSG_DONTWAIT);
+      if (got <= 0) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace creni::harness

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -75,5 +76,23 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 
 /// Reads a whole file.
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);
+
+/// A raw TCP connection to 127.0.0.1:`port` that sends whatever the test wants (silence, garbage, half PDUs).
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  [[nodiscard]] bool connected() const { return connected_; }
+  void send_text(const std::string& bytes) const;
+  /// True once the peer has closed its side (EOF or reset), waiting at most `timeout`.
+  [[nodiscard]] bool closed_by_peer_within(std::chrono::milliseconds timeout) const;
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
 
 }  // namespace creni::harness

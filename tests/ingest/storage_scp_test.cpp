@@ -219,42 +219,6 @@ int client_socket_to(std::uint16_t port) {
 
 const std::vector<Proposal> kCtExplicitLittle = {{kCtImageStorage, {UID_LittleEndianExplicitTransferSyntax}}};
 
-// A raw TCP connection to the SCP that speaks whatever the test wants.
-class RawConnection {
- public:
-  explicit RawConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~RawConnection() { ::close(fd_); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  [[nodiscard]] bool connected() const { return connected_; }
-  void send_text(const std::string& bytes) const { (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
-
-  // True once the SCP has closed its side (EOF or reset), waiting at most `timeout`.
-  bool closed_by_peer_within(std::chrono::milliseconds timeout) const {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      pollfd readable{fd_, POLLIN, 0};
-      if (::poll(&readable, 1, 50) > 0) {
-        char buffer[256];
-        const ssize_t got = ::recv(fd_, buffer, sizeof(buffer), MSG_DONTWAIT);
-        if (got <= 0) return true;
-      }
-    }
-    return false;
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-};
-
 class StorageScpTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -501,9 +465,9 @@ TEST_F(StorageScpTest, silent_connections_do_not_delay_echoscu) {
   StorageScpOptions o = options();
   o.acse_timeout_s = 30;
   start(o);
-  std::vector<std::unique_ptr<RawConnection>> silent;
+  std::vector<std::unique_ptr<harness::RawConnection>> silent;
   for (int i = 0; i < 20; ++i) {
-    silent.push_back(std::make_unique<RawConnection>(scp_->port()));
+    silent.push_back(std::make_unique<harness::RawConnection>(scp_->port()));
     ASSERT_TRUE(silent.back()->connected());
   }
   const auto began = Clock::now();
@@ -515,7 +479,7 @@ TEST_F(StorageScpTest, silent_connections_do_not_delay_echoscu) {
 
 TEST_F(StorageScpTest, closes_a_connection_that_speaks_http_and_keeps_serving) {
   start();
-  RawConnection http(scp_->port());
+  harness::RawConnection http(scp_->port());
   ASSERT_TRUE(http.connected());
   http.send_text("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
   EXPECT_TRUE(http.closed_by_peer_within(2s));
@@ -525,7 +489,7 @@ TEST_F(StorageScpTest, closes_a_connection_that_speaks_http_and_keeps_serving) {
 
 TEST_F(StorageScpTest, closes_a_connection_whose_associate_request_is_malformed) {
   start();
-  RawConnection garbage(scp_->port());
+  harness::RawConnection garbage(scp_->port());
   ASSERT_TRUE(garbage.connected());
   garbage.send_text(std::string("\x01\x00\x00\x00\x00\x0a", 6) + "0123456789");  // a complete PDU of nonsense
   EXPECT_TRUE(garbage.closed_by_peer_within(3s));
@@ -538,7 +502,7 @@ TEST_F(StorageScpTest, drops_a_peer_whose_associate_request_never_completes) {
   StorageScpOptions o = options();
   o.acse_timeout_s = 1;
   start(o);
-  RawConnection trickle(scp_->port());
+  harness::RawConnection trickle(scp_->port());
   ASSERT_TRUE(trickle.connected());
   trickle.send_text(std::string("\x01\x00\x00\x00\x01\x00", 6) + "partial");  // announces 256 bytes, sends 7
   EXPECT_FALSE(trickle.closed_by_peer_within(300ms));
@@ -676,7 +640,7 @@ TEST_F(StorageScpTest, stop_returns_promptly_with_connections_open) {
   start();
   TestScu idle;
   ASSERT_TRUE(idle.associate(scp_->port(), kGateway1Ae, kOurAe, kCtExplicitLittle).good());
-  RawConnection silent(scp_->port());
+  harness::RawConnection silent(scp_->port());
   ASSERT_TRUE(silent.connected());
   ASSERT_TRUE(harness::wait_until([this] { return scp_->active_associations() == 1; }, 5s));
 

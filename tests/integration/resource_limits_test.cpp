@@ -1,0 +1,61 @@
+// Process resources at their limit (../shared/RELIABILITY.md, D4): the node started with few file descriptors
+// and flooded with connections refuses what it cannot hold, does not spin on its listening socket, and serves
+// again once the flood is gone.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "node_under_test.hpp"
+
+namespace creni::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// CPU seconds (user + system, all threads) the process has used so far.
+double cpu_seconds_of(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int index = 3; fields >> field; ++index) {
+    if (index == 14 || index == 15) ticks += std::stol(field);  // utime, stime
+  }
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+bool echo_answered(const NodeUnderTest& node) {
+  return harness::run_command({harness::find_program("echoscu"), "-to", "5", "-aet", "GATEWAY_1", "-aec", "CRENI",
+                               "127.0.0.1", std::to_string(node.port())},
+                              20s)
+             .exit_code == 0;
+}
+
+TEST(ResourceLimits, out_of_descriptors_the_scp_refuses_without_spinning_and_recovers) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start_under({harness::find_program("prlimit"), "--nofile=64:64"})) << node.log();
+  ASSERT_TRUE(echo_answered(node)) << node.log();
+
+  // More silent connections than the node has descriptors left.
+  std::vector<std::unique_ptr<harness::RawConnection>> flood;
+  for (int i = 0; i < 100; ++i) flood.push_back(std::make_unique<harness::RawConnection>(node.port()));
+  ASSERT_TRUE(harness::wait_until([&] { return node.log().find("scp accept failed") != std::string::npos; }, 10s))
+      << node.log();
+  const double before = cpu_seconds_of(node.pid());
+  std::this_thread::sleep_for(2s);
+  EXPECT_LT(cpu_seconds_of(node.pid()) - before, 0.3) << "the node spins while out of descriptors";
+
+  flood.clear();
+  EXPECT_TRUE(harness::wait_until([&] { return echo_answered(node); }, 30s)) << node.log();
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+}  // namespace
+}  // namespace creni::testing
