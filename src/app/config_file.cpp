@@ -227,6 +227,7 @@ config::NodeConfig read_config(const toml::table& root) {
         "processing.non_image", non_image,
         {{"reject", config::NonImagePolicy::reject}, {"pass", config::NonImagePolicy::pass}});
     r.read_integer("job_timeout_s", c.processing.job_timeout_s);
+    r.read_integer("io_retry_s", c.processing.io_retry_s);
     r.read_integer("worker_memory_mb", c.processing.worker_memory_mb);
   }
 

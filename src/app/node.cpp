@@ -188,6 +188,7 @@ Status Node::start() {
   options.workers = worker_count(config_);
   options.worker_command = worker_command_;
   options.job_timeout = std::chrono::seconds(config_.processing.job_timeout_s);
+  options.io_retry = std::chrono::seconds(config_.processing.io_retry_s);
   options.input_dir = config_.input_dir;
   options.output_dir = config_.output_dir;
   options.quarantine_dir = quarantine_dir;

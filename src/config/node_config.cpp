@@ -235,6 +235,7 @@ Status validate(const NodeConfig& c) {
   }
   if (c.processing.max_image_bytes < 1024) return invalid("processing.max_image_bytes", "must be at least 1024");
   if (Status s = check_range("processing.job_timeout_s", c.processing.job_timeout_s, 1, 86400); !s) return s;
+  if (Status s = check_range("processing.io_retry_s", c.processing.io_retry_s, 1, 86400); !s) return s;
   if (c.processing.worker_memory_mb < 256) return invalid("processing.worker_memory_mb", "must be at least 256");
 
   std::set<std::string> destination_names;

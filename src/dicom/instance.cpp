@@ -66,7 +66,10 @@ DcmFileFormat& Instance::file() { return *file_; }
 Result<Instance> Instance::load(const std::filesystem::path& path) {
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) {
-    return make_error("io_error", "cannot stat " + path.string() + ": " + std::strerror(errno));
+    // A file that is gone stays gone: that is the input's fate, not a passing fault of the machine.
+    const int error_number = errno;
+    return make_error(error_number == ENOENT ? "vanished" : "io_error",
+                      "cannot stat " + path.string() + ": " + std::strerror(error_number));
   }
   if (S_ISLNK(info.st_mode)) return make_error("symlink", path.string() + " is a symbolic link");
   if (!S_ISREG(info.st_mode)) return make_error("not_dicom", path.string() + " is not a regular file");

@@ -44,7 +44,8 @@ CREATE TABLE jobs(
   result_sop_instance_uid TEXT NOT NULL DEFAULT '',
   created_at_ms INTEGER NOT NULL,
   updated_at_ms INTEGER NOT NULL,
-  catalogue_pending INTEGER NOT NULL DEFAULT 0
+  catalogue_pending INTEGER NOT NULL DEFAULT 0,
+  retry_at_ms INTEGER
 );
 CREATE INDEX jobs_by_state ON jobs(state, id);
 CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
@@ -67,9 +68,11 @@ CREATE INDEX forwards_by_job ON forwards(job_id);
 )sql";
 
 // Version 1 -> 2: image.db rows are confirmed per job, so that a crash between the result and its image.db row
-// is repaired at the next start. Rows written before the upgrade are taken as indexed.
+// is repaired at the next start (rows written before the upgrade are taken as indexed); a job that failed for a
+// reason outside the image (disk full, read-only OUTPUT) waits until retry_at_ms before it is claimed again.
 constexpr std::string_view kMigrationToVersion2 = R"sql(
 ALTER TABLE jobs ADD COLUMN catalogue_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN retry_at_ms INTEGER;
 CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
 )sql";
 
@@ -459,17 +462,18 @@ Result<std::optional<Job>> Journal::claim_next(int max_attempts) {
 Result<std::optional<Job>> Journal::claim_next_in_transaction(int max_attempts) {
   const int limit = std::max(1, max_attempts);
   const std::string next_sql =
-      sql_with("SELECT ", kJobColumns, " FROM jobs WHERE state = 'received' ORDER BY id LIMIT 1");
+      sql_with("SELECT ", kJobColumns,
+               " FROM jobs WHERE state = 'received' AND (retry_at_ms IS NULL OR retry_at_ms <= ?) ORDER BY id LIMIT 1");
 
   while (true) {
-    auto statement = prepared(connection_, next_sql);
+    const std::int64_t now = unix_time_ms();
+    auto statement = prepared(connection_, next_sql, now);
     if (!statement) return statement.error();
     auto found = read_jobs(*statement);
     if (!found) return found.error();
     if (found->empty()) return std::optional<Job>{};
     Job job = std::move(found->front());
 
-    const std::int64_t now = unix_time_ms();
     if (job.attempts >= limit) {
       // Each attempt was counted before the job went out, so a job that crashes or hangs every worker ends here
       // instead of taking the pipeline down forever.
@@ -504,6 +508,23 @@ Status Journal::return_to_received(std::int64_t job_id, const std::string& reaso
     return allowed;
   }
   if (Status changed = set_state(connection_, job_id, JobState::received, reason, detail); !changed) return changed;
+  return transaction->commit();
+}
+
+Status Journal::defer(std::int64_t job_id, const std::string& reason, const std::string& detail,
+                      std::chrono::milliseconds delay) {
+  const std::lock_guard lock(mutex_);
+  auto transaction = sqlite::Transaction::begin(connection_);
+  if (!transaction) return transaction.error();
+  if (Status allowed = check_transition(connection_, job_id, {JobState::processing}, JobState::received); !allowed) {
+    return allowed;
+  }
+  if (Status changed = set_state(connection_, job_id, JobState::received, reason, detail); !changed) return changed;
+  // Not the image's fault: the attempt is given back, so that waiting out a full disk never makes a job poison.
+  auto deferred = execute(connection_,
+                          "UPDATE jobs SET attempts = max(0, attempts - 1), retry_at_ms = ? WHERE id = ?",
+                          unix_time_ms() + delay.count(), job_id);
+  if (!deferred) return deferred.error();
   return transaction->commit();
 }
 
@@ -799,7 +820,7 @@ Result<int> Journal::reprocess(const std::vector<std::int64_t>& job_ids) {
     auto updated = execute(connection_,
                            "UPDATE jobs SET state = 'received', attempts = 0, reason = 'reprocess', "
                            "detail = 'reprocess by operator', output_path = '', result_sop_instance_uid = '', "
-                           "updated_at_ms = ? WHERE id = ?",
+                           "retry_at_ms = NULL, updated_at_ms = ? WHERE id = ?",
                            unix_time_ms(), id);
     if (!updated) return updated.error();
     ++changed;

@@ -273,6 +273,16 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
     return std::nullopt;
   }
 
+  if (!reply->ok && reply->reason == "io_error") {
+    // The machine's fault (disk full, OUTPUT not writable), not the image's: the input is kept, the job waits and
+    // runs again, so the node resumes on its own once the disk is fixed.
+    logger()->warn("gw={} job={} not written, retrying in {} s: {}", job.gateway_id, job.id, options_.io_retry.count(),
+                   reply->detail);
+    if (Status deferred = journal_.defer(job.id, reply->reason, reply->detail, options_.io_retry); !deferred) {
+      logger()->error("gw={} job={} cannot record the retry: {}", job.gateway_id, job.id, deferred.error().describe());
+    }
+    return std::nullopt;
+  }
   if (!reply->ok) {
     logger()->warn("gw={} job={} rejected: {}: {}", job.gateway_id, job.id, reply->reason, reply->detail);
     if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {

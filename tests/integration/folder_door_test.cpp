@@ -298,6 +298,30 @@ TEST(FolderDoor, image_db_rows_lost_with_a_crash_are_added_again_at_the_next_sta
   EXPECT_EQ(node.log().find("repairing image.db"), std::string::npos) << node.log();
 }
 
+TEST(FolderDoor, an_output_folder_that_cannot_be_written_holds_the_job_and_processing_resumes_when_fixed) {
+  NodeUnderTest::Settings settings;
+  settings.tables = "[processing]\nio_retry_s = 1\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  // RELIABILITY D1 without root-only tricks: a file where the gateway's output folder belongs.
+  const auto blocked = node.output() / "gateway_1";
+  std::filesystem::remove_all(blocked);
+  { std::ofstream(blocked) << "not a folder"; }
+  const auto inputs = drop_series(node.input() / "gateway_1", 1);
+  ASSERT_TRUE(harness::wait_until([&] { return node.log().find("not written, retrying in 1 s") != std::string::npos; }, 30s))
+      << node.log();
+  std::this_thread::sleep_for(2500ms);  // a few retries: still waiting, never rejected, never poison
+  EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
+  EXPECT_EQ(node.count_in_state("written"), 0);
+  EXPECT_TRUE(std::filesystem::exists(inputs[0]));
+
+  std::filesystem::remove(blocked);
+  std::filesystem::create_directories(blocked);
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.outputs().size(), 1u);
+  EXPECT_EQ(node.count_in_state("rejected"), 0);
+}
+
 TEST(FolderDoor, a_hung_worker_is_replaced_after_the_job_timeout_and_the_job_still_completes) {
   NodeUnderTest::Settings settings;
   settings.tables = "[processing]\njob_timeout_s = 2\n";

@@ -616,6 +616,32 @@ TEST_F(Journal, open_refuses_a_journal_from_a_newer_version) {
   EXPECT_EQ(opened.error().code, "unsupported_schema");
 }
 
+TEST_F(Journal, a_deferred_job_gives_its_attempt_back_and_waits_for_its_time) {
+  const std::int64_t later = created(arrival("later.dcm", "1.7.1", "h1"));
+  const std::int64_t soon = created(arrival("soon.dcm", "1.7.2", "h2"));
+  EXPECT_EQ(claim().id, later);
+  ASSERT_TRUE(journal_->defer(later, "io_error", "disk full", std::chrono::hours(1)).ok());
+  const Job deferred = job(later);
+  EXPECT_EQ(deferred.state, JobState::received);
+  EXPECT_EQ(deferred.attempts, 0);
+  EXPECT_EQ(deferred.reason, "io_error");
+  // Not claimable before its time: the next job goes first, then nothing is due.
+  EXPECT_EQ(claim().id, soon);
+  auto nothing = journal_->claim_next(2);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_FALSE(nothing->has_value());
+  // Deferred again and again, a job never becomes poison; once due, it is claimed.
+  const std::int64_t again = created(arrival("again.dcm", "1.7.3", "h3"));
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(claim().id, again);
+    ASSERT_TRUE(journal_->defer(again, "io_error", "disk full", std::chrono::milliseconds(0)).ok());
+  }
+  EXPECT_EQ(claim().id, again);
+  EXPECT_EQ(job(again).attempts, 1);
+  // Only a job in processing can be deferred.
+  EXPECT_FALSE(journal_->defer(later, "io_error", "x", std::chrono::milliseconds(0)).ok());
+}
+
 TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_as_indexed) {
   const std::int64_t id = written_job("old.dcm", {});
   journal_.reset();
@@ -623,7 +649,10 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
     // What version 1 looked like: no catalogue_pending column.
     auto connection = sqlite::Connection::open(file_);
     ASSERT_TRUE(connection.ok());
-    ASSERT_TRUE(connection->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending").ok());
+    ASSERT_TRUE(connection
+                    ->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending; "
+                           "ALTER TABLE jobs DROP COLUMN retry_at_ms")
+                    .ok());
     ASSERT_TRUE(connection->set_user_version(1).ok());
   }
   reopen();

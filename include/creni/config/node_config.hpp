@@ -91,6 +91,7 @@ struct ProcessingConfig {
   std::uint64_t max_image_bytes = 1ULL << 30;           ///< max_image_bytes: cap on declared pixel data size
   NonImagePolicy non_image = NonImagePolicy::reject;    ///< non_image: "reject" or "pass" (SR, KO, RT: no burn-in)
   int job_timeout_s = 60;                               ///< job_timeout_s: wall-clock limit per job in a worker
+  int io_retry_s = 30;  ///< io_retry_s: a job that failed on the machine's side (disk full, OUTPUT not writable) waits this long, then runs again
   std::uint64_t worker_memory_mb = 4096;                ///< worker_memory_mb: address-space limit of a worker
 };
 

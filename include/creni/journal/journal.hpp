@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -187,6 +188,10 @@ class Journal {
   [[nodiscard]] Status return_to_received(std::int64_t job_id, const std::string& reason, const std::string& detail);
 
   /// `received` or `processing` -> `rejected`, with the reason (a machine code) and detail.
+  /// processing -> received for a failure outside the image (disk full, OUTPUT not writable): the attempt is
+  /// given back and the job is not claimed again before `delay` has passed.
+  [[nodiscard]] Status defer(std::int64_t job_id, const std::string& reason, const std::string& detail,
+                             std::chrono::milliseconds delay);
   [[nodiscard]] Status mark_rejected(std::int64_t job_id, const std::string& reason, const std::string& detail);
 
   /// `processing` -> `written` with the output file and its SOP Instance UID. With destinations, one forward per

@@ -31,6 +31,7 @@ struct PipelineOptions {
   int workers = 1;                                   ///< worker processes (and supervising threads)
   std::vector<std::string> worker_command;           ///< argv of `creni-node worker ...` (same config as the node)
   std::chrono::seconds job_timeout{60};              ///< wall-clock limit per job
+  std::chrono::seconds io_retry{30};                 ///< wait before a job that failed with io_error runs again
   std::chrono::seconds worker_start_timeout{30};     ///< a worker must say READY within this
   int max_attempts = 2;                              ///< a job whose worker died this often is rejected as poison
   std::filesystem::path input_dir;                   ///< INPUT (SCP arrivals are mirrored to INPUT/gateway_<id>/)
