@@ -501,18 +501,16 @@ Result<std::optional<Job>> Journal::claim_next_in_transaction(int max_attempts) 
 }
 
 Status Journal::return_to_received(std::int64_t job_id, const std::string& reason, const std::string& detail) {
-  const std::lock_guard lock(mutex_);
-  auto transaction = sqlite::Transaction::begin(connection_);
-  if (!transaction) return transaction.error();
-  if (Status allowed = check_transition(connection_, job_id, {JobState::processing}, JobState::received); !allowed) {
-    return allowed;
-  }
-  if (Status changed = set_state(connection_, job_id, JobState::received, reason, detail); !changed) return changed;
-  return transaction->commit();
+  return requeue(job_id, reason, detail, std::nullopt);
 }
 
 Status Journal::defer(std::int64_t job_id, const std::string& reason, const std::string& detail,
                       std::chrono::milliseconds delay) {
+  return requeue(job_id, reason, detail, delay);
+}
+
+Status Journal::requeue(std::int64_t job_id, const std::string& reason, const std::string& detail,
+                        std::optional<std::chrono::milliseconds> deferred_by) {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
@@ -520,11 +518,13 @@ Status Journal::defer(std::int64_t job_id, const std::string& reason, const std:
     return allowed;
   }
   if (Status changed = set_state(connection_, job_id, JobState::received, reason, detail); !changed) return changed;
-  // Not the image's fault: the attempt is given back, so that waiting out a full disk never makes a job poison.
-  auto deferred = execute(connection_,
-                          "UPDATE jobs SET attempts = max(0, attempts - 1), retry_at_ms = ? WHERE id = ?",
-                          unix_time_ms() + delay.count(), job_id);
-  if (!deferred) return deferred.error();
+  if (deferred_by) {
+    // Not the image's fault: the attempt is given back, so that waiting out a full disk never makes a job poison.
+    auto deferred = execute(connection_,
+                            "UPDATE jobs SET attempts = max(0, attempts - 1), retry_at_ms = ? WHERE id = ?",
+                            unix_time_ms() + deferred_by->count(), job_id);
+    if (!deferred) return deferred.error();
+  }
   return transaction->commit();
 }
 

@@ -267,6 +267,9 @@ class Journal {
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
   Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
   Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
+  // processing -> received; with `deferred_by`, the attempt is given back and the job waits that long.
+  Status requeue(std::int64_t job_id, const std::string& reason, const std::string& detail,
+                 std::optional<std::chrono::milliseconds> deferred_by);
   // Runs `sql` (parameters: now, job id) for every job in one transaction, after checking that all exist.
   Result<int> update_each_job(const std::vector<std::int64_t>& job_ids, std::string_view sql, std::string_view what,
                               const std::function<Status(std::int64_t)>& after_each);
