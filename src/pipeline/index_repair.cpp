@@ -35,12 +35,15 @@ std::size_t queue_missing_index_rows(journal::Journal& journal, CatalogWriter& w
     return 0;
   }
   std::size_t queued = 0;
+  std::vector<std::int64_t> nothing_to_index;
   for (const journal::Job& job : owed.value()) {
     std::vector<CatalogEntry> entries;
     auto result = catalog::record_from_file(job.output_path);
     if (!result) {
-      // The result is gone (an operator removed it) or damaged: there is nothing true to index.
+      // The result is gone (an operator removed it) or damaged: there is nothing true to index, now or at the
+      // next start, so the journal stops asking.
       logger()->warn("gw={} job={} image.db row not repaired: {}", job.gateway_id, job.id, result.error().describe());
+      nothing_to_index.push_back(job.id);
       continue;
     }
     entries.push_back(CatalogEntry{output_folder_of(options, job.gateway_id), std::move(result).value()});
@@ -52,6 +55,10 @@ std::size_t queue_missing_index_rows(journal::Journal& journal, CatalogWriter& w
     }
     writer.add(job.id, std::move(entries));
     ++queued;
+  }
+  if (Status settled = journal.mark_catalogued(nothing_to_index); !settled) {
+    logger()->warn("cannot record {} result(s) without an index row: {}", nothing_to_index.size(),
+                   settled.error().describe());
   }
   if (queued > 0) logger()->warn("repairing image.db: {} result(s) were recorded but not yet indexed", queued);
   return queued;

@@ -80,10 +80,12 @@ TEST_F(IndexRepair, rows_owed_after_a_crash_are_read_back_from_the_results_and_c
   }
   EXPECT_TRUE(has_path);
 
+  // The result that is gone has nothing to index: the journal stops asking for it too.
   auto owed = journal_->jobs_awaiting_catalogue(-1);
   ASSERT_TRUE(owed.ok());
-  ASSERT_EQ(owed->size(), 1U);
-  EXPECT_EQ(owed->front().id, result_gone);
+  EXPECT_TRUE(owed->empty());
+  EXPECT_EQ(queue_missing_index_rows(*journal_, writer, options_), 0U);
+  (void)result_gone;
   (void)from_folder;
   (void)from_scp;
 }

@@ -11,7 +11,8 @@ namespace creni::pipeline {
 /// The image.db rows the node owes: jobs with a result whose rows were never confirmed (the node stopped, or was
 /// killed, between recording the result and committing its rows, or the index was locked or unwritable). Their
 /// rows are read again from the result's header (and, for an SCP arrival mirrored into INPUT, the mirrored
-/// file's) and queued on `writer`. Runs at start, before any new result. Returns how many jobs were queued.
+/// file's) and queued on `writer`; a result that is gone is confirmed as having nothing to index. Runs at start,
+/// before any new result. Returns how many jobs were queued.
 std::size_t queue_missing_index_rows(journal::Journal& journal, CatalogWriter& writer, const PipelineOptions& options);
 
 /// The folders whose image.db a job's rows go into.
