@@ -241,6 +241,14 @@ T_ASC_PresentationContextID choose_context(const Association& association, const
   return id;
 }
 
+// Whether the file can go out in the transfer syntax the PACS accepted. Re-encoding between uncompressed syntaxes
+// is cheap and safe; decompressing would decode pixel data, which the node's network process never does
+// (DESIGN.md), so an encapsulated file needs its own syntax accepted.
+bool can_send_as(FileToSend& file, const std::string& accepted_transfer_syntax) {
+  return accepted_transfer_syntax == file.transfer_syntax_uid ||
+         file.dataset()->canWriteXfer(DcmXfer(accepted_transfer_syntax.c_str()).getXfer());
+}
+
 // ---- the DIMSE exchange -----------------------------------------------------------------------------------------
 
 void count_sent_bytes(void* context, unsigned long bytes) { *static_cast<unsigned long*>(context) = bytes; }
@@ -378,10 +386,7 @@ SendResult DcmtkPacsSender::send_once(const std::filesystem::path& path) {
   if (open_ && sharing && !file.study_instance_uid.empty() && open_->study_instance_uid == file.study_instance_uid &&
       open_->association.usable()) {
     context = choose_context(open_->association, file, accepted_syntax);
-    if (context != 0 && accepted_syntax != file.transfer_syntax_uid &&
-        !file.dataset()->canWriteXfer(DcmXfer(accepted_syntax.c_str()).getXfer())) {
-      context = 0;
-    }
+    if (context != 0 && !can_send_as(file, accepted_syntax)) context = 0;
   }
   if (context == 0) {
     release_association();
@@ -417,10 +422,7 @@ std::optional<SendResult> DcmtkPacsSender::open_for(FileToSend& file, unsigned c
     release_into(opened->association, result);
     return result;
   }
-  // Re-encoding between uncompressed syntaxes is cheap and safe; decompressing would decode pixel data, which
-  // the node's network process never does (DESIGN.md), so an encapsulated file needs its own syntax accepted.
-  if (accepted_syntax != file.transfer_syntax_uid &&
-      !file.dataset()->canWriteXfer(DcmXfer(accepted_syntax.c_str()).getXfer())) {
+  if (!can_send_as(file, accepted_syntax)) {
     SendResult result = failed(SendPhase::negotiate, "the PACS accepts " + file.sop_class_uid + " only as " +
                                                          accepted_syntax + ", and the file is " +
                                                          file.transfer_syntax_uid + " (no decoding here)");
