@@ -148,12 +148,18 @@ Status Instance::decode_pixels() {
   return {};
 }
 
-Status Instance::save(const std::filesystem::path& final_path, fs::FolderSync folder_sync) {
+Status Instance::save(const std::filesystem::path& final_path) {
+  auto temp = save_unsynced(final_path);
+  if (!temp) return temp.error();
+  return fs::commit_file(temp.value(), final_path);
+}
+
+Result<std::filesystem::path> Instance::save_unsynced(const std::filesystem::path& final_path) {
   DcmDataset& data = dataset();
   if (!data.canWriteXfer(EXS_LittleEndianExplicit)) {
     return make_error("encode_failed", "pixel data is still compressed; decode before saving");
   }
-  const std::filesystem::path temp = fs::temp_path_for(final_path);
+  std::filesystem::path temp = fs::temp_path_for(final_path);
   const OFCondition saved = file_->saveFile(temp.c_str(), EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL,
                                             EPD_noChange, 0, 0, EWM_createNewMeta);
   if (saved.bad()) {
@@ -163,10 +169,10 @@ Status Instance::save(const std::filesystem::path& final_path, fs::FolderSync fo
   // The preamble of the input may hold anything (CVE-2019-11687: executable headers); ours is always zeros.
   if (Status cleared = zero_preamble(temp); !cleared) {
     ::unlink(temp.c_str());
-    return cleared;
+    return cleared.error();
   }
   crash_point("output_written_before_rename");
-  return fs::commit_file(temp, final_path, folder_sync);
+  return temp;
 }
 
 }  // namespace creni::dicom

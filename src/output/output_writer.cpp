@@ -18,14 +18,21 @@ Result<std::filesystem::path> relative_output_path(config::OutputLayout layout, 
 OutputWriter::OutputWriter(std::filesystem::path root, config::OutputLayout layout)
     : root_(std::move(root)), layout_(layout) {}
 
-Result<std::filesystem::path> OutputWriter::write(dicom::Instance& instance, const dicom::InstanceIdentity& result,
-                                                  fs::FolderSync folder_sync) const {
+Result<std::filesystem::path> OutputWriter::write(dicom::Instance& instance, const dicom::InstanceIdentity& result) const {
+  auto staged = stage(instance, result);
+  if (!staged) return staged.error();
+  if (Status committed = fs::commit_file(staged->temp, staged->final_path); !committed) return committed.error();
+  return staged->final_path;
+}
+
+Result<StagedOutput> OutputWriter::stage(dicom::Instance& instance, const dicom::InstanceIdentity& result) const {
   auto relative = relative_output_path(layout_, result);
   if (!relative) return relative.error();
-  const std::filesystem::path final_path = root_ / relative.value();
+  std::filesystem::path final_path = root_ / relative.value();
   if (Status made = fs::create_directories_durably(final_path.parent_path()); !made) return made.error();
-  if (Status saved = instance.save(final_path, folder_sync); !saved) return saved.error();
-  return final_path;
+  auto temp = instance.save_unsynced(final_path);
+  if (!temp) return temp.error();
+  return StagedOutput{std::move(temp).value(), std::move(final_path)};
 }
 
 }  // namespace creni::output

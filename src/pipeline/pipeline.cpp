@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "creni/common/atomic_file.hpp"
+#include "creni/common/crash_point.hpp"
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/worker_process.hpp"
 #include "creni/pipeline/worker_protocol.hpp"
@@ -176,8 +177,9 @@ void Pipeline::supervise(int slot_index) {
   }
   work_available_.notify_all();
 
-  // The slot keeps its worker busy while the journal commits: a job is sent as soon as the previous answer is in,
-  // and the previous result is recorded (together with the claim of the job after) while the worker processes it.
+  // The slot keeps its worker busy while results are made durable and recorded: one claimed job waits in `next`,
+  // it is sent as soon as the worker answers, and the answered result is committed and recorded (together with
+  // the claim of the job after) while the worker processes it.
   std::optional<journal::Job> next;       // claimed, not yet sent: processed even while stopping
   std::optional<Finished> unrecorded;     // answered, not yet recorded in the journal
   while (!stopping_.load() || next || unrecorded) {
@@ -226,6 +228,15 @@ void Pipeline::supervise(int slot_index) {
     if (unrecorded) {
       next = record_written(*unrecorded, /*claim_next=*/!stopping_.load());
       unrecorded.reset();
+    } else if (in_flight && !stopping_.load()) {
+      // The first job of a run: claim the one after now, so that from here on a job is always ready to go out
+      // the moment the worker answers, and the worker never waits while the journal commits.
+      auto claimed = journal_.claim_next(options_.max_attempts);
+      if (claimed) {
+        next = std::move(claimed).value();
+      } else {
+        logger()->error("cannot claim a job: {}", claimed.error().describe());
+      }
     }
     if (in_flight) unrecorded = await_answer(slot, *in_flight);
   }
@@ -295,13 +306,30 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
                   std::move(reply).value(), elapsed_ms};
 }
 
+Status Pipeline::commit_result(const JobReply& reply) {
+  // The worker wrote the result next to its final name and went on with the next job; the fsync, the rename and
+  // the folder fsyncs happen here, all before the journal says `written` (and before it points at the mirror).
+  crash_point("result_answered_before_commit");
+  if (!reply.staged_output.empty()) {
+    if (Status committed = fs::commit_file(reply.staged_output, reply.output, fs::FolderSync::by_caller); !committed) {
+      return committed;
+    }
+  }
+  if (Status synced = folder_syncer_.sync(reply.output.parent_path()); !synced) return synced;
+  if (!reply.mirrored_input.empty()) return folder_syncer_.sync(reply.mirrored_input.parent_path());
+  return {};
+}
+
 std::optional<journal::Job> Pipeline::record_written(Finished& finished, bool claim_next) {
   const journal::Job& job = finished.job;
   JobReply& reply = finished.reply;
-  // The worker left the result's new folder entry to us: durable before the journal says `written`.
-  if (Status synced = folder_syncer_.sync(reply.output.parent_path()); !synced) {
-    logger()->error("gw={} job={} result not durable: {}", job.gateway_id, job.id, synced.error().describe());
-    (void)journal_.return_to_received(job.id, synced.error().code, synced.error().describe());
+  if (Status durable = commit_result(reply); !durable) {
+    // Like a worker's io_error: the disk's fault, not the image's; the job runs again after a pause.
+    logger()->error("gw={} job={} result not durable, retrying in {} s: {}", job.gateway_id, job.id,
+                    options_.io_retry.count(), durable.error().describe());
+    if (Status deferred = journal_.defer(job.id, "io_error", durable.error().describe(), options_.io_retry); !deferred) {
+      logger()->error("gw={} job={} cannot record the retry: {}", job.gateway_id, job.id, deferred.error().describe());
+    }
     return std::nullopt;
   }
   // The result and the next claim share one journal commit; when stopping, nothing new is claimed.

@@ -109,7 +109,7 @@ void cross_check_with_gateway_index(const JobRequest& request, const dicom::Inst
 
 // An SCP arrival also appears in INPUT/gateway_<id>/<StudyUID>/<SOPUID> (validated UIDs only), like a gateway's
 // drop. The spool file is complete and durable, so a hard link publishes it atomically with no copy; only the new
-// directory entry needs an fsync. Across file systems the bytes are copied through an atomic write instead. The
+// directory entry needs an fsync, which the node does. Across file systems the bytes are copied through an atomic write instead. The
 // folder door sees the new name and records a duplicate; the node adds the image.db row (batched).
 Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const dicom::InstanceIdentity& identity) {
   const auto folder = request.mirror_root / identity.study_instance_uid;
@@ -118,10 +118,7 @@ Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const
   if (std::filesystem::exists(target, ec)) return target;
   if (Status made = fs::create_directories_durably(folder); !made) return made.error();
   std::filesystem::create_hard_link(request.input, target, ec);
-  if (!ec) {
-    if (Status synced = fs::sync_directory(folder); !synced) return synced.error();
-    return target;
-  }
+  if (!ec) return target;  // the node syncs the folder before it records the mirror
   const auto temp = fs::temp_path_for(target);
   std::filesystem::copy_file(request.input, temp, std::filesystem::copy_options::overwrite_existing, ec);
   if (ec) return make_error("io_error", "cannot copy the received file to " + temp.string() + ": " + ec.message());
@@ -145,15 +142,16 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   auto processed = chain.run(instance.value());
   if (!processed) return failure(request.job_id, processed.error());
   const output::OutputWriter writer(request.output_root, request.layout);
-  // The node syncs the result's folder before it records the result, off this worker's critical path and shared
-  // with other workers' results in the same folder.
-  auto written = writer.write(instance.value(), processed->result, fs::FolderSync::by_caller);
-  if (!written) return failure(request.job_id, written.error());
+  // The node makes the result durable and visible (fsync, rename, folder fsync) before it records it: the waits
+  // for the disk overlap with this worker's next job, and results finishing together share a folder fsync.
+  auto staged = writer.stage(instance.value(), processed->result);
+  if (!staged) return failure(request.job_id, staged.error());
 
   JobReply reply;
   reply.job_id = request.job_id;
   reply.ok = true;
-  reply.output = written.value();
+  reply.output = staged->final_path;
+  reply.staged_output = staged->temp;
   reply.source = processed->source;
   reply.result = processed->result;
   reply.mirrored_input = mirrored;
@@ -161,7 +159,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   reply.inference_us = static_cast<std::int64_t>(processed->inference_ms * 1000.0);
   // The node writes OUTPUT/gateway_<id>/image.db in batches (one commit for many results); the worker, which has
   // the data set parsed, supplies the row. The gateways keep each file's path in PrivateCreator; so do we.
-  reply.catalog_entry = catalog::record_from_dataset(instance->dataset(), written.value());
+  reply.catalog_entry = catalog::record_from_dataset(instance->dataset(), staged->final_path);
   return reply;
 }
 

@@ -143,7 +143,8 @@ std::string encode_request(const JobRequest& r) {
 
 std::string encode_reply(const JobReply& r) {
   if (!r.ok) return join({"FAIL", std::to_string(r.job_id), r.reason, r.detail});
-  std::string line = join({"DONE", std::to_string(r.job_id), r.output.string(), r.source.sop_instance_uid,
+  std::string line = join({"DONE", std::to_string(r.job_id), r.output.string(), r.staged_output.string(),
+                           r.source.sop_instance_uid,
                            r.source.study_instance_uid, r.source.series_instance_uid, r.source.sop_class_uid,
                            r.result.sop_instance_uid, r.result.study_instance_uid, r.result.series_instance_uid,
                            r.mirrored_input.string(), std::to_string(r.inference_us)});
@@ -176,7 +177,7 @@ Result<JobRequest> decode_request(std::string_view line) {
 
 Result<JobReply> decode_reply(std::string_view line) {
   const bool ok = verb_of(line) == "DONE";
-  auto fields = split(line, ok ? "DONE" : "FAIL", ok ? 12 : 4, ok);
+  auto fields = split(line, ok ? "DONE" : "FAIL", ok ? 13 : 4, ok);
   if (!fields) return fields.error();
   auto& f = fields.value();
   auto id = to_int(f[1]);
@@ -190,19 +191,20 @@ Result<JobReply> decode_reply(std::string_view line) {
     return reply;
   }
   reply.output = f[2];
-  reply.source.sop_instance_uid = f[3];
-  reply.source.study_instance_uid = f[4];
-  reply.source.series_instance_uid = f[5];
-  reply.source.sop_class_uid = f[6];
-  reply.result.sop_class_uid = f[6];
-  reply.result.sop_instance_uid = f[7];
-  reply.result.study_instance_uid = f[8];
-  reply.result.series_instance_uid = f[9];
-  reply.mirrored_input = f[10];
-  auto inference_us = to_int(f[11]);
+  reply.staged_output = f[3];
+  reply.source.sop_instance_uid = f[4];
+  reply.source.study_instance_uid = f[5];
+  reply.source.series_instance_uid = f[6];
+  reply.source.sop_class_uid = f[7];
+  reply.result.sop_class_uid = f[7];
+  reply.result.sop_instance_uid = f[8];
+  reply.result.study_instance_uid = f[9];
+  reply.result.series_instance_uid = f[10];
+  reply.mirrored_input = f[11];
+  auto inference_us = to_int(f[12]);
   if (!inference_us) return inference_us.error();
   reply.inference_us = inference_us.value();
-  for (std::size_t i = 12; i < f.size(); ++i) {
+  for (std::size_t i = 13; i < f.size(); ++i) {
     if (Status added = add_catalog_field(reply, f[i]); !added) return added.error();
   }
   return reply;

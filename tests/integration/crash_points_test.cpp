@@ -135,5 +135,22 @@ TEST_F(CrashPoint, a_worker_killed_before_its_rename_leaves_no_temporary_file_an
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
+TEST_F(CrashPoint, the_node_killed_before_it_commits_a_workers_result_leaves_no_temporary_file_and_finishes_the_job) {
+  NodeUnderTest node(crashing_at("result_answered_before_commit", marker_));
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_one(node.input() / "gateway_1");
+  ASSERT_TRUE(node.exited_within(60s)) << node.log();
+  ASSERT_TRUE(std::filesystem::exists(marker_)) << "the node never reached the crash point";
+  // The worker's result lies next to its final name, unsynced: not a result yet.
+  EXPECT_TRUE(node.outputs().empty());
+
+  ASSERT_TRUE(node.start()) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  for (const auto& file : harness::files_below(node.output())) {
+    EXPECT_EQ(file.string().find(".creni-tmp"), std::string::npos) << "left behind: " << file;
+  }
+  EXPECT_EQ(node.outputs().size(), 1u);
+}
+
 }  // namespace
 }  // namespace creni::testing

@@ -30,6 +30,7 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   reply.job_id = 9;
   reply.ok = true;
   reply.output = "/out/1.2/3.4.dcm";
+  reply.staged_output = "/out/1.2/.3.4.dcm.77-1.creni-tmp";
   reply.source = {"1.2.840.10008.5.1.4.1.1.2", "1.2.3", "1.2", "1.2.1", ""};
   reply.result = {"1.2.840.10008.5.1.4.1.1.2", "2.25.3", "2.25.1", "2.25.2", ""};
   reply.mirrored_input = "/in/gateway_1/1.2/1.2.3";
@@ -40,6 +41,7 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   ASSERT_TRUE(decoded.ok()) << decoded.error().describe();
   EXPECT_TRUE(decoded->ok);
   EXPECT_EQ(decoded->output, reply.output);
+  EXPECT_EQ(decoded->staged_output, reply.staged_output);
   EXPECT_EQ(decoded->source.sop_instance_uid, "1.2.3");
   EXPECT_EQ(decoded->result.study_instance_uid, "2.25.1");
   EXPECT_EQ(decoded->result.series_instance_uid, "2.25.2");

@@ -4,7 +4,6 @@
 #include <memory>
 #include <string>
 
-#include "creni/common/atomic_file.hpp"
 #include "creni/common/result.hpp"
 
 class DcmFileFormat;
@@ -62,8 +61,13 @@ class Instance {
   /// Writes the object as Explicit VR Little Endian with a fresh meta header (MediaStorageSOPInstanceUID equals
   /// the dataset's SOP Instance UID) and a zeroed preamble, atomically: temporary sibling, fsync, rename, fsync
   /// of the directory. Requires decoded pixels when the input was compressed. Errors: "io_error", "encode_failed".
-  /// With FolderSync::by_caller the directory fsync is left to the caller.
-  [[nodiscard]] Status save(const std::filesystem::path& final_path, fs::FolderSync folder_sync = fs::FolderSync::now);
+  [[nodiscard]] Status save(const std::filesystem::path& final_path);
+
+  /// The first half of save(): writes the object, encoded as save() does, to a temporary sibling of `final_path`
+  /// and returns the sibling's path, neither synced nor renamed. fs::commit_file(temporary, final_path) is the
+  /// second half; it may run in another process (workers leave it to the node, which syncs while they work on).
+  /// Errors: "io_error", "encode_failed" (nothing is left behind).
+  [[nodiscard]] Result<std::filesystem::path> save_unsynced(const std::filesystem::path& final_path);
 
  private:
   explicit Instance(std::unique_ptr<DcmFileFormat> file);

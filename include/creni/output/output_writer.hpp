@@ -14,6 +14,13 @@ namespace creni::output {
 [[nodiscard]] Result<std::filesystem::path> relative_output_path(config::OutputLayout layout,
                                                                  const dicom::InstanceIdentity& result);
 
+/// A result written to a temporary sibling of its final path, not yet durable or visible: fs::commit_file(temp,
+/// final_path) completes it.
+struct StagedOutput {
+  std::filesystem::path temp;
+  std::filesystem::path final_path;
+};
+
 /// Writes processed instances below one root (for example OUTPUT/gateway_1), atomically: a reader of the output
 /// folder never sees a partial file, only complete results under their final names. Stateless apart from its
 /// configuration; safe to use from several threads or processes on distinct instances.
@@ -21,11 +28,13 @@ class OutputWriter {
  public:
   OutputWriter(std::filesystem::path root, config::OutputLayout layout);
 
-  /// Saves `instance` (already processed: `result` holds its new UIDs) and returns the final path. With
-  /// FolderSync::by_caller the final name is durable only once the caller has synced its folder.
+  /// Saves `instance` (already processed: `result` holds its new UIDs) durably and returns the final path.
   /// Errors: "invalid_uid", "io_error" (disk full, read-only: nothing partial is left behind).
-  [[nodiscard]] Result<std::filesystem::path> write(dicom::Instance& instance, const dicom::InstanceIdentity& result,
-                                                    fs::FolderSync folder_sync = fs::FolderSync::now) const;
+  [[nodiscard]] Result<std::filesystem::path> write(dicom::Instance& instance, const dicom::InstanceIdentity& result) const;
+
+  /// The first half of write(): encodes `instance` next to its final path and leaves the fsync and the rename to
+  /// the caller (fs::commit_file). The result's folder exists and is durable. Errors: as write().
+  [[nodiscard]] Result<StagedOutput> stage(dicom::Instance& instance, const dicom::InstanceIdentity& result) const;
 
   [[nodiscard]] const std::filesystem::path& root() const { return root_; }
 

@@ -26,6 +26,7 @@ namespace creni::pipeline {
 
 class WorkerProcess;
 class WorkerSlot;
+struct JobReply;
 
 struct PipelineOptions {
   int workers = 1;                                   ///< worker processes (and supervising threads)
@@ -79,6 +80,7 @@ class Pipeline {
   void supervise(int slot);
   InFlight send_to(WorkerProcess& worker, journal::Job job);
   std::optional<Finished> await_answer(WorkerSlot& slot, InFlight& in_flight);
+  [[nodiscard]] Status commit_result(const JobReply& reply);
   std::optional<journal::Job> record_written(Finished& finished, bool claim_next);
 
   PipelineOptions options_;

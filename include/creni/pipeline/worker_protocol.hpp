@@ -14,7 +14,7 @@
 /// line, fields separated by TAB, each field percent-escaped ('%', TAB, CR, LF) so that any path fits.
 ///   worker -> node:  READY <pid>
 ///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat> <mirror root or "">
-///   worker -> node:  DONE <job_id> <output path> <src sop> <src study> <src series> <sop class> <res sop> <res study>
+///   worker -> node:  DONE <job_id> <output path> <staged output path> <src sop> <src study> <src series> <sop class> <res sop> <res study>
 ///                         <res series> <mirrored input path or ""> <inference microseconds>
 ///                         [<table>.<column>=<value> ...]
 ///                    (the trailing fields: the result's OUTPUT image.db entry, then the mirrored input's INPUT
@@ -38,7 +38,10 @@ struct JobReply {
   bool ok = false;
   std::string reason;                  ///< FAIL: machine code (journal reason)
   std::string detail;                  ///< FAIL: human-readable
-  std::filesystem::path output;        ///< DONE: the final output file (complete and fsynced; its folder is not yet)
+  std::filesystem::path output;        ///< DONE: where the result goes (OUTPUT/gateway_<id>/...)
+  /// DONE: the result, completely written next to `output` but neither synced nor renamed: the node commits it
+  /// (fs::commit_file) while the worker already processes the next job.
+  std::filesystem::path staged_output;
   dicom::InstanceIdentity source;      ///< DONE: the input's UIDs
   dicom::InstanceIdentity result;      ///< DONE: the derived UIDs
   std::filesystem::path mirrored_input;  ///< DONE: where the input now also lies in INPUT (mirror_root), or empty
