@@ -94,6 +94,8 @@ std::size_t remove_temp_files_of(const std::filesystem::path& root, long pid, in
   return removed;
 }
 
+Status sync_file(const std::filesystem::path& file) { return sync_path(file, O_RDONLY | O_NOFOLLOW); }
+
 Status sync_directory(const std::filesystem::path& directory) {
   return sync_path(directory.empty() ? std::filesystem::path(".") : directory, O_RDONLY | O_DIRECTORY);
 }
@@ -104,7 +106,7 @@ Status commit_file(const std::filesystem::path& temp_path, const std::filesystem
     ::unlink(temp_path.c_str());
     return error;
   };
-  if (Status synced = sync_path(temp_path, O_RDONLY | O_NOFOLLOW); !synced) return fail(synced.error());
+  if (Status synced = sync_file(temp_path); !synced) return fail(synced.error());
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0) return fail(io_error("rename failed to", final_path, errno));
   if (folder_sync == FolderSync::by_caller) return {};
   return sync_directory(final_path.parent_path());

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "creni/common/atomic_file.hpp"
 #include "creni/common/result.hpp"
 #include "creni/ingest/arrival_sink.hpp"
 #include "creni/ingest/association_admission.hpp"
@@ -44,6 +45,7 @@ struct ScpShared {
   AcceptorNetwork* network = nullptr;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> images_stored{0};
+  fs::FolderSyncer spool_folder;  // new spool entries made durable, one fsync shared by concurrent associations
 };
 
 /// One association from its A-ASSOCIATE-RQ (already buffered in `socket`) to release or abort: hands the socket

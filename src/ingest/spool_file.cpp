@@ -5,8 +5,6 @@
 #include <atomic>
 #include <chrono>
 
-#include "creni/common/atomic_file.hpp"
-
 namespace creni::ingest {
 
 namespace {
@@ -21,28 +19,16 @@ std::string unique_stem() {
 
 }  // namespace
 
-SpoolFile::SpoolFile(const std::filesystem::path& spool_dir) {
-  const std::string stem = unique_stem();
-  temp_path_ = spool_dir / (stem + std::string(fs::kTempSuffix));
-  final_path_ = spool_dir / (stem + ".dcm");
-}
+SpoolFile::SpoolFile(const std::filesystem::path& spool_dir) : path_(spool_dir / (unique_stem() + ".dcm")) {}
 
 SpoolFile::~SpoolFile() {
-  if (!owned_) return;
   // unlink, not std::filesystem::remove: a destructor must not throw, and a missing file is fine.
-  ::unlink(temp_path_.c_str());
-  if (published_) ::unlink(final_path_.c_str());
+  if (owned_) ::unlink(path_.c_str());
 }
 
-Status SpoolFile::publish() {
-  Status committed = fs::commit_file(temp_path_, final_path_);
-  if (committed) {
-    published_ = true;
-  } else {
-    // The rename may have happened before the directory fsync failed; the name is ours alone, so remove it.
-    ::unlink(final_path_.c_str());
-  }
-  return committed;
+Status SpoolFile::make_durable(fs::FolderSyncer& folders) const {
+  if (Status synced = fs::sync_file(path_); !synced) return synced;
+  return folders.sync(path_.parent_path());
 }
 
 }  // namespace creni::ingest

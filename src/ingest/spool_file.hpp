@@ -3,15 +3,18 @@
 #include <filesystem>
 #include <string>
 
+#include "creni/common/atomic_file.hpp"
 #include "creni/common/result.hpp"
 
 namespace creni::ingest {
 
-/// One received data set on its way through the spool: written as "<dir>/<unique>.creni-tmp", published as
-/// "<dir>/<unique>.dcm" (fsync, rename, fsync of the directory), then handed to the ArrivalSink. Whatever still
-/// belongs to us is removed on destruction, so an aborted association or a refused image leaves no debris.
-/// Names are unique within the process and across restarts (time, process id, counter); nothing in them comes
-/// from the peer. Not thread-safe: one object per C-STORE.
+/// One received data set on its way through the spool: written straight to "<dir>/<unique>.dcm", made durable
+/// (fsync of the file, then of the folder), then handed to the ArrivalSink. No rename is needed: a spool file
+/// counts only once the journal has a row for it, and start-up removes every spool file without one (complete
+/// or not), so a reader never takes a partial file for a received one. Whatever still belongs to us is removed on
+/// destruction, so an aborted association or a refused image leaves no debris. Names are unique within the process
+/// and across restarts (time, process id, counter); nothing in them comes from the peer. Not thread-safe: one
+/// object per C-STORE.
 class SpoolFile {
  public:
   explicit SpoolFile(const std::filesystem::path& spool_dir);
@@ -19,21 +22,17 @@ class SpoolFile {
   SpoolFile(const SpoolFile&) = delete;
   SpoolFile& operator=(const SpoolFile&) = delete;
 
-  /// Where the data set is being written.
-  [[nodiscard]] const std::filesystem::path& temp_path() const { return temp_path_; }
-  /// The published file (valid after publish()).
-  [[nodiscard]] const std::filesystem::path& final_path() const { return final_path_; }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
-  /// Makes the written file durable under its final name. Error "io_error"; the temporary file is gone then.
-  [[nodiscard]] Status publish();
+  /// Makes the written file and its folder entry durable; `folders` lets associations that finish together share
+  /// the folder's fsync. Error "io_error".
+  [[nodiscard]] Status make_durable(fs::FolderSyncer& folders) const;
 
   /// Ownership passed to someone else (the sink): the destructor leaves the file alone.
   void release() { owned_ = false; }
 
  private:
-  std::filesystem::path temp_path_;
-  std::filesystem::path final_path_;
-  bool published_ = false;
+  std::filesystem::path path_;
   bool owned_ = true;
 };
 

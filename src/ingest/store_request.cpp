@@ -176,7 +176,7 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
   }
 
   SpoolFile spool(shared.options.spool_dir);
-  switch (spool_dataset(shared, origin, context_id, request, spool.temp_path())) {
+  switch (spool_dataset(shared, origin, context_id, request, spool.path())) {
     case Reception::complete:
       break;
     case Reception::association_broken:
@@ -186,15 +186,15 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
     case Reception::wrong_context:
       return failed(STATUS_STORE_Error_CannotUnderstand, "data set sent on another presentation context");
   }
-  if (const auto refusal = refusal_by_identity(spool.temp_path(), sop_class, sop_instance, origin.gateway_id)) {
+  if (const auto refusal = refusal_by_identity(spool.path(), sop_class, sop_instance, origin.gateway_id)) {
     return reply_for(*refusal);
   }
-  if (Status published = spool.publish(); !published) {
-    logger()->error("gw={} cannot publish spool file: {}", origin.gateway_id, published.error().describe());
+  if (Status durable = spool.make_durable(shared.spool_folder); !durable) {
+    logger()->error("gw={} cannot make the spool file durable: {}", origin.gateway_id, durable.error().describe());
     return failed(STATUS_STORE_Refused_OutOfResources, "cannot make the spool file durable");
   }
   crash_point("scp_spool_published");
-  const Arrival arrival{origin.gateway_id, ArrivalSource::scp, spool.final_path(),
+  const Arrival arrival{origin.gateway_id, ArrivalSource::scp, spool.path(),
                         sop_class,         sop_instance,       origin.peer_label};
   const AcceptResult result = offer_to_sink(shared, arrival);
   if (sink_owns_file(result.outcome)) spool.release();

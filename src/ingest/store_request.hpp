@@ -28,7 +28,7 @@ struct StoreOrigin {
 };
 
 /// Receives the data set of one C-STORE-RQ into the spool byte for byte, checks that its own SOP Class and
-/// Instance UIDs equal the command's, publishes it (fsync, rename, fsync of the directory) and hands it to the
+/// Instance UIDs equal the command's, makes it durable (fsync of the file, then of the spool folder) and hands it to the
 /// sink; the reply's status is what the C-STORE-RSP must carry (dimse_status_for the sink's outcome, or 0xA700,
 /// 0xA900, 0xC000, 0x0122 decided here). Reads the data set even when refusing early, so the association stays
 /// usable. Nothing is left in the spool unless the sink took it. Never throws.

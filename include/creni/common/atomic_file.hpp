@@ -37,6 +37,9 @@ std::size_t remove_temp_files_of(const std::filesystem::path& root, long pid, in
 /// Writes `bytes` to `final_path` atomically (temporary sibling, fsync, rename, fsync of the directory).
 [[nodiscard]] Status write_file_atomically(const std::filesystem::path& final_path, std::string_view bytes);
 
+/// fsync of a regular file (never through a symbolic link). Error "io_error".
+[[nodiscard]] Status sync_file(const std::filesystem::path& file);
+
 /// fsync of a directory, so that a rename or a new entry in it survives a power cut.
 [[nodiscard]] Status sync_directory(const std::filesystem::path& directory);
 
