@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,6 +54,8 @@ constexpr auto kOpenForWriteExpiry = std::chrono::minutes(5);
 // batch each time (slow start), so that its first file reaches a worker after one hash and one commit, not 32.
 constexpr std::size_t kMaxBatch = 32;
 constexpr auto kRetryAfterRefusal = std::chrono::seconds(1);
+// Folder entries listed between two hand-overs to the sink (a few milliseconds of lstat).
+constexpr std::size_t kScanSlice = 256;
 
 std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("ingest");
@@ -121,14 +125,18 @@ class FolderWatcher::WatchLoop {
         rescan();
         next_rescan = Clock::now() + std::chrono::seconds(options_.rescan_interval_s);
       }
+      scan_some(kScanSlice);
       take_ready_files(stopping);
     }
   }
 
  private:
   int poll_timeout_ms(Clock::time_point next_rescan) const {
+    if (!pending_scans_.empty()) return 0;
+    const auto now = Clock::now();
     auto due = next_rescan;
     for (const auto& [path, candidate] : candidates_) {
+      if (due <= now) break;  // something is due already: no need to look further
       const auto window = std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
       auto ready_at = std::max(candidate.quiet_since + window, candidate.not_before);
       // A file open for writing waits for its close event (which wakes the poll), at the latest for the expiry.
@@ -137,7 +145,7 @@ class FolderWatcher::WatchLoop {
       }
       due = std::min(due, ready_at);
     }
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
     return static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000));
   }
 
@@ -171,18 +179,33 @@ class FolderWatcher::WatchLoop {
     if (wd >= 0) watched_[wd] = options_.input_root;
   }
 
-  // Watches a gateway folder (or a folder inside one) and everything below it, and considers its files.
+  // Watches a gateway folder (or a folder inside one) and everything below it, and considers its files. The
+  // folder is watched at once and listed a slice at a time (scan_some), between hand-overs to the sink.
   void watch_tree(const std::filesystem::path& directory, bool evented) {
     add_watch(directory);
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(directory, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_symlink(ec)) {
-        consider(it->path(), evented);
-      } else if (it->is_directory(ec)) {
-        add_watch(it->path());
-      } else {
-        consider(it->path(), evented);
+    pending_scans_.push_back(PendingScan{directory, evented});
+  }
+
+  // Lists up to `budget` entries of the folders waiting to be scanned: files are considered, folders watched and
+  // queued. A large tree moved in at once thus has its first files on their way before all of it is listed.
+  void scan_some(std::size_t budget) {
+    while (budget > 0 && !pending_scans_.empty()) {
+      const PendingScan scan = pending_scans_.front();
+      std::error_code ec;
+      if (!scanning_) scanning_.emplace(scan.folder, ec);
+      auto& it = *scanning_;
+      for (; !ec && budget > 0 && it != std::filesystem::directory_iterator(); it.increment(ec), --budget) {
+        std::error_code kind;
+        if (!it->is_symlink(kind) && it->is_directory(kind)) {
+          add_watch(it->path());
+          pending_scans_.push_back(PendingScan{it->path(), scan.evented});
+        } else {
+          consider(it->path(), scan.evented);
+        }
+      }
+      if (ec || it == std::filesystem::directory_iterator()) {
+        scanning_.reset();
+        pending_scans_.pop_front();
       }
     }
   }
@@ -361,6 +384,12 @@ class FolderWatcher::WatchLoop {
   std::unordered_map<std::string, Clock::time_point> open_for_write_;
   std::unordered_map<std::string, FileStamp> taken_;
   std::size_t batch_limit_ = 1;
+  struct PendingScan {
+    std::filesystem::path folder;
+    bool evented = false;  // moved or created in after start: its files are complete once listed
+  };
+  std::deque<PendingScan> pending_scans_;
+  std::optional<std::filesystem::directory_iterator> scanning_;  // inside pending_scans_.front()
 };
 
 std::string gateway_id_of_folder(const std::string& directory_name) {
