@@ -101,6 +101,13 @@ Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_AS
   stream->flush();
   const bool written = stream->good();
   stream.reset();  // closes the file
+  if (got.code() == DIMSEC_OUTOFRESOURCES && got.module() == OFM_dcmnet) {
+    // DCMTK could not write to the spool (disk full) and has read the rest of the data set off the wire: the
+    // association is still in step, so the sender gets 0xA700 for this image instead of an abort.
+    logger()->warn("gw={} peer={} cannot write the spool file {}: {}", origin.gateway_id, origin.peer_label,
+                   path.string(), got.text());
+    return Reception::write_failed;
+  }
   if (got.bad()) {
     logger()->info("gw={} peer={} data set not received completely: {}", origin.gateway_id, origin.peer_label,
                    got.text());

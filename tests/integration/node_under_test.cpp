@@ -3,6 +3,7 @@
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <regex>
@@ -91,7 +92,15 @@ std::vector<pid_t> NodeUnderTest::children() const {
 std::string NodeUnderTest::log() const { return process_ ? process_->stderr_text() : std::string(); }
 
 std::string NodeUnderTest::status_json() const {
-  return harness::run_command({CRENI_NODE_BINARY, "status", "--json", "--config", config_file_.string()}).out;
+  std::vector<std::string> argv;
+  if (status_in_namespace_) {
+    argv = {harness::find_program("nsenter"), "-t", std::to_string(pid()), "-m"};
+    // A node started by a user other than root has its mounts inside a user namespace of its own.
+    if (::geteuid() != 0) argv.insert(argv.end(), {"-U", "--preserve-credentials"});
+    argv.emplace_back("--");
+  }
+  argv.insert(argv.end(), {CRENI_NODE_BINARY, "status", "--json", "--config", config_file_.string()});
+  return harness::run_command(argv).out;
 }
 
 long NodeUnderTest::count_in_state(const std::string& state) const {

@@ -56,6 +56,10 @@ class NodeUnderTest {
   /// PIDs of the node's direct children (its worker processes).
   [[nodiscard]] std::vector<pid_t> children() const;
 
+  /// For a node started under `unshare -m` with its own mounts over its folders: status is then read from inside
+  /// the node's mount namespace (nsenter), where its journal is.
+  void read_status_in_its_mount_namespace() { status_in_namespace_ = true; }
+
   /// `creni-node status --json` output.
   [[nodiscard]] std::string status_json() const;
   /// Number of jobs in `state` (all gateways), from `status --json`.
@@ -74,6 +78,7 @@ class NodeUnderTest {
   int port_ = 0;
   std::unique_ptr<harness::ChildProcess> process_;
   std::vector<std::string> launcher_;
+  bool status_in_namespace_ = false;
 };
 
 }  // namespace creni::testing
