@@ -332,6 +332,7 @@ std::optional<journal::Job> Pipeline::record_written(Finished& finished, bool cl
     }
     return std::nullopt;
   }
+  crash_point("result_committed_before_recorded");
   // The result and the next claim share one journal commit; when stopping, nothing new is claimed.
   std::optional<journal::Job> next;
   Status recorded;

@@ -152,5 +152,21 @@ TEST_F(CrashPoint, the_node_killed_before_it_commits_a_workers_result_leaves_no_
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
+TEST_F(CrashPoint, a_result_in_place_but_not_recorded_is_processed_again_into_the_same_single_output) {
+  NodeUnderTest node(crashing_at("result_committed_before_recorded", marker_));
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_one(node.input() / "gateway_1");
+  ASSERT_TRUE(node.exited_within(60s)) << node.log();
+  ASSERT_TRUE(std::filesystem::exists(marker_)) << "the node never reached the crash point";
+  ASSERT_EQ(node.outputs().size(), 1u) << "the result should be in place before the crash";
+  const auto first = node.outputs().front();
+
+  ASSERT_TRUE(node.start()) << node.log();
+  // The journal never said `written`: the job runs again and its derived UIDs name the same file.
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  ASSERT_EQ(node.outputs().size(), 1u);
+  EXPECT_EQ(node.outputs().front(), first);
+}
+
 }  // namespace
 }  // namespace creni::testing
