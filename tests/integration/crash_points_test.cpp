@@ -43,9 +43,23 @@ void drop_one(const std::filesystem::path& gateway_folder) {
   std::filesystem::rename(gateway_folder / "one.part", gateway_folder / "one");
 }
 
+void expect_no_temporary_file_below(const std::filesystem::path& folder) {
+  for (const auto& file : harness::files_below(folder)) {
+    EXPECT_EQ(file.string().find(".creni-tmp"), std::string::npos) << "left behind: " << file;
+  }
+}
+
 class CrashPoint : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(write_image(ImageSpec{}, image_).ok()); }
+
+  // Starts `node` (set to crash at a point of the node process), drops one file and waits for the crash.
+  void drop_one_and_crash(NodeUnderTest& node) {
+    ASSERT_TRUE(node.start()) << node.log();
+    drop_one(node.input() / "gateway_1");
+    ASSERT_TRUE(node.exited_within(60s)) << node.log();
+    ASSERT_TRUE(std::filesystem::exists(marker_)) << "the node never reached the crash point";
+  }
 
   harness::TempDir scratch_;
   std::filesystem::path marker_ = scratch_ / "crashed";
@@ -129,35 +143,25 @@ TEST_F(CrashPoint, a_worker_killed_before_its_rename_leaves_no_temporary_file_an
   ASSERT_TRUE(std::filesystem::exists(marker_)) << "the worker never reached the crash point";
   EXPECT_NE(node.log().find("worker failed"), std::string::npos) << node.log();
   // While the node runs on: the dead worker's temporary file is gone, one result is there.
-  for (const auto& file : harness::files_below(node.output())) {
-    EXPECT_EQ(file.string().find(".creni-tmp"), std::string::npos) << "left behind: " << file;
-  }
+  expect_no_temporary_file_below(node.output());
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
 TEST_F(CrashPoint, the_node_killed_before_it_commits_a_workers_result_leaves_no_temporary_file_and_finishes_the_job) {
   NodeUnderTest node(crashing_at("result_answered_before_commit", marker_));
-  ASSERT_TRUE(node.start()) << node.log();
-  drop_one(node.input() / "gateway_1");
-  ASSERT_TRUE(node.exited_within(60s)) << node.log();
-  ASSERT_TRUE(std::filesystem::exists(marker_)) << "the node never reached the crash point";
+  ASSERT_NO_FATAL_FAILURE(drop_one_and_crash(node));
   // The worker's result lies next to its final name, unsynced: not a result yet.
   EXPECT_TRUE(node.outputs().empty());
 
   ASSERT_TRUE(node.start()) << node.log();
   ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
-  for (const auto& file : harness::files_below(node.output())) {
-    EXPECT_EQ(file.string().find(".creni-tmp"), std::string::npos) << "left behind: " << file;
-  }
+  expect_no_temporary_file_below(node.output());
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
 TEST_F(CrashPoint, a_result_in_place_but_not_recorded_is_processed_again_into_the_same_single_output) {
   NodeUnderTest node(crashing_at("result_committed_before_recorded", marker_));
-  ASSERT_TRUE(node.start()) << node.log();
-  drop_one(node.input() / "gateway_1");
-  ASSERT_TRUE(node.exited_within(60s)) << node.log();
-  ASSERT_TRUE(std::filesystem::exists(marker_)) << "the node never reached the crash point";
+  ASSERT_NO_FATAL_FAILURE(drop_one_and_crash(node));
   ASSERT_EQ(node.outputs().size(), 1u) << "the result should be in place before the crash";
   const auto first = node.outputs().front();
 
