@@ -14,8 +14,9 @@
 /// line, fields separated by TAB, each field percent-escaped ('%', TAB, CR, LF) so that any path fits.
 ///   worker -> node:  READY <pid>
 ///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat> <mirror root or "">
-///   worker -> node:  DONE <job_id> <output path> <staged output path> <src sop> <src study> <src series> <sop class> <res sop> <res study>
-///                         <res series> <mirrored input path or ""> <inference microseconds>
+///   worker -> node:  DONE <job_id> <output path> <staged output path> <src sop> <src study> <src series>
+///                         <sop class> <res sop> <res study> <res series> <mirrored input path or "">
+///                         <inference microseconds>
 ///                         [<table>.<column>=<value> ...]
 ///                    (the trailing fields: the result's OUTPUT image.db entry, then the mirrored input's INPUT
 ///                    image.db entry with the prefix "input:")
