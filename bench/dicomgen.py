@@ -48,7 +48,10 @@ def make_pixels(rows: int, columns: int, seed: int) -> bytes:
     return bytes(out)
 
 
-def write_slice(path: str, study: str, series: str, sop: str, number: int, pixels: bytes, rows: int, columns: int):
+def write_slice(path: str, study: str, series: str, sop: str, number: int, pixels: bytes, rows: int, columns: int,
+                frames: int = 1):
+    """One CT image; with frames > 1, a multi-frame instance whose every frame is `pixels`."""
+    frame_count = [_text(0x0028, 0x0008, "IS", str(frames))] if frames > 1 else []
     dataset = b"".join([
         _text(0x0008, 0x0016, "UI", CT_IMAGE_STORAGE),
         _text(0x0008, 0x0018, "UI", sop),
@@ -62,6 +65,7 @@ def write_slice(path: str, study: str, series: str, sop: str, number: int, pixel
         _text(0x0020, 0x0013, "IS", str(number)),
         _us(0x0028, 0x0002, 1),
         _text(0x0028, 0x0004, "CS", "MONOCHROME2"),
+        *frame_count,
         _us(0x0028, 0x0010, rows),
         _us(0x0028, 0x0011, columns),
         _us(0x0028, 0x0100, 16),
@@ -70,7 +74,7 @@ def write_slice(path: str, study: str, series: str, sop: str, number: int, pixel
         _us(0x0028, 0x0103, 0),
         _text(0x0028, 0x1050, "DS", "2048"),
         _text(0x0028, 0x1051, "DS", "4096"),
-        _element(0x7FE0, 0x0010, "OW", pixels),
+        _element(0x7FE0, 0x0010, "OW", pixels * frames),
     ])
     meta_body = b"".join([
         _element(0x0002, 0x0001, "OB", b"\x00\x01"),
@@ -81,7 +85,8 @@ def write_slice(path: str, study: str, series: str, sop: str, number: int, pixel
     ])
     meta = _element(0x0002, 0x0000, "UL", struct.pack("<I", len(meta_body))) + meta_body
     with open(path, "wb") as out:
-        out.write(b"\0" * 128 + b"DICM" + meta + dataset)
+        out.write(b"\0" * 128 + b"DICM" + meta)
+        out.write(dataset)
 
 
 def make_series(folder: str, count: int, rows: int = 512, columns: int = 512, run: int = 1, nested: bool = True):
