@@ -3,7 +3,10 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <deque>
+#include <future>
 #include <optional>
+#include <system_error>
 
 #include "creni/common/atomic_file.hpp"
 #include "creni/common/crash_point.hpp"
@@ -110,6 +113,11 @@ struct Pipeline::Finished {
   long long elapsed_ms = 0;
 };
 
+struct Pipeline::Committing {
+  Finished finished;
+  std::future<Status> durable;  // fsync, rename and folder fsyncs of the result, running while the worker works on
+};
+
 Pipeline::Pipeline(PipelineOptions options, journal::Journal& journal, std::function<void()> on_written)
     : options_(std::move(options)), journal_(journal), on_written_(std::move(on_written)) {}
 
@@ -177,13 +185,14 @@ void Pipeline::supervise(int slot_index) {
   }
   work_available_.notify_all();
 
-  // The slot keeps its worker busy while results are made durable and recorded: one claimed job waits in `next`,
-  // it is sent as soon as the worker answers, and the answered result is committed and recorded (together with
-  // the claim of the job after) while the worker processes it.
-  std::optional<journal::Job> next;       // claimed, not yet sent: processed even while stopping
-  std::optional<Finished> unrecorded;     // answered, not yet recorded in the journal
-  while (!stopping_.load() || next || unrecorded) {
-    if (!next && !unrecorded) {
+  // The slot keeps its worker busy while results are made durable and recorded. One claimed job waits in `next`
+  // and is sent the moment the worker answers. Each answered result is made durable in the background while the
+  // worker processes the job after, and recorded (together with the claim of the next job) one answer later: its
+  // fsync, the journal commit of the result before it and the worker's next job all overlap.
+  std::optional<journal::Job> next;    // claimed, not yet sent: processed even while stopping
+  std::deque<Committing> committing;   // answered, being made durable, not yet recorded; oldest first, at most 2
+  while (!stopping_.load() || next || !committing.empty()) {
+    if (!next && committing.empty()) {
       // Workers start (and restart) before a job is claimed: a job never waits for a worker to boot, and one that
       // cannot start costs no attempt.
       if (slot.ensure_running() == nullptr) {
@@ -210,10 +219,7 @@ void Pipeline::supervise(int slot_index) {
     if (next) {
       WorkerProcess* worker = slot.ensure_running();
       if (worker == nullptr) {
-        if (unrecorded) {
-          (void)record_written(*unrecorded, /*claim_next=*/false);
-          unrecorded.reset();
-        }
+        record_all(committing);
         if (stopping_.load()) {
           (void)journal_.return_to_received(next->id, "shutdown", "the node stopped before the job ran");
           break;
@@ -225,12 +231,11 @@ void Pipeline::supervise(int slot_index) {
       in_flight = send_to(*worker, std::move(*next));
       next.reset();
     }
-    if (unrecorded) {
-      next = record_written(*unrecorded, /*claim_next=*/!stopping_.load());
-      unrecorded.reset();
+    if (!committing.empty() && (committing.size() >= 2 || !in_flight)) {
+      next = record_oldest(committing, /*claim_next=*/!stopping_.load());
     } else if (in_flight && !stopping_.load()) {
-      // The first job of a run: claim the one after now, so that from here on a job is always ready to go out
-      // the moment the worker answers, and the worker never waits while the journal commits.
+      // The start of a run: claim the job after now, so that from here on one is always ready to go out the
+      // moment the worker answers.
       auto claimed = journal_.claim_next(options_.max_attempts);
       if (claimed) {
         next = std::move(claimed).value();
@@ -238,8 +243,41 @@ void Pipeline::supervise(int slot_index) {
         logger()->error("cannot claim a job: {}", claimed.error().describe());
       }
     }
-    if (in_flight) unrecorded = await_answer(slot, *in_flight);
+    if (in_flight) {
+      if (auto answered = await_answer(slot, *in_flight, committing)) {
+        committing.push_back(commit_in_background(std::move(answered).value()));
+      }
+    }
   }
+}
+
+Pipeline::Committing Pipeline::commit_in_background(Finished finished) {
+  auto commit = [this, staged = finished.reply.staged_output, output = finished.reply.output,
+                 mirrored = finished.reply.mirrored_input]() -> Status {
+    try {
+      return commit_result(staged, output, mirrored);
+    } catch (const std::exception& e) {
+      return make_error("io_error", std::string("cannot commit the result: ") + e.what());
+    }
+  };
+  std::future<Status> durable;
+  try {
+    durable = std::async(std::launch::async, commit);
+  } catch (const std::system_error&) {
+    durable = std::async(std::launch::deferred, commit);  // no thread to spare: committed when it is recorded
+  }
+  return Committing{std::move(finished), std::move(durable)};
+}
+
+std::optional<journal::Job> Pipeline::record_oldest(std::deque<Committing>& committing, bool claim_next) {
+  Committing oldest = std::move(committing.front());
+  committing.pop_front();
+  const Status durable = oldest.durable.get();
+  return record_written(oldest.finished, durable, claim_next);
+}
+
+void Pipeline::record_all(std::deque<Committing>& committing) {
+  while (!committing.empty()) (void)record_oldest(committing, /*claim_next=*/false);
 }
 
 Pipeline::InFlight Pipeline::send_to(WorkerProcess& worker, journal::Job job) {
@@ -259,7 +297,8 @@ Pipeline::InFlight Pipeline::send_to(WorkerProcess& worker, journal::Job job) {
   return sent;
 }
 
-std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFlight& in_flight) {
+std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFlight& in_flight,
+                                                        std::deque<Committing>& committing) {
   const journal::Job& job = in_flight.job;
   Result<std::string> answer = in_flight.sent.ok()
                                    ? in_flight.worker->read_line(options_.job_timeout)
@@ -274,6 +313,8 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
     const std::string why = reply ? "answer for another job" : reply.error().describe();
     const long worker_pid = slot.pid();
     const std::string how = slot.replace();
+    // Earlier results of this worker may still lie under temporary names of its process id: committed first.
+    record_all(committing);
     // A worker killed in the middle of a write leaves its temporary file behind; whatever delivers OUTPUT onward
     // must never see it. Only this worker's temporary files are removed (their names carry its process id).
     std::size_t debris = fs::remove_temp_files_of(in_flight.request.output_root, worker_pid, 1);
@@ -306,24 +347,23 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
                   std::move(reply).value(), elapsed_ms};
 }
 
-Status Pipeline::commit_result(const JobReply& reply) {
+Status Pipeline::commit_result(const std::filesystem::path& staged, const std::filesystem::path& output,
+                               const std::filesystem::path& mirrored) {
   // The worker wrote the result next to its final name and went on with the next job; the fsync, the rename and
   // the folder fsyncs happen here, all before the journal says `written` (and before it points at the mirror).
   crash_point("result_answered_before_commit");
-  if (!reply.staged_output.empty()) {
-    if (Status committed = fs::commit_file(reply.staged_output, reply.output, fs::FolderSync::by_caller); !committed) {
-      return committed;
-    }
+  if (!staged.empty()) {
+    if (Status committed = fs::commit_file(staged, output, fs::FolderSync::by_caller); !committed) return committed;
   }
-  if (Status synced = folder_syncer_.sync(reply.output.parent_path()); !synced) return synced;
-  if (!reply.mirrored_input.empty()) return folder_syncer_.sync(reply.mirrored_input.parent_path());
+  if (Status synced = folder_syncer_.sync(output.parent_path()); !synced) return synced;
+  if (!mirrored.empty()) return folder_syncer_.sync(mirrored.parent_path());
   return {};
 }
 
-std::optional<journal::Job> Pipeline::record_written(Finished& finished, bool claim_next) {
+std::optional<journal::Job> Pipeline::record_written(Finished& finished, const Status& durable, bool claim_next) {
   const journal::Job& job = finished.job;
   JobReply& reply = finished.reply;
-  if (Status durable = commit_result(reply); !durable) {
+  if (!durable) {
     // Like a worker's io_error: the disk's fault, not the image's; the job runs again after a pause.
     logger()->error("gw={} job={} result not durable, retrying in {} s: {}", job.gateway_id, job.id,
                     options_.io_retry.count(), durable.error().describe());

@@ -251,6 +251,34 @@ TEST(FolderDoor, a_file_that_crashes_workers_is_rejected_as_poison_and_the_node_
   EXPECT_NE(node.log().find("worker failed"), std::string::npos);
 }
 
+// A worker's result is made durable by the node while the worker goes on with its next job. When that next job
+// kills the worker, the node removes the dead worker's temporary files: the result before must be committed first,
+// never lost to that clean-up or put off as an io_error.
+TEST(FolderDoor, results_answered_just_before_a_worker_dies_are_kept) {
+  const std::string strace = harness::find_program("strace");
+  ASSERT_FALSE(strace.empty()) << "strace is not installed (scripts/install-deps.sh test installs it)";
+  NodeUnderTest node;
+  // Every fsync takes 150 ms longer, so that results are still being committed when the poison kills their worker.
+  ASSERT_TRUE(node.start_under({strace, "-f", "-qq", "-e", "trace=fsync", "-e", "inject=fsync:delay_enter=150000",
+                                "-o", "/dev/null"}))
+      << node.log();
+  const auto folder = node.input() / "gateway_1";
+  std::filesystem::create_directories(folder);
+  for (int round = 0; round < 2; ++round) {
+    drop_series(folder, 6);
+    const auto poison = folder / ("nested-" + std::to_string(round));
+    { std::ofstream(poison.string() + ".part", std::ios::binary) << deeply_nested_file(200000); }
+    std::filesystem::rename(poison.string() + ".part", poison);
+  }
+  ASSERT_TRUE(node.wait_for_state("rejected", 2, 90s)) << node.status_json() << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 12, 60s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.outputs().size(), 12u);
+  EXPECT_EQ(node.log().find("result not durable"), std::string::npos) << node.log();
+  for (const auto& file : harness::files_below(node.output())) {
+    EXPECT_EQ(file.string().find(".creni-tmp"), std::string::npos) << "left behind: " << file;
+  }
+}
+
 TEST(FolderDoor, a_kill_9_loses_nothing_and_processes_nothing_twice) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();

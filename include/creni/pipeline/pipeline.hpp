@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -26,7 +27,6 @@ namespace creni::pipeline {
 
 class WorkerProcess;
 class WorkerSlot;
-struct JobReply;
 
 struct PipelineOptions {
   int workers = 1;                                   ///< worker processes (and supervising threads)
@@ -76,12 +76,17 @@ class Pipeline {
  private:
   struct InFlight;  // a job sent to a worker
   struct Finished;  // a job the worker answered DONE for, not yet recorded
+  struct Committing;  // a Finished whose result is being made durable
 
   void supervise(int slot);
   InFlight send_to(WorkerProcess& worker, journal::Job job);
-  std::optional<Finished> await_answer(WorkerSlot& slot, InFlight& in_flight);
-  [[nodiscard]] Status commit_result(const JobReply& reply);
-  std::optional<journal::Job> record_written(Finished& finished, bool claim_next);
+  std::optional<Finished> await_answer(WorkerSlot& slot, InFlight& in_flight, std::deque<Committing>& committing);
+  Committing commit_in_background(Finished finished);
+  [[nodiscard]] Status commit_result(const std::filesystem::path& staged, const std::filesystem::path& output,
+                                     const std::filesystem::path& mirrored);
+  std::optional<journal::Job> record_oldest(std::deque<Committing>& committing, bool claim_next);
+  void record_all(std::deque<Committing>& committing);
+  std::optional<journal::Job> record_written(Finished& finished, const Status& durable, bool claim_next);
 
   PipelineOptions options_;
   journal::Journal& journal_;
