@@ -461,9 +461,12 @@ Result<std::optional<Job>> Journal::claim_next(int max_attempts) {
 
 Result<std::optional<Job>> Journal::claim_next_in_transaction(int max_attempts) {
   const int limit = std::max(1, max_attempts);
+  // Retry times are wall-clock times, so that they survive a restart. A row last touched "in the future" means the
+  // clock has been set back since: its retry is due now, rather than as late as the clock went back.
   const std::string next_sql =
       sql_with("SELECT ", kJobColumns,
-               " FROM jobs WHERE state = 'received' AND (retry_at_ms IS NULL OR retry_at_ms <= ?) ORDER BY id LIMIT 1");
+               " FROM jobs WHERE state = 'received' AND (retry_at_ms IS NULL OR retry_at_ms <= ?1 OR updated_at_ms > ?1) "
+               "ORDER BY id LIMIT 1");
 
   while (true) {
     const std::int64_t now = unix_time_ms();
@@ -608,11 +611,12 @@ Result<std::optional<ForwardTask>> Journal::claim_forward(const std::string& des
   if (!transaction) return transaction.error();
   const std::int64_t now = unix_time_ms();
 
+  // As for jobs (claim_next_in_transaction): a retry time set by a clock that has since gone back is due now.
   auto statement = prepared(connection_,
                             "SELECT f.id, f.job_id, j.gateway_id, j.output_path, j.result_sop_instance_uid, f.attempts "
                             "FROM forwards f JOIN jobs j ON j.id = f.job_id "
                             "WHERE f.destination = ? AND f.state = 'waiting' "
-                            "AND (f.next_attempt_at_ms IS NULL OR f.next_attempt_at_ms <= ?) "
+                            "AND (f.next_attempt_at_ms IS NULL OR f.next_attempt_at_ms <= ?2 OR f.updated_at_ms > ?2) "
                             "ORDER BY f.id LIMIT 1",
                             destination, now);
   if (!statement) return statement.error();

@@ -642,6 +642,35 @@ TEST_F(Journal, a_deferred_job_gives_its_attempt_back_and_waits_for_its_time) {
   EXPECT_FALSE(journal_->defer(later, "io_error", "x", std::chrono::milliseconds(0)).ok());
 }
 
+// RELIABILITY D5: retry times are wall-clock times (they survive restarts). Rows scheduled by a clock that was
+// ahead of the current one, as after the clock is set back, are due now instead of an hour or more late.
+TEST_F(Journal, retries_scheduled_before_the_clock_went_back_are_due_at_once) {
+  const std::int64_t deferred = created(arrival("deferred.dcm", "1.9.1", "h1"));
+  EXPECT_EQ(claim().id, deferred);
+  ASSERT_TRUE(journal_->defer(deferred, "io_error", "disk full", std::chrono::seconds(30)).ok());
+  const std::int64_t forwarded = written_job("forwarded", {"pacs"});
+  ASSERT_TRUE(journal_->record_forward_outcome(claim_forward("pacs").id, kRefused, epoch_ms() + 30000).ok());
+  EXPECT_FALSE(journal_->claim_next(2)->has_value());
+  EXPECT_TRUE(nothing_due_for("pacs"));
+
+  journal_.reset();
+  {
+    // As if both had been scheduled an hour ago by a clock that ran two hours ahead.
+    auto connection = sqlite::Connection::open(file_);
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE(connection
+                    ->exec("UPDATE jobs SET updated_at_ms = updated_at_ms + 3600000, "
+                           "retry_at_ms = retry_at_ms + 3600000 WHERE id = " + std::to_string(deferred) + ";"
+                           "UPDATE forwards SET updated_at_ms = updated_at_ms + 3600000, "
+                           "next_attempt_at_ms = next_attempt_at_ms + 3600000 WHERE job_id = " +
+                           std::to_string(forwarded))
+                    .ok());
+  }
+  reopen();
+  EXPECT_EQ(claim().id, deferred);
+  EXPECT_EQ(claim_forward("pacs").job_id, forwarded);
+}
+
 TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_as_indexed) {
   const std::int64_t id = written_job("old.dcm", {});
   journal_.reset();
