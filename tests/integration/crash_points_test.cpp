@@ -43,12 +43,6 @@ void drop_one(const std::filesystem::path& gateway_folder) {
   std::filesystem::rename(gateway_folder / "one.part", gateway_folder / "one");
 }
 
-void expect_no_temporary_file_below(const std::filesystem::path& folder) {
-  for (const auto& file : harness::files_below(folder)) {
-    EXPECT_EQ(file.string().find(".creni-tmp"), std::string::npos) << "left behind: " << file;
-  }
-}
-
 class CrashPoint : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(write_image(ImageSpec{}, image_).ok()); }
@@ -143,7 +137,7 @@ TEST_F(CrashPoint, a_worker_killed_before_its_rename_leaves_no_temporary_file_an
   ASSERT_TRUE(std::filesystem::exists(marker_)) << "the worker never reached the crash point";
   EXPECT_NE(node.log().find("worker failed"), std::string::npos) << node.log();
   // While the node runs on: the dead worker's temporary file is gone, one result is there.
-  expect_no_temporary_file_below(node.output());
+  EXPECT_EQ(temporary_files_below(node.output()), std::vector<std::filesystem::path>{});
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
@@ -155,7 +149,7 @@ TEST_F(CrashPoint, the_node_killed_before_it_commits_a_workers_result_leaves_no_
 
   ASSERT_TRUE(node.start()) << node.log();
   ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
-  expect_no_temporary_file_below(node.output());
+  EXPECT_EQ(temporary_files_below(node.output()), std::vector<std::filesystem::path>{});
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 

@@ -274,9 +274,7 @@ TEST(FolderDoor, results_answered_just_before_a_worker_dies_are_kept) {
   ASSERT_TRUE(node.wait_for_state("written", 12, 60s)) << node.status_json() << node.log();
   EXPECT_EQ(node.outputs().size(), 12u);
   EXPECT_EQ(node.log().find("result not durable"), std::string::npos) << node.log();
-  for (const auto& file : harness::files_below(node.output())) {
-    EXPECT_EQ(file.string().find(".creni-tmp"), std::string::npos) << "left behind: " << file;
-  }
+  EXPECT_EQ(temporary_files_below(node.output()), std::vector<std::filesystem::path>{});
 }
 
 TEST(FolderDoor, a_kill_9_loses_nothing_and_processes_nothing_twice) {

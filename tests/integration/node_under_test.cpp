@@ -10,6 +10,14 @@
 
 namespace creni::testing {
 
+std::vector<std::filesystem::path> temporary_files_below(const std::filesystem::path& folder) {
+  std::vector<std::filesystem::path> found;
+  for (const auto& file : harness::files_below(folder)) {
+    if (file.filename().string().find(".creni-tmp") != std::string::npos) found.push_back(file);
+  }
+  return found;
+}
+
 std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag) {
   DcmFileFormat dicom;
   if (dicom.loadFile(file.c_str()).bad()) return "<unreadable>";

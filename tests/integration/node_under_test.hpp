@@ -13,6 +13,9 @@ class DcmTagKey;
 
 namespace creni::testing {
 
+/// Temporary files of interrupted or unfinished atomic writes (".creni-tmp") anywhere below `folder`.
+[[nodiscard]] std::vector<std::filesystem::path> temporary_files_below(const std::filesystem::path& folder);
+
 /// The element's value in a DICOM file (all values, backslash-separated), or "<unreadable>".
 [[nodiscard]] std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag);
 
