@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 
@@ -68,16 +69,48 @@ bool NodeUnderTest::start_under(std::vector<std::string> launcher) {
   return start();
 }
 
+NodeUnderTest::~NodeUnderTest() {
+  if (!process_ || !process_->running()) return;
+  if (stop() == -1) kill_hard();
+}
+
+pid_t NodeUnderTest::node_process() const {
+  if (!process_) return -1;
+  // Most launchers exec the node (env, prlimit, unshare); strace forks it. The node is the process running `run`
+  // with this node's own config file.
+  const std::string config = config_file_.string();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+    const bool runs = std::find(args.begin(), args.end(), "run") != args.end();
+    if (runs && std::find(args.begin(), args.end(), config) != args.end() && args.front() != "strace" &&
+        args.front().find("/strace") == std::string::npos) {
+      return static_cast<pid_t>(std::stol(name));
+    }
+  }
+  return process_->pid();
+}
+
 void NodeUnderTest::kill_hard() {
   if (!process_) return;
+  const pid_t node = node_process();
+  if (node > 0) ::kill(node, SIGKILL);
   process_->signal(SIGKILL);
   process_->wait(std::chrono::seconds(10));
 }
 
 int NodeUnderTest::stop() {
   if (!process_) return -1;
-  process_->signal(SIGTERM);
-  return process_->wait(std::chrono::seconds(60));
+  // The node itself gets the SIGTERM: a launcher that forked it (strace) ends when it does.
+  const pid_t node = node_process();
+  if (node > 0) ::kill(node, SIGTERM);
+  const int code = process_->wait(std::chrono::seconds(60));
+  if (code == -1) process_->signal(SIGTERM);
+  return code;
 }
 
 bool NodeUnderTest::exited_within(std::chrono::milliseconds timeout) {

@@ -36,12 +36,16 @@ class NodeUnderTest {
   /// A base config: [node] with the temp folders and 2 workers, [input] with short windows, gateways "1" (nested)
   /// and "2" (flat), SCP on a free loopback port; `settings` adds to it.
   explicit NodeUnderTest(const Settings& settings = {});
+  /// Stops the node (SIGTERM, then SIGKILL), also when a launcher such as strace forked it.
+  ~NodeUnderTest();
+  NodeUnderTest(const NodeUnderTest&) = delete;
+  NodeUnderTest& operator=(const NodeUnderTest&) = delete;
 
   /// Starts the node and waits until it logged that it started. Returns false (with the log in `log()`) otherwise.
   bool start();
   /// start() under another launcher (an argv prefix, e.g. strace with options that need the node's paths).
   bool start_under(std::vector<std::string> launcher);
-  /// SIGKILL, no clean-up at all (crash test).
+  /// SIGKILL to the node (and its launcher), no clean-up at all (crash test).
   void kill_hard();
   /// SIGTERM and wait; returns the exit code.
   int stop();
@@ -80,6 +84,8 @@ class NodeUnderTest {
   std::filesystem::path config_file_;
   int port_ = 0;
   std::unique_ptr<harness::ChildProcess> process_;
+  [[nodiscard]] pid_t node_process() const;
+
   std::vector<std::string> launcher_;
   bool status_in_namespace_ = false;
 };
