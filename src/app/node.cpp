@@ -73,8 +73,7 @@ int remove_interrupted_writes(const std::filesystem::path& root) {
   for (auto it = std::filesystem::recursive_directory_iterator(root, ec); !ec && it != std::filesystem::recursive_directory_iterator();
        it.increment(ec)) {
     const auto name = it->path().filename().string();
-    if (it->is_regular_file(ec) && name.size() > fs::kTempSuffix.size() &&
-        name.compare(name.size() - fs::kTempSuffix.size(), fs::kTempSuffix.size(), fs::kTempSuffix) == 0) {
+    if (it->is_regular_file(ec) && fs::is_temp_name(name)) {
       std::error_code removal;
       if (std::filesystem::remove(it->path(), removal)) ++removed;
     }

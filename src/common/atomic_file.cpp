@@ -49,6 +49,10 @@ Status sync_path(const std::filesystem::path& path, int flags) {
 
 }  // namespace
 
+bool is_temp_name(std::string_view name) {
+  return name.size() > kTempSuffix.size() && name.substr(name.size() - kTempSuffix.size()) == kTempSuffix;
+}
+
 std::filesystem::path temp_path_for(const std::filesystem::path& final_path) {
   static std::atomic<unsigned long> counter{0};
   std::string name = "." + final_path.filename().string() + "." + std::to_string(::getpid()) + "." +
@@ -60,8 +64,7 @@ namespace {
 
 // Whether `name` is temp_path_for()'s name for process `pid`: ".<final name>.<pid>.<counter>.creni-tmp".
 bool is_temp_name_of(const std::string& name, const std::string& pid) {
-  if (name.empty() || name.front() != '.' || name.size() <= kTempSuffix.size()) return false;
-  if (name.compare(name.size() - kTempSuffix.size(), kTempSuffix.size(), kTempSuffix) != 0) return false;
+  if (!is_temp_name(name) || name.front() != '.') return false;
   std::string rest = name.substr(0, name.size() - kTempSuffix.size());
   const auto counter_dot = rest.rfind('.');
   if (counter_dot == std::string::npos || counter_dot + 1 == rest.size()) return false;

@@ -15,6 +15,9 @@ namespace creni::fs {
 /// removed at start-up.
 inline constexpr std::string_view kTempSuffix = ".creni-tmp";
 
+/// Whether a file name is one of our temporary names (it ends in kTempSuffix).
+[[nodiscard]] bool is_temp_name(std::string_view name);
+
 /// The temporary sibling used while `final_path` is being written ("<dir>/.<name>.<unique>.creni-tmp").
 [[nodiscard]] std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
 
