@@ -160,7 +160,9 @@ Status check_taken_input(const JobRequest& request, const dicom::Instance& insta
                                            request.expected_content_hash + " then, " + instance.content_hash() +
                                            " now): not processed");
   }
-  return dicom::check_identity(instance, request.expected_sop_instance_uid);
+  // The journal's UID came from the C-STORE command for a network arrival, from the meta header for a file.
+  return dicom::check_identity(instance, request.expected_sop_instance_uid,
+                               request.mirror_root.empty() ? "meta header at arrival" : "C-STORE command");
 }
 
 JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {

@@ -87,7 +87,7 @@ TEST_F(IdentityCheck, meta_header_and_data_set_must_name_the_same_instance) {
   file->getMetaInfo()->putAndInsertString(DCM_TransferSyntaxUID, "1.2.840.10008.1.2.1");
   auto instance = Instance::load(save(std::move(file), "mismatch.dcm", EWM_dontUpdateMeta));
   ASSERT_TRUE(instance.ok()) << instance.error().describe();
-  const Status checked = check_identity(instance.value(), "");
+  const Status checked = check_identity(instance.value(), "", "C-STORE command");
   ASSERT_FALSE(checked.ok());
   EXPECT_EQ(checked.error().code, "identity_mismatch");
   EXPECT_EQ(checked.error().message,
@@ -97,12 +97,13 @@ TEST_F(IdentityCheck, meta_header_and_data_set_must_name_the_same_instance) {
 TEST_F(IdentityCheck, the_announced_instance_must_be_the_data_sets) {
   auto instance = Instance::load(save(testing::make_image(spec_with_pixel(7)), "ok.dcm", EWM_fileformat));
   ASSERT_TRUE(instance.ok());
-  EXPECT_TRUE(check_identity(instance.value(), "").ok());
-  EXPECT_TRUE(check_identity(instance.value(), instance->identity().sop_instance_uid).ok());
-  const Status other = check_identity(instance.value(), "1.2.3.4");
+  EXPECT_TRUE(check_identity(instance.value(), "", "C-STORE command").ok());
+  EXPECT_TRUE(check_identity(instance.value(), instance->identity().sop_instance_uid, "C-STORE command").ok());
+  const Status other = check_identity(instance.value(), "1.2.3.4", "C-STORE command");
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.error().code, "identity_mismatch");
-  EXPECT_NE(other.error().message.find("1.2.3.4"), std::string::npos);
+  EXPECT_EQ(other.error().message,
+            "SOPInstanceUID: C-STORE command 1.2.3.4, data set " + instance->identity().sop_instance_uid);
 }
 
 }  // namespace

@@ -151,6 +151,47 @@ TEST(Identity, the_scp_mirror_never_writes_through_a_symlinked_study_folder) {
   EXPECT_NE(node.log().find("not mirrored into INPUT"), std::string::npos) << node.log();
 }
 
+TEST(Identity, the_scp_mirror_never_replaces_nor_adopts_another_file_under_the_instances_name) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const std::string study = fresh_uid();
+  const std::string sop = fresh_uid();
+  // A file already under the name the mirror would use, holding another instance (the folder door processes it
+  // as that instance).
+  const auto occupied = node.input() / "gateway_1" / study / sop;
+  drop_image(image_of("SOMEONE^ELSE", kSecondPixel, study, fresh_uid()), occupied);
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  const std::string occupied_bytes = bytes_of(occupied);
+  harness::TempDir scratch("creni-send");
+  const auto image = scratch / "image.dcm";
+  ASSERT_TRUE(write_image(image_of("DOE^JANE", kFirstPixel, study, sop), image).ok());
+
+  const auto sent = harness::run_command({harness::find_program("storescu"), "-aet", "GATEWAY_1", "-aec", "CRENI",
+                                          "127.0.0.1", std::to_string(node.port()), image.string()},
+                                         60s);
+  ASSERT_EQ(sent.exit_code, 0) << sent.err << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 2, 60s)) << node.status_json() << node.log();
+  EXPECT_EQ(bytes_of(occupied), occupied_bytes) << "the mirror replaced a file it did not write";
+  EXPECT_NE(node.log().find("not mirrored into INPUT"), std::string::npos) << node.log();
+  EXPECT_EQ(node.outputs().size(), 2u);
+}
+
+TEST(Identity, a_deliberate_reprocess_replaces_the_jobs_own_result) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  const std::string study = fresh_uid();
+  drop_image(image_of("DOE^JANE", kFirstPixel, study, fresh_uid()), node.input() / "gateway_1" / study / "image");
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  const auto reprocess = harness::run_command(
+      {CRENI_NODE_BINARY, "reprocess", "--job", "1", "--config", node.config_file().string()}, 30s);
+  ASSERT_EQ(reprocess.exit_code, 0) << reprocess.err;
+  ASSERT_EQ(node.count_in_state("written"), 0) << node.status_json();
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
+  EXPECT_EQ(node.outputs().size(), 1u);
+  EXPECT_TRUE(temporary_files_below(node.output()).empty());
+}
+
 TEST(Identity, an_input_swapped_while_its_job_waits_is_rejected_as_input_changed_and_no_output_is_a_mix) {
   NodeUnderTest::Settings settings;
   settings.tables = slow_processing(4);
