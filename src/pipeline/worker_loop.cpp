@@ -87,7 +87,9 @@ std::filesystem::path gateway_folder_of(const std::filesystem::path& input, cons
 // there means the gateway and the file disagree, which an operator should hear about. Never blocks the image.
 void cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
   const auto folder = gateway_folder_of(request.input, request.gateway_id);
-  if (folder.empty() || !std::filesystem::exists(folder / "image.db")) return;
+  // Only a regular file, not followed if a link: SQLite would wait forever on a FIFO named image.db.
+  std::error_code ec;
+  if (folder.empty() || !std::filesystem::is_regular_file(std::filesystem::symlink_status(folder / "image.db", ec))) return;
   auto index = catalog::Catalog::open_read_only(folder / "image.db");
   if (!index) {
     logger()->debug("gw={} job={} gateway image.db not readable: {}", request.gateway_id, request.job_id, index.error().describe());
