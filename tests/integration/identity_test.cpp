@@ -8,6 +8,7 @@
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
@@ -222,6 +223,19 @@ TEST(Identity, an_input_swapped_while_its_job_waits_is_rejected_as_input_changed
     EXPECT_EQ(last_pixel_of(output), expected) << output << " mixes " << patient << " with other pixels";
     EXPECT_NE(patient, "FIRST^PATIENT") << "the first image was processed from bytes that were no longer its own";
   }
+}
+
+TEST(Identity, a_fifo_named_image_db_in_the_gateway_folder_never_blocks_a_worker) {
+  NodeUnderTest::Settings settings;
+  settings.tables = "[processing]\njob_timeout_s = 5\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  std::filesystem::create_directories(node.input() / "gateway_1");
+  ASSERT_EQ(::mkfifo((node.input() / "gateway_1" / "image.db").c_str(), 0600), 0);
+  const std::string study = fresh_uid();
+  drop_image(image_of("DOE^JANE", kFirstPixel, study, fresh_uid()), node.input() / "gateway_1" / study / "image");
+  ASSERT_TRUE(node.wait_for_state("written", 1, 4s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.count_in_state("rejected"), 0);
 }
 
 TEST(Identity, a_node_killed_with_sigkill_leaves_no_worker_running) {
