@@ -34,22 +34,26 @@ std::string Sha256::hex_digest() {
   return hex;
 }
 
+Result<std::string> sha256_of(int fd, std::uint64_t from_offset) {
+  Sha256 hash;
+  std::vector<unsigned char> buffer(1 << 16);
+  for (auto offset = static_cast<off_t>(from_offset);;) {
+    const ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error("io_error", std::string("cannot read: ") + std::strerror(errno));
+    if (n == 0) break;
+    hash.update(buffer.data(), static_cast<std::size_t>(n));
+    offset += n;
+  }
+  return hash.hex_digest();
+}
+
 Result<std::string> sha256_of_file(const std::filesystem::path& path, std::uint64_t from_offset) {
   const fs::OwnedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return make_error("io_error", "cannot open " + path.string() + ": " + std::strerror(errno));
-  if (from_offset > 0 && ::lseek(fd.get(), static_cast<off_t>(from_offset), SEEK_SET) < 0) {
-    return make_error("io_error", "cannot seek in " + path.string() + ": " + std::strerror(errno));
-  }
-  Sha256 hash;
-  std::vector<unsigned char> buffer(1 << 16);
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("io_error", "cannot read " + path.string() + ": " + std::strerror(errno));
-    if (n == 0) break;
-    hash.update(buffer.data(), static_cast<std::size_t>(n));
-  }
-  return hash.hex_digest();
+  auto hash = sha256_of(fd.get(), from_offset);
+  if (!hash) return make_error("io_error", hash.error().message + " (" + path.string() + ")");
+  return hash;
 }
 
 }  // namespace creni

@@ -19,10 +19,11 @@ Error io_error(const std::string& what, const std::filesystem::path& path, int e
   return make_error("io_error", what + " " + path.string() + ": " + std::strerror(error_number));
 }
 
-// O_NOFOLLOW on a symbolic link fails with ELOOP; O_DIRECTORY on anything but a folder with ENOTDIR.
-Error refused_component(const std::filesystem::path& path, int error_number) {
-  if (error_number == ELOOP || error_number == ENOTDIR) {
-    return make_error("symlink", path.string() + " is a symbolic link or not a folder: never followed");
+// Why `name` in `parent` could not be opened as a folder: a symbolic link (never followed), or anything else.
+Error refused_component(int parent, const std::string& name, const std::filesystem::path& path, int error_number) {
+  struct stat info {};
+  if (::fstatat(parent, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(info.st_mode)) {
+    return make_error("symlink", path.string() + " is a symbolic link: never followed");
   }
   return io_error("cannot open folder", path, error_number);
 }
@@ -59,7 +60,7 @@ Result<Directory> Directory::open_beneath(const std::filesystem::path& root, con
       }
     }
     OwnedFd next(::openat(current->fd(), name.c_str(), kDirectoryFlags | O_NOFOLLOW));
-    if (!next.valid()) return refused_component(path, errno);
+    if (!next.valid()) return refused_component(current->fd(), name, path, errno);
     // A new folder's entry lives in its parent: the parent's fsync makes it survive a power cut.
     if (made) {
       if (Status synced = current->sync(); !synced) return synced.error();

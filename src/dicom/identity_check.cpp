@@ -15,14 +15,15 @@ Status compare(const char* field, const std::string& where, const std::string& a
 Status check_identity(const Instance& instance, const std::string& announced_sop_instance_uid,
                       const std::string& announced_by) {
   const InstanceIdentity& data = instance.identity();
-  if (const auto& meta = instance.meta()) {
-    if (Status s = compare("SOPClassUID", "meta header", meta->media_storage_sop_class_uid, data.sop_class_uid); !s) return s;
-    if (Status s = compare("SOPInstanceUID", "meta header", meta->media_storage_sop_instance_uid, data.sop_instance_uid);
-        !s) {
-      return s;
-    }
+  // The announced value first: for a network arrival the spool's meta header was made from the same command, and
+  // the command is what the operator should read about.
+  if (Status s = compare("SOPInstanceUID", announced_by, announced_sop_instance_uid, data.sop_instance_uid); !s) {
+    return s;
   }
-  return compare("SOPInstanceUID", announced_by, announced_sop_instance_uid, data.sop_instance_uid);
+  const auto& meta = instance.meta();
+  if (!meta) return {};
+  if (Status s = compare("SOPClassUID", "meta header", meta->media_storage_sop_class_uid, data.sop_class_uid); !s) return s;
+  return compare("SOPInstanceUID", "meta header", meta->media_storage_sop_instance_uid, data.sop_instance_uid);
 }
 
 }  // namespace creni::dicom

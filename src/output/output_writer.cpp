@@ -33,7 +33,12 @@ Result<std::filesystem::path> OutputWriter::write(dicom::Instance& instance, con
 Result<StagedOutput> OutputWriter::stage(dicom::Instance& instance, const dicom::InstanceIdentity& result) const {
   auto relative = relative_output_path(layout_, result);
   if (!relative) return relative.error();
-  auto folder = fs::Directory::open_beneath(root_, relative->parent_path(), /*create=*/true);
+  // The gateway's folder is below the configured OUTPUT too: not followed if it is a link either.
+  auto folder = fs::Directory::open_beneath(root_.parent_path(), root_.filename() / relative->parent_path(),
+                                            /*create=*/true);
+  // A link where a result's folder belongs is OUTPUT's fault, not the image's: like a folder that cannot be
+  // written, the job waits until an operator has fixed it.
+  if (!folder && folder.error().code == "symlink") return make_error("io_error", folder.error().message);
   if (!folder) return folder.error();
   auto temp = instance.save_unsynced_in(folder.value(), relative->filename().string());
   if (!temp) return temp.error();
@@ -58,11 +63,11 @@ void OutputWriter::discard(const StagedOutput& staged) const {
 }
 
 Result<fs::Directory> OutputWriter::folder_of(const StagedOutput& staged) const {
-  const auto relative = staged.final_path.parent_path().lexically_relative(root_);
+  const auto relative = staged.final_path.parent_path().lexically_relative(root_.parent_path());
   if (relative.empty() || *relative.begin() == "..") {
     return make_error("invalid_path", staged.final_path.string() + " is not below " + root_.string());
   }
-  return fs::Directory::open_beneath(root_, relative, /*create=*/false);
+  return fs::Directory::open_beneath(root_.parent_path(), relative, /*create=*/false);
 }
 
 }  // namespace creni::output

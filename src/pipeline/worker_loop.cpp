@@ -135,7 +135,10 @@ bool holds_same_bytes(const fs::Directory& folder, const std::string& name, cons
 // placed there without following a link or replacing another file: the image is processed all the same and stays
 // in the spool.
 Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const dicom::InstanceIdentity& identity) {
-  auto folder = fs::Directory::open_beneath(request.mirror_root, identity.study_instance_uid, /*create=*/true);
+  // INPUT/gateway_<id> itself is not followed if it is a link either.
+  auto folder = fs::Directory::open_beneath(request.mirror_root.parent_path(),
+                                            request.mirror_root.filename() / identity.study_instance_uid,
+                                            /*create=*/true);
   if (!folder) {
     if (folder.error().code == "io_error") return folder.error();
     return make_error("mirror_refused", folder.error().message);
@@ -164,7 +167,7 @@ Status check_taken_input(const JobRequest& request, const dicom::Instance& insta
   }
   // The journal's UID came from the C-STORE command for a network arrival, from the meta header for a file.
   return dicom::check_identity(instance, request.expected_sop_instance_uid,
-                               request.mirror_root.empty() ? "meta header at arrival" : "C-STORE command");
+                               request.mirror_root.empty() ? "meta header" : "C-STORE command");
 }
 
 JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {

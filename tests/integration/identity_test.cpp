@@ -199,22 +199,26 @@ TEST(Identity, an_input_swapped_while_its_job_waits_is_rejected_as_input_changed
   NodeUnderTest node(settings);
   ASSERT_TRUE(node.start()) << node.log();
   const auto gateway = node.input() / "gateway_1";
-  // Two slow jobs keep both workers busy; the third waits.
-  for (int i = 0; i < 2; ++i) {
+  // Four slow jobs keep both workers busy (a slot holds at most two: one running, the next claimed, so three in
+  // `processing` mean both are taken); the fifth is loaded only once a worker has finished a slow job.
+  for (int i = 0; i < 4; ++i) {
     const std::string study = fresh_uid();
     drop_image(image_of("FILLER^" + std::to_string(i), kFirstPixel, study, fresh_uid()), gateway / study / "filler");
   }
-  ASSERT_TRUE(node.wait_for_state("processing", 2, 30s)) << node.status_json() << node.log();
+  ASSERT_TRUE(node.wait_for_state("processing", 3, 30s)) << node.status_json() << node.log();
   const std::string study = fresh_uid();
   const std::string sop = fresh_uid();
   const auto target = gateway / study / sop;
   drop_image(image_of("FIRST^PATIENT", kFirstPixel, study, sop), target);
-  ASSERT_TRUE(node.wait_for_state("received", 1, 30s)) << node.status_json() << node.log();
+  // Recorded (and perhaps already claimed, waiting for a worker): its bytes are those of the first patient.
+  ASSERT_TRUE(harness::wait_until(
+      [&] { return node.count_in_state("received") + node.count_in_state("processing") >= 5; }, 30s))
+      << node.status_json() << node.log();
   // Same path, another patient's image (another instance, so that its own arrival is a job of its own).
   drop_image(image_of("SECOND^PATIENT", kSecondPixel, study, fresh_uid()), target);
 
   ASSERT_TRUE(node.wait_for_state("rejected", 1, 60s)) << node.status_json() << node.log();
-  ASSERT_TRUE(node.wait_for_state("written", 3, 60s)) << node.status_json() << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 5, 60s)) << node.status_json() << node.log();
   const std::string status = node.status_json();
   EXPECT_NE(status.find("\"reason\":\"input_changed\""), std::string::npos) << status;
   for (const auto& output : node.outputs()) {

@@ -26,6 +26,10 @@ class Sha256 {
   std::unique_ptr<State> state_;
 };
 
+/// SHA-256 of an open file's bytes from `from_offset` on, read with pread (the descriptor's offset is not moved).
+/// Error "io_error".
+[[nodiscard]] Result<std::string> sha256_of(int fd, std::uint64_t from_offset = 0);
+
 /// SHA-256 of a file's bytes from `from_offset` on, as 64 lowercase hex digits. Opens with O_NOFOLLOW.
 /// Error "io_error".
 [[nodiscard]] Result<std::string> sha256_of_file(const std::filesystem::path& path, std::uint64_t from_offset = 0);

@@ -33,8 +33,9 @@ class OutputWriter {
   OutputWriter(std::filesystem::path root, config::OutputLayout layout);
 
   /// Saves `instance` (already processed: `result` holds its new UIDs) durably and returns the final path.
-  /// Errors: "invalid_uid", "io_error" (disk full, read-only: nothing partial is left behind), "symlink" (a folder
-  /// below the root is a symbolic link), "exists" (a file already has the name: left untouched).
+  /// Errors: "invalid_uid", "io_error" (disk full, read-only, a folder below OUTPUT that is a symbolic link: nothing
+  /// partial is left behind, nothing is written through the link), "exists" (a file already has the name: left
+  /// untouched).
   [[nodiscard]] Result<std::filesystem::path> write(dicom::Instance& instance, const dicom::InstanceIdentity& result) const;
 
   /// The first half of write(): encodes `instance` next to its final path and leaves the fsync and the rename to
