@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "creni/common/uid.hpp"
 #include "dicom_factory.hpp"
 #include "node_under_test.hpp"
 
@@ -191,6 +192,28 @@ TEST(Identity, a_deliberate_reprocess_replaces_the_jobs_own_result) {
   EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
   EXPECT_EQ(node.outputs().size(), 1u);
   EXPECT_TRUE(temporary_files_below(node.output()).empty());
+}
+
+TEST(Identity, a_symlinked_study_folder_in_output_is_never_written_through_and_holds_the_job_until_fixed) {
+  NodeUnderTest::Settings settings;
+  settings.tables = "[processing]\nio_retry_s = 1\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir elsewhere("creni-elsewhere");
+  const std::string study = fresh_uid();
+  const auto derived_study = node.output() / "gateway_1" / uid::derive(uid::Role::study, study);
+  std::filesystem::create_directories(derived_study.parent_path());
+  std::filesystem::create_directory_symlink(elsewhere.path(), derived_study);
+  drop_image(image_of("DOE^JANE", kFirstPixel, study, fresh_uid()), node.input() / "gateway_1" / study / "image");
+  ASSERT_TRUE(harness::wait_until([&] { return node.log().find("is a symbolic link") != std::string::npos; }, 30s))
+      << node.log();
+  EXPECT_TRUE(harness::files_below(elsewhere.path()).empty()) << "a result was written through the link";
+  EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
+
+  std::filesystem::remove(derived_study);
+  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.status_json() << node.log();
+  EXPECT_TRUE(harness::files_below(elsewhere.path()).empty());
+  EXPECT_EQ(node.outputs().size(), 1u);
 }
 
 TEST(Identity, an_input_swapped_while_its_job_waits_is_rejected_as_input_changed_and_no_output_is_a_mix) {
