@@ -222,21 +222,23 @@ TEST(Identity, an_input_swapped_while_its_job_waits_is_rejected_as_input_changed
   NodeUnderTest node(settings);
   ASSERT_TRUE(node.start()) << node.log();
   const auto gateway = node.input() / "gateway_1";
-  // Four slow jobs keep both workers busy (a slot holds at most two: one running, the next claimed, so three in
-  // `processing` mean both are taken); the fifth is loaded only once a worker has finished a slow job.
+  // Four slow jobs ahead of it: jobs are taken oldest first and a worker slot holds at most two (one running, the
+  // next claimed), so the fifth is loaded only once a worker has finished a slow job.
   for (int i = 0; i < 4; ++i) {
     const std::string study = fresh_uid();
     drop_image(image_of("FILLER^" + std::to_string(i), kFirstPixel, study, fresh_uid()), gateway / study / "filler");
   }
-  ASSERT_TRUE(node.wait_for_state("processing", 3, 30s)) << node.status_json() << node.log();
+  const auto recorded = [&](long count) {
+    return harness::wait_until(
+        [&] { return node.count_in_state("received") + node.count_in_state("processing") >= count; }, 30s);
+  };
+  ASSERT_TRUE(recorded(4)) << node.status_json() << node.log();
   const std::string study = fresh_uid();
   const std::string sop = fresh_uid();
   const auto target = gateway / study / sop;
   drop_image(image_of("FIRST^PATIENT", kFirstPixel, study, sop), target);
   // Recorded (and perhaps already claimed, waiting for a worker): its bytes are those of the first patient.
-  ASSERT_TRUE(harness::wait_until(
-      [&] { return node.count_in_state("received") + node.count_in_state("processing") >= 5; }, 30s))
-      << node.status_json() << node.log();
+  ASSERT_TRUE(recorded(5)) << node.status_json() << node.log();
   // Same path, another patient's image (another instance, so that its own arrival is a job of its own).
   drop_image(image_of("SECOND^PATIENT", kSecondPixel, study, fresh_uid()), target);
 
