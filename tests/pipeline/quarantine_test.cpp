@@ -27,6 +27,16 @@ TEST(Quarantine, never_follows_an_input_that_is_a_symbolic_link) {
   EXPECT_FALSE(std::filesystem::exists(root.path() / "quarantine" / "gateway_1" / "job-7"));
 }
 
+TEST(Quarantine, never_reads_through_a_symlinked_folder_below_the_gateway_folder) {
+  const harness::TempDir root("creni-quarantine");
+  std::filesystem::create_directories(root / "elsewhere");
+  write_text(root.path() / "elsewhere" / "1.2.3", "not for quarantine");
+  std::filesystem::create_directories(root.path() / "INPUT" / "gateway_1");
+  std::filesystem::create_directory_symlink(root / "elsewhere", root.path() / "INPUT" / "gateway_1" / "study");
+  keep_in_quarantine(root / "quarantine", "1", 7, root.path() / "INPUT" / "gateway_1" / "study" / "1.2.3");
+  EXPECT_FALSE(std::filesystem::exists(root.path() / "quarantine" / "gateway_1" / "job-7"));
+}
+
 TEST(Quarantine, never_writes_through_a_symlinked_gateway_folder_nor_over_a_kept_copy) {
   const harness::TempDir root("creni-quarantine");
   write_text(root / "input", "second");
