@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "log_throttle.hpp"
+
+namespace creni::ingest {
+
+/// What an accept loop does when accept() fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
+/// ENOMEM): the listening socket stays readable, so polling it again at once would spin. After each failure the
+/// loop leaves the listening socket out of its poll set until resume_at(): 50 ms after the first failure, doubling
+/// up to 1 s while failures go on; the first accept that works resets it. One log line per kind and interval
+/// (LogThrottle), with the count of the others. Not thread-safe: one per accept loop.
+class AcceptBackoff {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  AcceptBackoff(std::string listener, LogThrottle& throttle, std::shared_ptr<spdlog::logger> logger);
+
+  /// True for the errors that mean "out of resources, try later" rather than "this one connection failed".
+  [[nodiscard]] static bool is_exhaustion(int error);
+  /// Records a failed accept with `error` (errno) and starts or lengthens the pause.
+  void failed(int error, Clock::time_point now = Clock::now());
+  /// Records an accept that worked: the next failure starts from the shortest pause again.
+  void succeeded();
+  /// Whether the listening socket is to be left alone at `now`.
+  [[nodiscard]] bool paused(Clock::time_point now = Clock::now()) const { return now < resume_at_; }
+  [[nodiscard]] Clock::time_point resume_at() const { return resume_at_; }
+
+ private:
+  std::string listener_;
+  LogThrottle& throttle_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::chrono::milliseconds pause_{0};
+  Clock::time_point resume_at_{};
+  bool exhausted_ = false;
+};
+
+}  // namespace creni::ingest
