@@ -1,10 +1,14 @@
 #include "association_watchdog.hpp"
 
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <array>
+#include <cstddef>
+#include <optional>
 
 namespace creni::ingest {
 
@@ -17,6 +21,18 @@ constexpr std::array<std::uint8_t, 10> kAbortPdu = {0x07, 0x00, 0x00, 0x00, 0x00
 std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("ingest");
   return named ? named : spdlog::default_logger();
+}
+
+// Bytes the kernel has received on a TCP socket so far (every byte, before DCMTK assembles a PDU, so a slow but
+// honest sender is credited as its bytes arrive); nothing for other sockets (the plaintext end of a TLS connection).
+std::optional<std::uint64_t> tcp_bytes_received(int socket) {
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (::getsockopt(socket, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+      length < offsetof(tcp_info, tcpi_bytes_received) + sizeof(info.tcpi_bytes_received)) {
+    return std::nullopt;
+  }
+  return info.tcpi_bytes_received;
 }
 
 }  // namespace
@@ -78,11 +94,11 @@ void AssociationWatchdog::check(Watched& watched, SessionProgress::Clock::time_p
   if (!progress.verdict().empty()) return;
   if (progress.in_dataset_.load()) {
     const std::uint64_t serial = progress.dataset_serial_.load();
-    const std::uint64_t bytes = progress.dataset_bytes_.load();
+    const std::uint64_t bytes = tcp_bytes_received(watched.socket).value_or(progress.dataset_bytes_.load());
     if (serial != watched.dataset_serial) {  // a new data set: its first window starts now
       watched.dataset_serial = serial;
       watched.window_started = now;
-      watched.window_bytes = 0;
+      watched.window_bytes = bytes;
       return;
     }
     if (limits_.min_bytes_per_s == 0 || now - watched.window_started < limits_.grace) return;

@@ -43,7 +43,8 @@ class SessionProgress {
 /// second and aborts (A-ABORT, then shutdown of the socket, which wakes every blocking DCMTK read) one that
 ///  - has completed no DIMSE message for `inactivity` while not inside a data set, however many bytes trickle in;
 ///  - receives a data set at less than `min_bytes_per_s` on average over any `grace` window since the data set
-///    began (0 = no minimum).
+///    began (0 = no minimum). Bytes are counted as the kernel receives them (TCP_INFO), so a slow but honest sender
+///    is credited before DCMTK has a whole PDU; for other sockets (TLS plaintext) DCMTK's progress is used.
 /// The abort is logged with the peer's label, and the session reads the reason from its progress. Thread-safe.
 class AssociationWatchdog {
  public:
