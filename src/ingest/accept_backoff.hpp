@@ -3,20 +3,23 @@
 #include <chrono>
 #include <string>
 
-#include "log_throttle.hpp"
+#include <spdlog/spdlog.h>
+
+#include <memory>
 
 namespace creni::ingest {
 
 /// What an accept loop does when accept() fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
 /// ENOMEM): the listening socket stays readable, so polling it again at once would spin. After each failure the
 /// loop leaves the listening socket out of its poll set until resume_at(): 50 ms after the first failure, doubling
-/// up to 1 s while failures go on; the first accept that works resets it. One log line per kind and interval
-/// (LogThrottle), with the count of the others. Not thread-safe: one per accept loop.
+/// up to 1 s while failures go on; the first accept that works resets it. Logged once when it starts, then at most
+/// once per 10 s with the number of failed accepts meanwhile, and once when accepting works again. Not thread-safe:
+/// one per accept loop.
 class AcceptBackoff {
  public:
   using Clock = std::chrono::steady_clock;
 
-  AcceptBackoff(std::string listener, LogThrottle& throttle, std::shared_ptr<spdlog::logger> logger);
+  AcceptBackoff(std::string listener, std::shared_ptr<spdlog::logger> logger);
 
   /// True for the errors that mean "out of resources, try later" rather than "this one connection failed".
   [[nodiscard]] static bool is_exhaustion(int error);
@@ -30,11 +33,13 @@ class AcceptBackoff {
 
  private:
   std::string listener_;
-  LogThrottle& throttle_;
   std::shared_ptr<spdlog::logger> logger_;
   std::chrono::milliseconds pause_{0};
   Clock::time_point resume_at_{};
   bool exhausted_ = false;
+  Clock::time_point last_logged_{};
+  long unlogged_failures_ = 0;
+  long failures_ = 0;
 };
 
 }  // namespace creni::ingest

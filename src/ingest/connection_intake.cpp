@@ -78,7 +78,7 @@ ConnectionIntake::ConnectionIntake(ConnectionIntakeOptions options, HandOver han
     : options_(std::move(options)),
       hand_over_(std::move(hand_over)),
       throttle_(throttle),
-      backoff_("scp", throttle, logger()) {}
+      backoff_("scp", logger()) {}
 
 ConnectionIntake::~ConnectionIntake() { stop(); }
 

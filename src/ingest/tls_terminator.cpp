@@ -130,7 +130,7 @@ TlsTerminator::TlsTerminator(Options options, Deliver deliver, SSL_CTX* context,
       deliver_(std::move(deliver)),
       context_(context),
       throttle_(throttle),
-      backoff_("scp-tls", throttle, logger()) {}
+      backoff_("scp-tls", logger()) {}
 
 TlsTerminator::~TlsTerminator() {
   stop();
