@@ -3,6 +3,7 @@
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -33,6 +34,13 @@ std::optional<std::uint64_t> tcp_bytes_received(int socket) {
     return std::nullopt;
   }
   return info.tcpi_bytes_received;
+}
+
+// Bytes received but not yet read by us: while there are any, a slow transfer is our doing (a slow disk), not the
+// peer's.
+bool unread_bytes_waiting(int socket) {
+  int waiting = 0;
+  return ::ioctl(socket, FIONREAD, &waiting) == 0 && waiting > 0;
 }
 
 }  // namespace
@@ -97,6 +105,11 @@ void AssociationWatchdog::check(Watched& watched, SessionProgress::Clock::time_p
     const std::uint64_t bytes = tcp_bytes_received(watched.socket).value_or(progress.dataset_bytes_.load());
     if (serial != watched.dataset_serial) {  // a new data set: its first window starts now
       watched.dataset_serial = serial;
+      watched.window_started = now;
+      watched.window_bytes = bytes;
+      return;
+    }
+    if (unread_bytes_waiting(watched.socket)) {  // we are the slow side: the window starts again
       watched.window_started = now;
       watched.window_bytes = bytes;
       return;

@@ -11,9 +11,12 @@ namespace creni::ingest {
 
 namespace {
 
+// Never returns an error to glibc: after a failed cookie write, glibc 2.36's fwrite falls back to a buffer copy
+// that overruns the FILE's buffer (seen as a crash here). A failure is recorded instead, the bytes are dropped, and
+// close() reports it; the association stays in step, so the sender still gets its 0xA700.
 ssize_t write_capped(void* cookie, const char* data, size_t size) {
   auto& state = *static_cast<DatasetSink::State*>(cookie);
-  if (state.fd < 0 || state.exceeded) return static_cast<ssize_t>(size);  // counted, not stored
+  if (state.fd < 0 || state.exceeded || state.failed) return static_cast<ssize_t>(size);  // counted, not stored
   if (state.written + size > state.limit) {
     // Too large: what is stored so far is given back at once; the rest of the data set is only read.
     state.exceeded = true;
@@ -25,8 +28,9 @@ ssize_t write_capped(void* cookie, const char* data, size_t size) {
     const ssize_t n = ::write(state.fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      state.failed = true;
-      return -1;
+      state.failed = true;  // disk full or broken: what is stored is given back, the rest only read
+      (void)::ftruncate(state.fd, 0);
+      return static_cast<ssize_t>(size);
     }
     done += static_cast<std::size_t>(n);
   }

@@ -135,6 +135,11 @@ Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_AS
   const bool written = (*sink)->close();
   const OFCondition& got = received.condition;
   if ((*sink)->exceeded() && got.good()) return Reception::too_large;
+  if (!written && got.good()) {
+    logger()->warn("gw={} peer={} cannot write the spool file {}: disk full or unwritable", origin.gateway_id,
+                   origin.peer_label, path.string());
+    return Reception::write_failed;
+  }
   if (got.code() == DIMSEC_OUTOFRESOURCES && got.module() == OFM_dcmnet) {
     // DCMTK could not write to the spool (disk full) and has read the rest of the data set off the wire: the
     // association is still in step, so the sender gets 0xA700 for this image instead of an abort.
