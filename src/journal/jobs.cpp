@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include "creni/common/clock.hpp"
@@ -28,14 +30,36 @@ Result<std::optional<Job>> Journal::claim_next_in_transaction(int max_attempts) 
   const int limit = std::max(1, max_attempts);
   // Retry times are wall-clock times, so that they survive a restart. A row last touched "in the future" means the
   // clock has been set back since: its retry is due now, rather than as late as the clock went back.
-  const std::string next_sql =
-      sql_with("SELECT ", kJobColumns,
-               " FROM jobs WHERE state = 'received' AND (retry_at_ms IS NULL OR retry_at_ms <= ?1 OR updated_at_ms > ?1) "
-               "ORDER BY id LIMIT 1");
+  // Fairness (issue 13): fresh work first, a retry (attempts > 0, after a crash or a timeout) only when no fresh
+  // job is due, so one poison input costs one worker per attempt instead of holding the head of the queue; and
+  // among the gateways with due work, the one served least recently goes first (round robin).
+  constexpr std::string_view kHeads =
+      "SELECT gateway_id, min(id) FROM jobs WHERE state = 'received' "
+      "AND (retry_at_ms IS NULL OR retry_at_ms <= ?1 OR updated_at_ms > ?1) AND (attempts > 0) = ?2 "
+      "GROUP BY gateway_id";
+  const std::string by_id = sql_with("SELECT ", kJobColumns, " FROM jobs WHERE id = ?");
 
   while (true) {
     const std::int64_t now = unix_time_ms();
-    auto statement = prepared(connection_, next_sql, now);
+    std::optional<std::int64_t> chosen;
+    for (const int retries : {0, 1}) {
+      auto heads = prepared(connection_, kHeads, now, retries);
+      if (!heads) return heads.error();
+      std::optional<std::pair<std::uint64_t, std::int64_t>> best;  // (last claim of the gateway, its oldest job)
+      while (true) {
+        auto stepped = heads->step();
+        if (!stepped) return stepped.error();
+        if (!stepped.value()) break;
+        const auto served = last_claimed_.find(heads->column_text(0));
+        const std::pair<std::uint64_t, std::int64_t> candidate{
+            served == last_claimed_.end() ? 0 : served->second, heads->column_int64(1)};
+        if (!best || candidate < *best) best = candidate;
+      }
+      if (best) chosen = best->second;
+      if (chosen) break;
+    }
+    if (!chosen) return std::optional<Job>{};
+    auto statement = prepared(connection_, by_id, *chosen);
     if (!statement) return statement.error();
     auto found = read_jobs(*statement);
     if (!found) return found.error();
@@ -64,6 +88,7 @@ Result<std::optional<Job>> Journal::claim_next_in_transaction(int max_attempts) 
     job.state = JobState::processing;
     job.attempts += 1;
     job.updated_at_ms = now;
+    last_claimed_[job.gateway_id] = ++claims_;
     return std::optional<Job>{std::move(job)};
   }
 }

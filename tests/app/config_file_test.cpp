@@ -72,6 +72,35 @@ TEST(ConfigFile, embedded_defaults_are_valid_and_documented_values) {
   EXPECT_EQ(c.scp.default_gateway, "1");
 }
 
+TEST(ConfigFile, reads_the_scp_limits_for_slow_and_hostile_peers_with_sane_defaults) {
+  const config::NodeConfig defaults = embedded_defaults();
+  EXPECT_EQ(defaults.scp.max_associations_per_peer, 8);
+  EXPECT_EQ(defaults.scp.inactivity_timeout_s, 60);
+  EXPECT_EQ(defaults.scp.min_transfer_rate_kib_s, 8);
+  EXPECT_EQ(defaults.scp.min_transfer_rate_grace_s, 10);
+  EXPECT_EQ(defaults.scp.max_dataset_mb, 2048u);
+  EXPECT_EQ(defaults.scp.tls_handshake_timeout_s, 10);
+
+  auto parsed = parse_config(
+      "[scp]\nbind = \"::\"\nmax_associations_per_peer = 2\ninactivity_timeout_s = 5\nmin_transfer_rate_kib_s = 0\n"
+      "min_transfer_rate_grace_s = 3\nmax_dataset_mb = 10\ntls_handshake_timeout_s = 4\n",
+      "test.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->scp.bind, "::");
+  EXPECT_EQ(parsed->scp.max_associations_per_peer, 2);
+  EXPECT_EQ(parsed->scp.inactivity_timeout_s, 5);
+  EXPECT_EQ(parsed->scp.min_transfer_rate_kib_s, 0);
+  EXPECT_EQ(parsed->scp.min_transfer_rate_grace_s, 3);
+  EXPECT_EQ(parsed->scp.max_dataset_mb, 10u);
+  EXPECT_EQ(parsed->scp.tls_handshake_timeout_s, 4);
+
+  EXPECT_NE(error_of("[scp]\nmax_associations_per_peer = 0\n").find("scp.max_associations_per_peer"), std::string::npos);
+  EXPECT_NE(error_of("[scp]\ninactivity_timeout_s = 0\n").find("scp.inactivity_timeout_s"), std::string::npos);
+  EXPECT_NE(error_of("[scp]\nmax_dataset_mb = 0\n").find("scp.max_dataset_mb"), std::string::npos);
+  EXPECT_NE(error_of("[scp]\nmin_transfer_rate_grace_s = 0\n").find("scp.min_transfer_rate_grace_s"),
+            std::string::npos);
+}
+
 TEST(ConfigFile, refuses_unknown_keys_with_their_full_name) {
   EXPECT_NE(error_of("[scp]\nprot = 1\n").find("scp.prot: unknown key"), std::string::npos);
   EXPECT_NE(error_of("colour = 1\n").find("colour: unknown key"), std::string::npos);

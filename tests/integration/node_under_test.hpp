@@ -31,6 +31,8 @@ class NodeUnderTest {
     std::string gateway_1;  ///< keys for gateway "1" (for example destinations = ["pacs"])
     std::string tables;     ///< whole tables ([processing], [[destination]], ...)
     std::vector<std::string> launcher;  ///< argv prefix the node runs under (for example strace); empty = none
+    std::string bind;                   ///< [scp] bind; empty = "127.0.0.1"
+    std::vector<std::string> arguments; ///< extra arguments of `run` (for example "--log-format", "json")
   };
 
   /// A base config: [node] with the temp folders and 2 workers, [input] with short windows, gateways "1" (nested)
@@ -87,6 +89,7 @@ class NodeUnderTest {
   [[nodiscard]] pid_t node_process() const;
 
   std::vector<std::string> launcher_;
+  std::vector<std::string> arguments_;
   bool status_in_namespace_ = false;
 };
 

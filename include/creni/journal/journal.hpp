@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -179,7 +180,9 @@ class Journal {
   [[nodiscard]] Result<std::int64_t> record_rejected_arrival(const NewArrival& arrival, const std::string& reason,
                                                              const std::string& detail);
 
-  /// Takes the oldest `received` job: attempts + 1, state `processing`, committed before returning. A job whose
+  /// Takes the next `received` job that is due: fresh jobs before retries (attempts > 0), and among the gateways
+  /// with such work the one whose last claim is oldest, its oldest job: attempts + 1, state `processing`,
+  /// committed before returning. A job whose
   /// attempts already reached `max_attempts` (at least 1) becomes `rejected` ("poison", "worker failed N times:
   /// <last detail>") and the next one is taken. nullopt when nothing is waiting.
   [[nodiscard]] Result<std::optional<Job>> claim_next(int max_attempts);
@@ -285,6 +288,9 @@ class Journal {
 
   std::mutex mutex_;  // serialises every use of connection_
   sqlite::Connection connection_;
+  // Round robin between gateways in claim_next (guarded by mutex_): the claim number of each gateway's last claim.
+  std::map<std::string, std::uint64_t> last_claimed_;
+  std::uint64_t claims_ = 0;
 };
 
 }  // namespace creni::journal
