@@ -69,13 +69,14 @@ class Node:
     def __init__(self, root: str, config_text: str = "", port: int = 0, extra_args=()):
         self.root = root
         self.port = port or free_port()
+        self.http_port = free_port()  # the HTTP server is on by default: never the fixed 11180 of parallel runs
         self.config = os.path.join(root, "creni-node.toml")
         with open(self.config, "w") as f:
             f.write(config_text)
         self.log = open(os.path.join(root, "node.log"), "w")
         args = [NODE, "run", "--config", self.config, "--input", os.path.join(root, "INPUT"),
                 "--output", os.path.join(root, "OUTPUT"), "--state", os.path.join(root, "state"),
-                "--port", str(self.port), *extra_args]
+                "--port", str(self.port), "--http-listen", f"127.0.0.1:{self.http_port}", *extra_args]
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_for_port(self, timeout=20.0):

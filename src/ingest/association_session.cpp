@@ -375,6 +375,7 @@ void AssociationSession::release_association() noexcept {
 }
 
 void AssociationSession::log_summary() const {
+  if (shared_.options.metrics) shared_.options.metrics->association_ended(ended_);
   const auto elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
   if (!admitted_) {

@@ -167,7 +167,10 @@ void StorageScp::Runtime::stop() {
 
 bool StorageScp::Runtime::hand_over(ReadyConnection& connection) {
   const std::lock_guard lock(mutex_);
-  if (closed_ || in_flight_.load() >= shared_.options.max_associations) return false;
+  if (closed_ || in_flight_.load() >= shared_.options.max_associations) {
+    if (!closed_ && shared_.options.metrics) shared_.options.metrics->association_ended("busy");
+    return false;
+  }
   ready_.push_back(std::move(connection));
   ++in_flight_;
   ready_or_closed_.notify_one();

@@ -34,6 +34,7 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
       config_file_(root_ / "node.toml"),
       launcher_(settings.launcher) {
   port_ = harness::free_port();
+  http_port_ = harness::free_port();
   std::ofstream config(config_file_);
   config << "[node]\n"
          << "input_dir = \"" << input_.string() << "\"\n"
@@ -44,6 +45,11 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
          << "log_level = \"debug\"\n"
          << settings.node << "\n"
          << "[scp]\nbind = \"127.0.0.1\"\nport = " << port_ << "\n" << settings.scp << "\n"
+         << "[http]\n"
+         << (settings.http.find("listen") == std::string::npos
+                 ? "listen = \"127.0.0.1:" + std::to_string(http_port_) + "\"\n"
+                 : std::string())
+         << settings.http << "\n"
          << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n" << settings.input << "\n"
          << "[[gateway]]\nid = \"1\"\ncalling_ae_titles = [\"GATEWAY_1\"]\noutput_layout = \"nested\"\n"
          << settings.gateway_1 << "\n"

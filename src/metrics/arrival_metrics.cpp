@@ -1,0 +1,27 @@
+#include "creni/metrics/arrival_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
+#include "creni/metrics/registry.hpp"
+
+namespace creni::metrics {
+
+ArrivalMetrics::ArrivalMetrics(Registry& registry)
+    : arrivals_(prometheus::BuildCounter()
+                    .Name("creni_arrivals_total")
+                    .Help("Images handed to the node by a front door, by gateway, door and what the node did with them")
+                    .Register(registry.prometheus())),
+      scp_bytes_(prometheus::BuildCounter()
+                     .Name("creni_scp_received_bytes_total")
+                     .Help("Bytes of data sets received through the SCP and handed to the node, by gateway")
+                     .Register(registry.prometheus())) {}
+
+void ArrivalMetrics::arrived(const std::string& gateway, std::string_view door, std::string_view outcome,
+                             std::uint64_t bytes) {
+  arrivals_.Add({{"gateway", gateway}, {"door", std::string(door)}, {"outcome", std::string(outcome)}}).Increment();
+  if (door == "scp") scp_bytes_.Add({{"gateway", gateway}}).Increment(static_cast<double>(bytes));
+}
+
+}  // namespace creni::metrics
