@@ -55,6 +55,13 @@ class HttpServer::Runtime {
     server_.set_keep_alive_timeout(kKeepAliveS);
     server_.set_payload_max_length(kMaxPayload);
     server_.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
+    // cpp-httplib's default adds SO_REUSEPORT, which would let a second node share the port (and half the
+    // requests) instead of failing to start. SO_REUSEADDR alone allows a quick restart; TCP_NODELAY answers at once.
+    server_.set_socket_options([](socket_t socket) {
+      const int yes = 1;
+      (void)::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    server_.set_tcp_nodelay(true);
     server_.set_exception_handler([](const httplib::Request& request, httplib::Response& response, std::exception_ptr) {
       logger()->error("http: {} {} failed on an internal error", request.method, request.path);
       reply_json(response, 500, {{"error", "internal error"}});

@@ -15,7 +15,7 @@ ArrivalMetrics::ArrivalMetrics(Registry& registry)
                     .Register(registry.prometheus())),
       scp_bytes_(prometheus::BuildCounter()
                      .Name("creni_scp_received_bytes_total")
-                     .Help("Bytes of data sets received through the SCP and handed to the node, by gateway")
+                     .Help("Bytes of instances received through the SCP (as kept: meta header and data set), by gateway")
                      .Register(registry.prometheus())) {}
 
 void ArrivalMetrics::arrived(const std::string& gateway, std::string_view door, std::string_view outcome,
