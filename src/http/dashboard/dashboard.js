@@ -133,9 +133,10 @@ function actionsFor(job) {
 function drawActionable(jobs) {
   replaceRows(document.getElementById("actionable"), jobs.map((job) => element("tr", { "data-job": job.id },
     element("td", {}, job.id), element("td", {}, job.gateway), element("td", { class: "state bad" }, job.state),
-    element("td", {}, job.reason || job.detail || ""), element("td", {}, job.updated),
+    element("td", {}, job.reason || job.detail || ""),
     element("td", { class: "actions" }, ...actionsFor(job).map((action) =>
-      element("button", { type: "button", "data-action": action, "data-job": job.id }, action))))));
+      element("button", { type: "button", "data-action": action, "data-job": job.id }, action))),
+    element("td", { class: "wide" }, job.updated))));
 }
 
 async function act(action, id) {
