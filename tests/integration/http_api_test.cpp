@@ -108,6 +108,8 @@ TEST(HttpApi, metrics_count_the_images_sent_through_both_doors) {
   }
   EXPECT_EQ(metric_value(text, "creni_arrivals_total", {{"gateway", "1"}, {"door", "scp"}, {"outcome", "accepted"}}), 3) << text;
   EXPECT_EQ(metric_value(text, "creni_arrivals_total", {{"gateway", "2"}, {"door", "folder"}}), 3) << text;
+  // The SCP arrivals the node mirrored into INPUT/gateway_1/ are not arrivals of the folder door.
+  EXPECT_EQ(metric_value(text, "creni_arrivals_total"), 6) << text;
   EXPECT_EQ(metric_value(text, "creni_scp_received_bytes_total", {{"gateway", "1"}}), static_cast<double>(scp_bytes)) << text;
   EXPECT_EQ(metric_value(text, "creni_jobs", {{"gateway", "1"}, {"state", "written"}}), 3) << text;
   EXPECT_EQ(metric_value(text, "creni_jobs", {{"gateway", "2"}, {"state", "written"}}), 2) << text;

@@ -25,7 +25,8 @@ TEST(MetricsRegistry, handles_count_with_their_labels_in_the_text_format) {
   const std::string text = registry.exposition();
   EXPECT_TRUE(has_line(text, "# TYPE creni_arrivals_total counter")) << text;
   EXPECT_TRUE(has_line(text, R"(creni_arrivals_total{door="scp",gateway="1",outcome="accepted"} 2)")) << text;
-  EXPECT_TRUE(has_line(text, R"(creni_arrivals_total{door="folder",gateway="2",outcome="duplicate"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(creni_duplicate_arrivals_total{door="folder",gateway="2"} 1)")) << text;
+  EXPECT_EQ(text.find(R"(outcome="duplicate")"), std::string::npos) << text;
   EXPECT_TRUE(has_line(text, R"(creni_scp_received_bytes_total{gateway="1"} 150)")) << text;
   EXPECT_EQ(text.find(R"(creni_scp_received_bytes_total{gateway="2"})"), std::string::npos) << "folder bytes are not SCP bytes";
 }

@@ -15,7 +15,10 @@ namespace creni::metrics {
 class Registry;
 
 /// Arrivals at both front doors, counted where they meet (the arrival sink), so both doors count the same way:
-/// creni_arrivals_total{gateway, door, outcome} and creni_scp_received_bytes_total{gateway}.
+/// creni_arrivals_total{gateway, door, outcome} (outcome accepted, conflict, rejected or out_of_resources),
+/// creni_duplicate_arrivals_total{gateway, door} (an instance the journal already has with the same bytes: a
+/// sender's repeat, or the node's own mirror of an SCP arrival in INPUT seen by the folder door) and
+/// creni_scp_received_bytes_total{gateway}.
 /// Thread-safe; the registry must outlive it.
 class ArrivalMetrics {
  public:
@@ -27,6 +30,7 @@ class ArrivalMetrics {
 
  private:
   prometheus::Family<prometheus::Counter>& arrivals_;
+  prometheus::Family<prometheus::Counter>& duplicates_;
   prometheus::Family<prometheus::Counter>& scp_bytes_;
 };
 
