@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""HTTP server overhead on SCP ingest: the same N slices sent by storescu to creni-node with the HTTP server off,
+and on with /metrics scraped every second (as Prometheus would, plus /readyz as an orchestrator would), in one run,
+alternating rounds so that both see the same machine. Target: at most 3 % slower with HTTP on.
+
+Usage: bench/http_overhead.py [--images 500] [--rounds 3] [--senders 1]
+
+images/s is measured at the sender (first request to last response) with TCP_NODELAY senders; the figure
+reported per setting is the median over the rounds.
+"""
+import argparse
+import os
+import sys
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+import dicomgen  # noqa: E402
+import scp_ingest  # noqa: E402
+
+
+class Scraper:
+    """GETs /metrics and /readyz every `interval` seconds on its own thread; counts scrapes and failures."""
+
+    def __init__(self, port: int, interval: float = 1.0):
+        self.port = port
+        self.interval = interval
+        self.scrapes = 0
+        self.failures = 0
+        self.bytes = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stopping.is_set():
+            for path in ("/metrics", "/readyz"):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+                        self.bytes += len(response.read())
+                    self.scrapes += 1
+                except OSError:
+                    self.failures += 1
+            self.stopping.wait(self.interval)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+
+
+def node_run(root, label, files, senders, http_on):
+    folder = os.path.join(root, label)
+    os.makedirs(folder)
+    http = "" if http_on else "[http]\nenabled = false\n"
+    config = f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n{http}[[gateway]]\nid = \"1\"\n" \
+             "calling_ae_titles = [\"BENCH\"]\n"
+    with benchlib.Node(folder, config) as node:
+        node.wait_started()
+        if not http_on:
+            rate, _ = scp_ingest.send(node.port, files, senders, scp_ingest.NODELAY, "CRENI")
+            return rate, None
+        with Scraper(node.http_port) as scraper:
+            rate, _ = scp_ingest.send(node.port, files, senders, scp_ingest.NODELAY, "CRENI")
+        return rate, scraper
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--senders", type=int, default=1)
+    parser.add_argument("--rows", type=int, default=512)
+    parser.add_argument("--columns", type=int, default=512)
+    args = parser.parse_args()
+
+    off, on, scrapes, failures = [], [], 0, 0
+    with benchlib.TempRoot("http") as root:
+        scp_ingest.log_config_path = os.path.join(root, "storescu-log.cfg")
+        with open(scp_ingest.log_config_path, "w") as f:
+            f.write(scp_ingest.LOG_CONFIG)
+        files = dicomgen.make_series(os.path.join(root, "images"), args.images, args.rows, args.columns, run=1,
+                                     nested=False)
+        for round_number in range(args.rounds):
+            # Alternate which setting goes first, so that neither always runs on a warmer page cache.
+            order = (False, True) if round_number % 2 == 0 else (True, False)
+            for http_on in order:
+                rate, scraper = node_run(root, f"{'on' if http_on else 'off'}-{round_number}", files, args.senders,
+                                         http_on)
+                if http_on:
+                    on.append(rate)
+                    scrapes += scraper.scrapes
+                    failures += scraper.failures
+                else:
+                    off.append(rate)
+                print(f"round {round_number + 1}: HTTP {'on ' if http_on else 'off'} {rate:7.1f} images/s", flush=True)
+
+    median_off, median_on = benchlib.median(off), benchlib.median(on)
+    slower = (median_off - median_on) / median_off * 100.0
+    print(f"SCP ingest, {args.images} slices {args.rows}x{args.columns} 16-bit, {args.senders} storescu process(es), "
+          f"{args.rounds} round(s), median:")
+    print(f"  HTTP off                           : {median_off:7.1f} images/s")
+    print(f"  HTTP on, /metrics + /readyz each 1 s: {median_on:7.1f} images/s   ({scrapes} requests, {failures} failed)")
+    print(f"  HTTP on is {slower:+.1f} % slower (target: at most 3 %)")
+    return 0 if failures == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
