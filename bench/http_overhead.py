@@ -5,8 +5,11 @@ alternating rounds so that both see the same machine. Target: at most 3 % slower
 
 Usage: bench/http_overhead.py [--images 500] [--rounds 3] [--senders 1]
 
-images/s is measured at the sender (first request to last response) with TCP_NODELAY senders; the figure
-reported per setting is the median over the rounds.
+images/s is measured at the sender (first request to last response) with TCP_NODELAY senders; reported per
+setting: the median over the rounds, and the median of the per-round ratio on/off (each pair ran back to back,
+so it is less exposed to other load on a shared machine). Also the node process's own CPU time per image
+(user + system, from /proc; the HTTP server runs in that process, the workers do not), which other load on the
+machine barely changes.
 """
 import argparse
 import os
@@ -53,7 +56,15 @@ class Scraper:
         self.thread.join()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def node_run(root, label, files, senders, http_on):
+    """Returns (images/s, node CPU seconds during the send, the scraper or None)."""
     folder = os.path.join(root, label)
     os.makedirs(folder)
     http = "" if http_on else "[http]\nenabled = false\n"
@@ -61,12 +72,13 @@ def node_run(root, label, files, senders, http_on):
              "calling_ae_titles = [\"BENCH\"]\n"
     with benchlib.Node(folder, config) as node:
         node.wait_started()
+        cpu_before = cpu_seconds(node.process.pid)
         if not http_on:
             rate, _ = scp_ingest.send(node.port, files, senders, scp_ingest.NODELAY, "CRENI")
-            return rate, None
+            return rate, cpu_seconds(node.process.pid) - cpu_before, None
         with Scraper(node.http_port) as scraper:
             rate, _ = scp_ingest.send(node.port, files, senders, scp_ingest.NODELAY, "CRENI")
-        return rate, scraper
+        return rate, cpu_seconds(node.process.pid) - cpu_before, scraper
 
 
 def main():
@@ -78,7 +90,7 @@ def main():
     parser.add_argument("--columns", type=int, default=512)
     args = parser.parse_args()
 
-    off, on, scrapes, failures = [], [], 0, 0
+    off, on, cpu_off, cpu_on, ratios, scrapes, failures = [], [], [], [], [], 0, 0
     with benchlib.TempRoot("http") as root:
         scp_ingest.log_config_path = os.path.join(root, "storescu-log.cfg")
         with open(scp_ingest.log_config_path, "w") as f:
@@ -89,23 +101,33 @@ def main():
             # Alternate which setting goes first, so that neither always runs on a warmer page cache.
             order = (False, True) if round_number % 2 == 0 else (True, False)
             for http_on in order:
-                rate, scraper = node_run(root, f"{'on' if http_on else 'off'}-{round_number}", files, args.senders,
-                                         http_on)
+                rate, cpu, scraper = node_run(root, f"{'on' if http_on else 'off'}-{round_number}", files,
+                                              args.senders, http_on)
                 if http_on:
                     on.append(rate)
+                    cpu_on.append(cpu)
                     scrapes += scraper.scrapes
                     failures += scraper.failures
                 else:
                     off.append(rate)
-                print(f"round {round_number + 1}: HTTP {'on ' if http_on else 'off'} {rate:7.1f} images/s", flush=True)
+                    cpu_off.append(cpu)
+                print(f"round {round_number + 1}: HTTP {'on ' if http_on else 'off'} {rate:7.1f} images/s, "
+                      f"node CPU {cpu * 1000 / len(files):5.2f} ms/image", flush=True)
+            ratios.append(on[-1] / off[-1])
 
     median_off, median_on = benchlib.median(off), benchlib.median(on)
     slower = (median_off - median_on) / median_off * 100.0
+    paired = (1.0 - benchlib.median(ratios)) * 100.0
+    per_image_off = benchlib.median(cpu_off) * 1000 / args.images
+    per_image_on = benchlib.median(cpu_on) * 1000 / args.images
     print(f"SCP ingest, {args.images} slices {args.rows}x{args.columns} 16-bit, {args.senders} storescu process(es), "
           f"{args.rounds} round(s), median:")
     print(f"  HTTP off                           : {median_off:7.1f} images/s")
     print(f"  HTTP on, /metrics + /readyz each 1 s: {median_on:7.1f} images/s   ({scrapes} requests, {failures} failed)")
-    print(f"  HTTP on is {slower:+.1f} % slower (target: at most 3 %)")
+    print(f"  HTTP on is {slower:+.1f} % slower by the medians, {paired:+.1f} % by the median paired ratio "
+          f"(target: at most 3 %)")
+    print(f"  node process CPU per image: {per_image_off:.2f} ms off, {per_image_on:.2f} ms on "
+          f"({(per_image_on - per_image_off) / per_image_off * 100:+.1f} %)")
     return 0 if failures == 0 else 1
 
 

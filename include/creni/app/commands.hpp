@@ -21,6 +21,7 @@ struct CommonOptions {
   std::filesystem::path state_dir;
   std::uint16_t port = 0;
   std::string http_listen;  ///< empty = [http] listen
+  std::filesystem::path http_token_file;  ///< empty = [http] token_file
 
   /// The configuration: the file (or the embedded defaults) with the command-line overrides applied, validated.
   [[nodiscard]] Result<config::NodeConfig> load() const;
