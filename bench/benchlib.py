@@ -63,6 +63,18 @@ def wait_for_tcp(port: int, process, timeout: float = 20.0):
     raise RuntimeError(f"nothing listening on {port} after {timeout} s")
 
 
+def stop_process(process, timeout: float = 30.0):
+    """SIGTERM to `process` (a Popen), then SIGKILL if it has not ended within `timeout` seconds; reaped."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Node:
     """creni-node `run` on temp folders; stopped with SIGTERM (then SIGKILL) by PID."""
 
@@ -103,13 +115,7 @@ class Node:
         raise RuntimeError("node did not start in time")
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log.close()
 
     def __enter__(self):

@@ -29,6 +29,16 @@ Status for_each_row(sqlite::Connection& db, std::string_view sql, const Binder& 
   }
 }
 
+// Every row of `sql` turned into a T by `read`.
+template <typename T>
+Result<std::vector<T>> collect(sqlite::Connection& db, std::string_view sql, const Binder& bind,
+                               const std::function<T(const sqlite::Statement&)>& read) {
+  std::vector<T> rows;
+  Status done = for_each_row(db, sql, bind, [&](const sqlite::Statement& row) { rows.push_back(read(row)); });
+  if (!done) return done.error();
+  return rows;
+}
+
 std::int64_t percentile(const std::vector<std::int64_t>& sorted, double fraction) {
   if (sorted.empty()) return 0;
   const auto index = static_cast<std::size_t>(fraction * static_cast<double>(sorted.size() - 1) + 0.5);
@@ -47,9 +57,8 @@ Result<std::unique_ptr<JournalReader>> JournalReader::open(const std::filesystem
 
 Result<std::vector<std::int64_t>> JournalReader::job_ids(const JobFilter& filter) {
   const std::lock_guard lock(mutex_);
-  std::vector<std::int64_t> ids;
   const std::string state = filter.state ? std::string(to_string(*filter.state)) : std::string();
-  Status read = for_each_row(
+  return collect<std::int64_t>(
       connection_,
       "SELECT id FROM jobs WHERE id > ?1 AND (?2 = '' OR gateway_id = ?2) AND (?3 = '' OR state = ?3) "
       "ORDER BY id LIMIT ?4",
@@ -60,49 +69,38 @@ Result<std::vector<std::int64_t>> JournalReader::job_ids(const JobFilter& filter
         }
         return {};
       },
-      [&](const sqlite::Statement& row) { ids.push_back(row.column_int64(0)); });
-  if (!read) return read.error();
-  return ids;
+      [](const sqlite::Statement& row) { return row.column_int64(0); });
 }
 
 Result<std::vector<RejectionCount>> JournalReader::rejections() {
   const std::lock_guard lock(mutex_);
-  std::vector<RejectionCount> counts;
-  Status read = for_each_row(
+  return collect<RejectionCount>(
       connection_,
       "SELECT gateway_id, reason, count(*) FROM jobs WHERE state = 'rejected' GROUP BY gateway_id, reason "
       "ORDER BY gateway_id, reason",
-      {}, [&](const sqlite::Statement& row) {
-        counts.push_back({row.column_text(0), row.column_text(1), row.column_int64(2)});
+      {}, [](const sqlite::Statement& row) {
+        return RejectionCount{row.column_text(0), row.column_text(1), row.column_int64(2)};
       });
-  if (!read) return read.error();
-  return counts;
 }
 
 Result<std::vector<OldestWaiting>> JournalReader::oldest_waiting() {
   const std::lock_guard lock(mutex_);
-  std::vector<OldestWaiting> oldest;
-  Status read = for_each_row(
+  return collect<OldestWaiting>(
       connection_,
       "SELECT gateway_id, min(created_at_ms) FROM jobs WHERE state = 'received' GROUP BY gateway_id ORDER BY gateway_id",
-      {}, [&](const sqlite::Statement& row) { oldest.push_back({row.column_text(0), row.column_int64(1)}); });
-  if (!read) return read.error();
-  return oldest;
+      {}, [](const sqlite::Statement& row) { return OldestWaiting{row.column_text(0), row.column_int64(1)}; });
 }
 
 Result<std::vector<MinuteCount>> JournalReader::arrivals_per_minute(std::int64_t since_ms) {
   const std::lock_guard lock(mutex_);
-  std::vector<MinuteCount> counts;
-  Status read = for_each_row(
+  return collect<MinuteCount>(
       connection_,
       "SELECT gateway_id, (created_at_ms / 60000) * 60000 AS minute, count(*) FROM jobs WHERE created_at_ms >= ?1 "
       "GROUP BY gateway_id, minute ORDER BY gateway_id, minute",
       [&](sqlite::Statement& s) { return s.bind(1, since_ms); },
-      [&](const sqlite::Statement& row) {
-        counts.push_back({row.column_text(0), row.column_int64(1), row.column_int64(2)});
+      [](const sqlite::Statement& row) {
+        return MinuteCount{row.column_text(0), row.column_int64(1), row.column_int64(2)};
       });
-  if (!read) return read.error();
-  return counts;
 }
 
 Result<std::vector<LatencySummary>> JournalReader::latency(std::int64_t since_ms) {
@@ -125,24 +123,21 @@ Result<std::vector<LatencySummary>> JournalReader::latency(std::int64_t since_ms
 
 Result<std::vector<LastForward>> JournalReader::last_forwards() {
   const std::lock_guard lock(mutex_);
-  std::vector<LastForward> last;
-  Status read = for_each_row(
+  return collect<LastForward>(
       connection_,
       "SELECT f.destination, f.state, f.phase, f.detail, f.updated_at_ms FROM forwards f "
       "WHERE f.id = (SELECT g.id FROM forwards g WHERE g.destination = f.destination "
       "AND g.state IN ('done', 'forward_failed', 'forward_unknown') ORDER BY g.updated_at_ms DESC, g.id DESC LIMIT 1) "
       "ORDER BY f.destination",
-      {}, [&](const sqlite::Statement& row) {
+      {}, [](const sqlite::Statement& row) {
         LastForward forward;
         forward.destination = row.column_text(0);
         forward.state = parse_forward_state(row.column_text(1)).value_or(ForwardState::forward_unknown);
         forward.phase = row.column_text(2);
         forward.detail = row.column_text(3);
         forward.updated_at_ms = row.column_int64(4);
-        last.push_back(std::move(forward));
+        return forward;
       });
-  if (!read) return read.error();
-  return last;
 }
 
 Status JournalReader::check() {

@@ -4,7 +4,7 @@
 forward failed sends it through again (the PACS is up by then) and the job ends `done`; the page fits a phone's
 width and logs no console error.
 
-Usage: dashboard_browser_test.py --node build/src/app/creni-node --source . [--screenshot FILE]
+Usage: dashboard_browser_test.py --node build/src/app/creni-node [--screenshot FILE]
 """
 import argparse
 import os
@@ -46,11 +46,10 @@ def counts_match_status(driver, node):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--node", required=True)
-    parser.add_argument("--source", required=True)
     parser.add_argument("--screenshot", help="also save a phone-sized screenshot here")
     args = parser.parse_args()
 
-    with NodeFixture(args.node, args.source) as node:
+    with NodeFixture(args.node) as node:
         node.send_by_scp(3)
         node.drop_into_folder(2, broken=1)
         wait_until(lambda: node.count("1", "forward_failed") == 3, 60, "3 forward_failed jobs of gateway 1")

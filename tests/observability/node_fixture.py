@@ -3,7 +3,6 @@ ports, a token file, a destination that can be brought up later, stopped by PID 
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -12,13 +11,11 @@ import time
 import urllib.error
 import urllib.request
 
+# The benchmarks' DICOM writer and process helpers (standard library only).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from benchlib import free_port, stop_process  # noqa: E402, F401 (free_port: for the tests)
+
 TOKEN = "browser-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(condition, timeout: float, what: str, interval: float = 0.1):
@@ -36,10 +33,9 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.1):
 class NodeFixture:
     """creni-node run with gateway 1 (SCP, calling AE GATEWAY_1, forwarding to "pacs") and gateway 2 (folder)."""
 
-    def __init__(self, node_binary: str, source_dir: str):
+    def __init__(self, node_binary: str):
         self.node_binary = node_binary
         self.root = tempfile.mkdtemp(prefix="creni-py-")
-        sys.path.insert(0, os.path.join(source_dir, "bench"))
         self.scp_port = free_port()
         self.http_port = free_port()
         self.pacs_port = free_port()  # nothing listens here until start_pacs()
@@ -148,13 +144,7 @@ ae_title = "PACS"
 
     def stop(self):
         for process in (self.node, self.pacs):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(process)
         self.log.close()
         shutil.rmtree(self.root, ignore_errors=True)
 

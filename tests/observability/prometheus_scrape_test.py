@@ -2,13 +2,12 @@
 """A real Prometheus (Debian's `prometheus`) scrapes the running node's /metrics and, through its own query API,
 returns the number of images that were sent to the node through both doors.
 
-Usage: prometheus_scrape_test.py --node build/src/app/creni-node --source .
+Usage: prometheus_scrape_test.py --node build/src/app/creni-node
 """
 import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -16,7 +15,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from node_fixture import NodeFixture, free_port, wait_until  # noqa: E402
+from node_fixture import NodeFixture, free_port, stop_process, wait_until  # noqa: E402
 
 SENT_BY_SCP = 4
 SENT_BY_FOLDER = 3
@@ -61,13 +60,7 @@ scrape_configs:
             return f.read()
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -75,10 +68,9 @@ scrape_configs:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--node", required=True)
-    parser.add_argument("--source", required=True)
     args = parser.parse_args()
 
-    with NodeFixture(args.node, args.source) as node:
+    with NodeFixture(args.node) as node:
         prometheus = Prometheus(node.http_port)
         last = {}
         try:

@@ -4,11 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace prometheus {
-class Counter;
-template <typename T>
-class Family;
-}  // namespace prometheus
+#include "creni/metrics/prometheus_types.hpp"
 
 namespace creni::metrics {
 

@@ -4,13 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace prometheus {
-class Counter;
-class Gauge;
-class Histogram;
-template <typename T>
-class Family;
-}  // namespace prometheus
+#include "creni/metrics/prometheus_types.hpp"
 
 namespace creni::metrics {
 
