@@ -12,6 +12,7 @@ so it is less exposed to other load on a shared machine). Also the node process'
 machine barely changes.
 """
 import argparse
+import json
 import os
 import sys
 import threading
@@ -63,8 +64,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def node_run(root, label, files, senders, http_on):
-    """Returns (images/s, node CPU seconds during the send, the scraper or None)."""
+def scrape_cost_ms(node, images: int, scrapes: int = 200) -> float:
+    """Node CPU milliseconds per /metrics + /readyz pair, on a node whose journal holds `images` finished jobs:
+    measured once processing is over, so that nothing but the scrapes runs in the node process."""
+    def written():
+        with urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}/api/status", timeout=5) as response:
+            return sum(c["count"] for c in json.load(response)["counts"] if c["state"] == "written")
+    deadline = time.monotonic() + 300
+    while written() < images and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the last results' catalogue rows and status file
+    before = cpu_seconds(node.process.pid)
+    for _ in range(scrapes):
+        for path in ("/metrics", "/readyz"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}{path}", timeout=5) as response:
+                response.read()
+    return (cpu_seconds(node.process.pid) - before) * 1000 / scrapes
+
+
+def node_run(root, label, files, senders, http_on, measure_scrape=False):
+    """Returns (images/s, node CPU seconds during the send, the scraper or None, scrape cost in ms or None)."""
     folder = os.path.join(root, label)
     os.makedirs(folder)
     http = "" if http_on else "[http]\nenabled = false\n"
@@ -75,10 +94,11 @@ def node_run(root, label, files, senders, http_on):
         cpu_before = cpu_seconds(node.process.pid)
         if not http_on:
             rate, _ = scp_ingest.send(node.port, files, senders, scp_ingest.NODELAY, "CRENI")
-            return rate, cpu_seconds(node.process.pid) - cpu_before, None
+            return rate, cpu_seconds(node.process.pid) - cpu_before, None, None
         with Scraper(node.http_port) as scraper:
             rate, _ = scp_ingest.send(node.port, files, senders, scp_ingest.NODELAY, "CRENI")
-        return rate, cpu_seconds(node.process.pid) - cpu_before, scraper
+        cpu = cpu_seconds(node.process.pid) - cpu_before
+        return rate, cpu, scraper, scrape_cost_ms(node, len(files)) if measure_scrape else None
 
 
 def main():
@@ -90,7 +110,7 @@ def main():
     parser.add_argument("--columns", type=int, default=512)
     args = parser.parse_args()
 
-    off, on, cpu_off, cpu_on, ratios, scrapes, failures = [], [], [], [], [], 0, 0
+    off, on, cpu_off, cpu_on, ratios, scrapes, failures, scrape_ms = [], [], [], [], [], 0, 0, None
     with benchlib.TempRoot("http") as root:
         scp_ingest.log_config_path = os.path.join(root, "storescu-log.cfg")
         with open(scp_ingest.log_config_path, "w") as f:
@@ -101,8 +121,10 @@ def main():
             # Alternate which setting goes first, so that neither always runs on a warmer page cache.
             order = (False, True) if round_number % 2 == 0 else (True, False)
             for http_on in order:
-                rate, cpu, scraper = node_run(root, f"{'on' if http_on else 'off'}-{round_number}", files,
-                                              args.senders, http_on)
+                last_on = http_on and round_number == args.rounds - 1
+                rate, cpu, scraper, cost = node_run(root, f"{'on' if http_on else 'off'}-{round_number}", files,
+                                                    args.senders, http_on, measure_scrape=last_on)
+                scrape_ms = cost if cost is not None else scrape_ms
                 if http_on:
                     on.append(rate)
                     cpu_on.append(cpu)
@@ -128,6 +150,11 @@ def main():
           f"(target: at most 3 %)")
     print(f"  node process CPU per image: {per_image_off:.2f} ms off, {per_image_on:.2f} ms on "
           f"({(per_image_on - per_image_off) / per_image_off * 100:+.1f} %)")
+    if scrape_ms is not None:
+        busy_ms_per_s = per_image_off * median_off
+        print(f"  one /metrics + /readyz pair costs {scrape_ms:.2f} ms of node CPU ({args.images} jobs in the journal): "
+              f"at one per second, {scrape_ms / busy_ms_per_s * 100:.2f} % of the node's CPU while ingesting "
+              f"{median_off:.0f} images/s")
     return 0 if failures == 0 else 1
 
 
