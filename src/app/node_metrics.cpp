@@ -2,6 +2,8 @@
 
 #include <sys/statvfs.h>
 
+#include <optional>
+
 #include "creni/ingest/storage_scp.hpp"
 
 namespace creni::app {

@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "creni/journal/journal.hpp"
-#include "creni/journal/journal_reader.hpp"
 
 namespace creni::http {
 
