@@ -127,6 +127,25 @@ TEST(HttpApi, metrics_count_the_images_sent_through_both_doors) {
   EXPECT_EQ(metric_value(text, "creni_oldest_waiting_job_age_seconds"), -1) << "nothing waits: " << text;
 }
 
+TEST(HttpApi, a_worker_that_dies_is_counted_as_a_restart) {
+  harness::TempDir markers;
+  NodeUnderTest::Settings settings;
+  // The first worker to reach this point kills itself (once): the node replaces it and the job runs again.
+  settings.launcher = {"env", "CRENI_CRASH_AT=output_written_before_rename",
+                       "CRENI_CRASH_MARKER=" + (markers / "crashed").string()};
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  drop_into_folder(node, "1", make_images(staging, 1));
+  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
+  ASSERT_TRUE(std::filesystem::exists(markers / "crashed")) << "no worker reached the crash point";
+  const auto text = http_get(node.http_port(), "/metrics").body;
+  EXPECT_EQ(metric_value(text, "creni_worker_restarts_total"), 1) << text;
+  EXPECT_TRUE(harness::wait_until(
+      [&] { return metric_value(http_get(node.http_port(), "/metrics").body, "creni_workers_running") == 2; }, 20s))
+      << "the replacement worker runs";
+}
+
 TEST(HttpApi, api_status_is_what_status_json_prints) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
