@@ -207,6 +207,13 @@ config::NodeConfig read_config(const toml::table& root) {
     read_tls(r, c.scp.tls);
   }
 
+  if (const toml::table* http = top.table("http")) {
+    TableReader r(*http, "http");
+    r.read("enabled", c.http.enabled);
+    r.read("listen", c.http.listen);
+    r.read("token_file", c.http.token_file);
+  }
+
   if (const toml::table* input = top.table("input")) {
     TableReader r(*input, "input");
     r.read("enabled", c.input.enabled);

@@ -201,6 +201,8 @@ Status validate(const NodeConfig& c) {
   if (c.scp.tls_port != 0 && !c.scp.tls.enabled) return invalid("scp.tls_port", "set, but scp.tls.enabled is false");
   if (c.scp.tls_port != 0 && c.scp.tls_port == c.scp.port) return invalid("scp.tls_port", "must differ from scp.port");
 
+  if (Status s = validate(c.http); !s) return s;
+
   if (!c.scp.default_gateway.empty() && !is_valid_gateway_id(c.scp.default_gateway)) {
     return invalid("scp.default_gateway", "not a valid gateway id");
   }

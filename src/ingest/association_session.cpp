@@ -389,6 +389,7 @@ void AssociationSession::release_association() noexcept {
 }
 
 void AssociationSession::log_summary() const {
+  if (shared_.options.metrics) shared_.options.metrics->association_ended(ended_);
   const auto elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
   const bool ordinary = admitted_ && ended_ == "released";

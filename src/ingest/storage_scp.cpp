@@ -203,8 +203,15 @@ void StorageScp::Runtime::stop() {
 std::optional<std::string> StorageScp::Runtime::hand_over(ReadyConnection& connection) {
   const std::lock_guard lock(mutex_);
   if (closed_) return std::string("node stopping");
-  if (in_flight_.load() >= shared_.options.max_associations) return std::string("all workers busy");
-  if (auto refused = peers_.take(connection.peer_address, connection.calling_ae)) return refused;
+  // A refusal here ends the connection before it becomes an association: counted as "busy" either way.
+  if (in_flight_.load() >= shared_.options.max_associations) {
+    if (shared_.options.metrics) shared_.options.metrics->association_ended("busy");
+    return std::string("all workers busy");
+  }
+  if (auto refused = peers_.take(connection.peer_address, connection.calling_ae)) {
+    if (shared_.options.metrics) shared_.options.metrics->association_ended("busy");
+    return refused;
+  }
   ready_.push_back(std::move(connection));
   ++in_flight_;
   ready_or_closed_.notify_one();

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "creni/common/atomic_file.hpp"
+#include "creni/common/clock.hpp"
 #include "creni/common/crash_point.hpp"
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/worker_process.hpp"
@@ -53,6 +54,12 @@ void dispose_of_input(const PipelineOptions& options, const journal::Job& job) {
   if (ec) logger()->warn("gw={} job={} cannot dispose of {}: {}", job.gateway_id, job.id, job.input_path.string(), ec.message());
 }
 
+void observe_written(metrics::PipelineMetrics& metrics, const journal::Job& job, long long worker_ms, std::int64_t inference_us) {
+  metrics.step_took("worker", static_cast<double>(worker_ms) / 1000.0);
+  if (inference_us > 0) metrics.step_took("infer", static_cast<double>(inference_us) / 1e6);
+  metrics.written(job.gateway_id, static_cast<double>(unix_time_ms() - job.created_at_ms) / 1000.0);
+}
+
 }  // namespace
 
 // One worker process and what it takes to (re)start it.
@@ -76,6 +83,7 @@ class WorkerSlot {
     worker_ = std::move(spawned).value();
     pid_ = static_cast<long>(worker_->pid());
     logger()->debug("worker {} started, pid {}", index_, worker_->pid());
+    if (options_.metrics) options_.metrics->worker_started();
     return worker_.get();
   }
 
@@ -86,6 +94,7 @@ class WorkerSlot {
     if (!worker_) return {};
     const std::string how = worker_->kill_and_reap();
     worker_.reset();
+    if (options_.metrics) options_.metrics->worker_replaced();
     return how;
   }
 
@@ -420,6 +429,7 @@ std::optional<journal::Job> Pipeline::record_written(Finished& finished, const S
   catalog_writer_->add(job.id, std::move(rows));
   logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply.source.sop_instance_uid,
                  reply.output.string(), finished.elapsed_ms);
+  if (options_.metrics) observe_written(*options_.metrics, job, finished.elapsed_ms, reply.inference_us);
   if (job.source == journal::Source::folder) dispose_of_input(options_, job);
   if (on_written_ && !finished.destinations.empty()) on_written_();
   return next;

@@ -35,6 +35,7 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
       launcher_(settings.launcher),
       arguments_(settings.arguments) {
   port_ = harness::free_port();
+  http_port_ = harness::free_port();
   std::ofstream config(config_file_);
   config << "[node]\n"
          << "input_dir = \"" << input_.string() << "\"\n"
@@ -45,6 +46,11 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
          << "log_level = \"debug\"\n"
          << settings.node << "\n"
          << "[scp]\nbind = \"" << (settings.bind.empty() ? "127.0.0.1" : settings.bind) << "\"\nport = " << port_ << "\n" << settings.scp << "\n"
+         << "[http]\n"
+         << (settings.http.find("listen") == std::string::npos
+                 ? "listen = \"127.0.0.1:" + std::to_string(http_port_) + "\"\n"
+                 : std::string())
+         << settings.http << "\n"
          << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n" << settings.input << "\n"
          << "[[gateway]]\nid = \"1\"\ncalling_ae_titles = [\"GATEWAY_1\"]\noutput_layout = \"nested\"\n"
          << settings.gateway_1 << "\n"

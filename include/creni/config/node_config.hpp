@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "creni/common/result.hpp"
+#include "creni/config/http_config.hpp"
 
 /// Plain configuration values. Each component receives its slice by value or const&; nothing here is global.
 /// The TOML keys named in comments are the contract with users and scripts (conf/creni-node.toml documents them).
@@ -156,6 +157,7 @@ struct NodeConfig {
   InputConfig input;
   ProcessingConfig processing;
   InferenceConfig inference;
+  HttpConfig http;
   std::vector<GatewayConfig> gateways;
   std::vector<DestinationConfig> destinations;
 

@@ -10,6 +10,7 @@
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
 #include "creni/ingest/arrival_sink.hpp"
+#include "creni/metrics/scp_metrics.hpp"
 
 namespace creni::ingest {
 
@@ -33,6 +34,7 @@ struct StorageScpOptions {
   std::string default_gateway;                  ///< gateway for unknown calling AE titles; "" = reject them
   std::uint16_t tls_port = 0;                   ///< 0 = no DICOM TLS port; else also listen with TLS here
   config::TlsConfig tls;                        ///< certificate, key, trusted CAs for the TLS port
+  std::shared_ptr<metrics::ScpMetrics> metrics;  ///< counts associations by how they ended; may be null
 };
 
 /// The options for `config`'s [scp] table, AE title, gateways and `<state_dir>/spool`.

@@ -16,6 +16,7 @@
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
 #include "creni/ingest/own_input_files.hpp"
+#include "creni/metrics/pipeline_metrics.hpp"
 #include "creni/pipeline/catalog_writer.hpp"
 #include "creni/pipeline/output_claims.hpp"
 #include "creni/pipeline/worker_protocol.hpp"
@@ -44,6 +45,7 @@ struct PipelineOptions {
   config::InputDisposition after_processing = config::InputDisposition::keep;
   std::vector<config::GatewayConfig> gateways;       ///< layout and destinations per gateway id
   std::shared_ptr<ingest::OwnInputFiles> own_input_files;  ///< told about SCP arrivals mirrored into INPUT; may be null
+  std::shared_ptr<metrics::PipelineMetrics> metrics;  ///< step times, latency, workers; may be null
 };
 
 /// Hands jobs from the journal to supervised worker processes and records what they answer. The node process
