@@ -6,6 +6,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <thread>
 
 #include "creni/app/node_status.hpp"
+#include "creni/config/folder_layout.hpp"
 #include "creni/common/clock.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/forward/dcmtk_pacs_sender.hpp"
@@ -22,6 +25,8 @@
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/journal_arrival_sink.hpp"
 #include "creni/pipeline/pipeline.hpp"
+#include "folder_lock.hpp"
+#include "journal_watch.hpp"
 
 namespace creni::app {
 
@@ -31,29 +36,6 @@ std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("node");
   return named ? named : spdlog::default_logger();
 }
-
-// Holds an exclusive flock on <state>/lock for the node's lifetime: two nodes on one journal and one OUTPUT would
-// process and forward everything twice.
-class StateLock {
- public:
-  static Result<std::unique_ptr<StateLock>> acquire(const std::filesystem::path& state_dir) {
-    const auto path = state_dir / "lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return make_error("io_error", "cannot open " + path.string() + ": " + std::strerror(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      return make_error("locked", "another creni-node uses " + state_dir.string());
-    }
-    return std::unique_ptr<StateLock>(new StateLock(fd));
-  }
-  ~StateLock() { ::close(fd_); }
-  StateLock(const StateLock&) = delete;
-  StateLock& operator=(const StateLock&) = delete;
-
- private:
-  explicit StateLock(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 int worker_count(const config::NodeConfig& config) {
   if (config.workers > 0) return config.workers;
@@ -145,7 +127,8 @@ class StatusPublisher {
 }  // namespace
 
 struct Node::Parts {
-  std::unique_ptr<StateLock> lock;
+  std::unique_ptr<FolderLock> state_lock;
+  std::unique_ptr<FolderLock> input_lock;
   std::unique_ptr<journal::Journal> journal;
   std::unique_ptr<forward::Forwarder> forwarder;
   std::unique_ptr<pipeline::Pipeline> pipeline;
@@ -153,6 +136,7 @@ struct Node::Parts {
   std::unique_ptr<ingest::FolderWatcher> watcher;
   std::unique_ptr<ingest::StorageScp> scp;
   std::unique_ptr<StatusPublisher> status;
+  std::unique_ptr<JournalWatch> journal_watch;
 };
 
 Node::Node(config::NodeConfig config, std::vector<std::string> worker_command)
@@ -164,17 +148,30 @@ Status Node::start() {
   if (parts_) return {};
   auto parts = std::make_unique<Parts>();
   const auto quarantine_dir = config_.quarantine ? config_.state_dir / "quarantine" : std::filesystem::path();
+  // Checked before anything is created: OUTPUT or state inside INPUT would feed the node its own files.
+  if (Status apart = config::check_folders_apart(config_.input_dir, config_.output_dir, config_.state_dir); !apart) {
+    return apart;
+  }
   for (const auto& folder : {config_.input_dir, config_.output_dir, config_.state_dir}) {
     if (Status made = fs::create_directories_durably(folder); !made) return made;
   }
 
-  auto lock = StateLock::acquire(config_.state_dir);
-  if (!lock) return lock.error();
-  parts->lock = std::move(lock).value();
+  // Two nodes must share neither the journal nor INPUT: both would take every file (and, with separate journals,
+  // process and forward it twice).
+  auto state_lock = FolderLock::acquire(config_.state_dir, "lock", "state folder");
+  if (!state_lock) return state_lock.error();
+  parts->state_lock = std::move(state_lock).value();
+  auto input_lock = FolderLock::acquire(config_.input_dir, "", "input folder");
+  if (!input_lock) return input_lock.error();
+  parts->input_lock = std::move(input_lock).value();
 
   auto journal = journal::Journal::open(config_.state_dir / "journal.db");
   if (!journal) return journal.error();
   parts->journal = std::move(journal).value();
+  // A journal deleted or replaced under the running node stops it (SIGTERM to itself, so that the main thread stops
+  // everything in order and `run` exits with the reason, see failure()).
+  parts->journal_watch = std::make_unique<JournalWatch>(*parts->journal, std::chrono::seconds(1),
+                                                        [] { ::kill(::getpid(), SIGTERM); });
   auto recovered = parts->journal->recover();
   if (!recovered) return recovered.error();
   const int leftovers = remove_interrupted_writes(config_.output_dir) + remove_interrupted_writes(config_.input_dir) +
@@ -244,7 +241,10 @@ Status Node::start() {
       status.active_associations = running->scp->active_associations();
       status.images_received = static_cast<std::int64_t>(running->scp->images_stored());
     }
-    if (running->watcher) status.files_taken = static_cast<std::int64_t>(running->watcher->files_handed_over());
+    if (running->watcher) {
+      status.files_taken = static_cast<std::int64_t>(running->watcher->files_handed_over());
+      status.files_not_taken = static_cast<std::int64_t>(running->watcher->files_not_taken().total());
+    }
     const auto counters = running->pipeline->stats();
     status.images_written = static_cast<std::int64_t>(counters.images_written);
     status.images_inferred = static_cast<std::int64_t>(counters.images_inferred);
@@ -257,8 +257,16 @@ Status Node::start() {
   return {};
 }
 
+std::optional<Error> Node::failure() const {
+  if (!parts_ || !parts_->journal_watch) return failure_;
+  auto journal_failure = parts_->journal_watch->failure();
+  return journal_failure ? journal_failure : failure_;
+}
+
 void Node::stop() {
   if (!parts_) return;
+  if (parts_->journal_watch) failure_ = parts_->journal_watch->failure();
+  parts_->journal_watch.reset();
   // Intake first, so nothing new is acknowledged; then the running jobs finish; the journal closes last.
   parts_->status.reset();
   if (parts_->scp) parts_->scp->stop();

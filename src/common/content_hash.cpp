@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,8 +13,18 @@
 namespace creni {
 
 Result<std::string> sha256_of_file(const std::filesystem::path& path, std::uint64_t from_offset) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return make_error("io_error", "cannot open " + path.string() + ": " + std::strerror(errno));
+  // O_NONBLOCK: a FIFO put in the file's place must not block the caller; fstat then refuses it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    const int error_number = errno;
+    return make_error(error_number == EACCES ? "unreadable" : "io_error",
+                      "cannot open " + path.string() + ": " + std::strerror(error_number));
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return make_error("not_regular_file", path.string() + " is not a regular file");
+  }
   if (from_offset > 0 && ::lseek(fd, static_cast<off_t>(from_offset), SEEK_SET) < 0) {
     const int error_number = errno;
     ::close(fd);

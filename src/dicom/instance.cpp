@@ -68,7 +68,7 @@ Result<Instance> Instance::load(const std::filesystem::path& path) {
   if (::lstat(path.c_str(), &info) != 0) {
     // A file that is gone stays gone: that is the input's fate, not a passing fault of the machine.
     const int error_number = errno;
-    return make_error(error_number == ENOENT ? "vanished" : "io_error",
+    return make_error(error_number == ENOENT ? "input_vanished" : "io_error",
                       "cannot stat " + path.string() + ": " + std::strerror(error_number));
   }
   if (S_ISLNK(info.st_mode)) return make_error("symlink", path.string() + " is a symbolic link");

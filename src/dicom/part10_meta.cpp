@@ -47,7 +47,7 @@ class FileDescriptor {
 };
 
 Result<std::vector<std::uint8_t>> read_head(const std::filesystem::path& file) {
-  const FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  const FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) return make_error("io_error", "cannot open " + file.string() + ": " + std::strerror(errno));
   std::vector<std::uint8_t> bytes(kPreamble + 4 + kMaxMetaBytes);
   std::size_t filled = 0;

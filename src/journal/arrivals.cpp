@@ -17,6 +17,8 @@ Result<RecordedArrival> Journal::record_arrival(const NewArrival& arrival) {
 }
 
 Result<std::vector<RecordedArrival>> Journal::record_arrivals(const std::vector<NewArrival>& arrivals) {
+  // Nothing is acknowledged into a journal that is no longer the file at its path: it would be lost.
+  if (Status in_place = check_file_in_place(); !in_place) return in_place.error();
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();

@@ -2,7 +2,11 @@
 
 #include "creni/journal/journal.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "statements.hpp"
@@ -69,7 +73,8 @@ CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
 
 }  // namespace
 
-Journal::Journal(sqlite::Connection connection) : connection_(std::move(connection)) {}
+Journal::Journal(sqlite::Connection connection, std::filesystem::path file, std::uint64_t device, std::uint64_t inode)
+    : connection_(std::move(connection)), file_(std::move(file)), device_(device), inode_(inode) {}
 
 Journal::~Journal() = default;
 
@@ -100,7 +105,24 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
     if (Status versioned = db.set_user_version(kSchemaVersion); !versioned) return versioned.error();
   }
   if (Status done = transaction->commit(); !done) return done.error();
-  return std::unique_ptr<Journal>(new Journal(std::move(connection).value()));
+  // The file's identity once the schema is in place (SQLite created it if it was missing), for check_file_in_place.
+  struct stat info {};
+  if (::stat(database_file.c_str(), &info) != 0) {
+    return make_error("sqlite_error", "cannot stat " + database_file.string() + ": " + std::strerror(errno));
+  }
+  return std::unique_ptr<Journal>(new Journal(std::move(connection).value(), database_file, info.st_dev, info.st_ino));
+}
+
+Status Journal::check_file_in_place() const {
+  struct stat info {};
+  if (::stat(file_.c_str(), &info) != 0) {
+    return make_error("journal_replaced", file_.string() + " is gone (" + std::strerror(errno) +
+                                              "): the open journal was deleted or moved away");
+  }
+  if (static_cast<std::uint64_t>(info.st_dev) != device_ || static_cast<std::uint64_t>(info.st_ino) != inode_) {
+    return make_error("journal_replaced", file_.string() + " is no longer the journal this node opened: it was replaced");
+  }
+  return {};
 }
 
 }  // namespace creni::journal

@@ -84,9 +84,10 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
   journal::NewArrival record = row_for(arrival);
   struct stat info {};
   if (::lstat(arrival.path.c_str(), &info) != 0) {
-    return make_error("vanished", "the file disappeared before it was taken");
+    return make_error("input_vanished", "the file disappeared before it was taken");
   }
   if (S_ISLNK(info.st_mode)) return make_error("symlink", "symbolic links are never followed");
+  if (!S_ISREG(info.st_mode)) return make_error("not_regular_file", "FIFO, device or socket: never opened");
   // Only the meta header is read here; the data set is parsed by a worker process. The content hash covers the data
   // set alone: the meta header is rewritten by every sender and receiver (implementation UIDs, source AE), so
   // the same instance received through the SCP and dropped as a file hashes alike when encoded alike.
@@ -99,11 +100,15 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
 }
 
 ingest::AcceptResult JournalArrivalSink::refuse(const ingest::Arrival& arrival, const Error& why) {
-  if (why.code != "symlink") return outcome(ingest::AcceptOutcome::rejected, 0, why.code, why.message);
-  // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator.
+  // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator. A file
+  // that vanished between being seen and being taken is recorded too, so that its loss is never silent. Other
+  // refusals (unreadable, not a regular file) may be fixed in place: the door reports them without a job.
+  if (why.code != "symlink" && why.code != "input_vanished") {
+    return outcome(ingest::AcceptOutcome::rejected, 0, why.code, why.message);
+  }
   auto rejected = journal_.record_rejected_arrival(row_for(arrival), why.code, why.message);
   if (!rejected) return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", rejected.error().describe());
-  logger()->warn("gw={} job={} rejected: symlink {}", arrival.gateway_id, rejected.value(), arrival.path.string());
+  logger()->warn("gw={} job={} rejected: {} {}", arrival.gateway_id, rejected.value(), why.code, arrival.path.string());
   return outcome(ingest::AcceptOutcome::rejected, rejected.value(), why.code, why.message);
 }
 

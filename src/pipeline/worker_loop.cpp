@@ -82,7 +82,15 @@ std::filesystem::path gateway_folder_of(const std::filesystem::path& input, cons
 // there means the gateway and the file disagree, which an operator should hear about. Never blocks the image.
 void cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
   const auto folder = gateway_folder_of(request.input, request.gateway_id);
-  if (folder.empty() || !std::filesystem::exists(folder / "image.db")) return;
+  std::error_code ec;
+  const auto kind = std::filesystem::symlink_status(folder / "image.db", ec).type();
+  if (folder.empty() || kind == std::filesystem::file_type::not_found) return;
+  if (kind != std::filesystem::file_type::regular) {
+    // A FIFO would block SQLite's open forever (and a link could name any file): never opened.
+    logger()->warn("gw={} job={} the gateway's image.db is not a regular file: not read", request.gateway_id,
+                   request.job_id);
+    return;
+  }
   auto index = catalog::Catalog::open_read_only(folder / "image.db");
   if (!index) {
     logger()->debug("gw={} job={} gateway image.db not readable: {}", request.gateway_id, request.job_id, index.error().describe());

@@ -262,8 +262,14 @@ class Journal {
   /// Number of jobs in `state`.
   [[nodiscard]] Result<std::int64_t> count_in_state(JobState state);
 
+  /// Whether the journal file this connection writes to is still the one at its path (same device and inode).
+  /// SQLite keeps writing to a deleted or replaced file, so everything recorded afterwards would be lost; the node
+  /// checks this periodically and before recording arrivals. Error "journal_replaced" (deleted, moved away or
+  /// replaced by another file).
+  [[nodiscard]] Status check_file_in_place() const;
+
  private:
-  explicit Journal(sqlite::Connection connection);
+  Journal(sqlite::Connection connection, std::filesystem::path file, std::uint64_t device, std::uint64_t inode);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
   Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
   Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
@@ -280,6 +286,9 @@ class Journal {
 
   std::mutex mutex_;  // serialises every use of connection_
   sqlite::Connection connection_;
+  const std::filesystem::path file_;
+  const std::uint64_t device_;  // of file_ when it was opened
+  const std::uint64_t inode_;
 };
 
 }  // namespace creni::journal

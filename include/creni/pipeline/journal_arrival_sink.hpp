@@ -15,7 +15,9 @@ namespace creni::pipeline {
 ///   without parsing the data set) decide between a new job, a duplicate (same instance, same bytes, from either
 ///   door) and a conflict (same SOP Instance UID, other bytes: the first is kept, the second is recorded rejected
 ///   "conflict" and a copy goes to quarantine);
-/// - a file that vanished before it was taken is reported rejected ("vanished") and not recorded.
+/// - a file that vanished before it was taken is recorded rejected ("input_vanished");
+/// - anything but a regular file ("not_regular_file") and a file that cannot be read ("unreadable") are refused
+///   without a journal row (job id 0): the door reports them, the file may be fixed in place.
 /// Thread-safe (the journal serialises writers). `on_new_job` is called after a new job was committed.
 class JournalArrivalSink final : public ingest::ArrivalSink {
  public:
