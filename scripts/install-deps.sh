@@ -14,7 +14,8 @@ build_packages=(
   libgtest-dev
 )
 # python3-onnx and python3-numpy: the inference tests build their tiny ONNX models at test time (nothing downloaded).
-test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy sqlite3 procps iproute2 strace curl)
+# python3-pydicom: decodes ISO 2022 IR 87 text, which Debian's DCMTK (iconv) cannot, in the character set tests.
+test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy python3-pydicom sqlite3 procps iproute2 strace curl)
 
 case "$profile" in
   build) wanted=("${build_packages[@]}") ;;
