@@ -26,6 +26,7 @@
 #include "creni/pipeline/journal_arrival_sink.hpp"
 #include "creni/pipeline/pipeline.hpp"
 #include "folder_lock.hpp"
+#include "contained_identity.hpp"
 #include "journal_watch.hpp"
 
 namespace creni::app {
@@ -202,7 +203,14 @@ Status Node::start() {
   if (Status started = parts->pipeline->start(); !started) return started;
 
   pipeline::Pipeline* pipeline = parts->pipeline.get();
-  parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir, [pipeline] { pipeline->wake(); });
+  // The same SOP instance with other bytes is compared by content in a contained process: the node itself never
+  // parses a data set (DESIGN.md). Bounded like a worker, so a sender is answered within its DIMSE timeout.
+  auto canonical_identity = contained_canonical_identity(
+      worker_command_.front(), config_.processing.worker_memory_mb * 1024 * 1024,
+      std::chrono::seconds(std::min(config_.processing.job_timeout_s, 20)));
+  parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir,
+                                                               [pipeline] { pipeline->wake(); },
+                                                               std::move(canonical_identity));
 
   // Both doors stop taking what cannot be kept when the state (spool, journal) or OUTPUT volume runs low.
   const auto low_water = config_.min_free_mb;

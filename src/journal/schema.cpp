@@ -17,7 +17,7 @@ using namespace detail;
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 
 // The CHECK constraints keep every stored state parseable, so reading a row never has to guess.
@@ -39,7 +39,8 @@ CREATE TABLE jobs(
   created_at_ms INTEGER NOT NULL,
   updated_at_ms INTEGER NOT NULL,
   catalogue_pending INTEGER NOT NULL DEFAULT 0,
-  retry_at_ms INTEGER
+  retry_at_ms INTEGER,
+  canonical_hash TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX jobs_by_state ON jobs(state, id);
 CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
@@ -70,6 +71,12 @@ ALTER TABLE jobs ADD COLUMN retry_at_ms INTEGER;
 CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
 )sql";
 
+// Version 2 -> 3: the canonical content identity of an input, computed when the same SOP Instance UID arrives
+// with other bytes, so that the same instance in another transfer syntax is a duplicate and not a conflict.
+constexpr std::string_view kMigrationToVersion3 = R"sql(
+ALTER TABLE jobs ADD COLUMN canonical_hash TEXT NOT NULL DEFAULT '';
+)sql";
+
 
 }  // namespace
 
@@ -97,9 +104,12 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
   }
   if (version.value() == 0) {
     if (Status created = db.exec(kSchema); !created) return created.error();
-  } else if (version.value() == 1) {
-    if (Status migrated = db.exec(kMigrationToVersion2); !migrated) return migrated.error();
-    logger()->info("{} upgraded from schema version 1 to {}", database_file.string(), kSchemaVersion);
+  } else if (version.value() < kSchemaVersion) {
+    if (version.value() < 2) {
+      if (Status migrated = db.exec(kMigrationToVersion2); !migrated) return migrated.error();
+    }
+    if (Status migrated = db.exec(kMigrationToVersion3); !migrated) return migrated.error();
+    logger()->info("{} upgraded from schema version {} to {}", database_file.string(), version.value(), kSchemaVersion);
   }
   if (version.value() != kSchemaVersion) {
     if (Status versioned = db.set_user_version(kSchemaVersion); !versioned) return versioned.error();

@@ -1,7 +1,12 @@
 #include "creni/pipeline/journal_arrival_sink.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <stdio.h>
 #include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "creni/common/content_hash.hpp"
 #include "creni/dicom/part10_meta.hpp"
@@ -26,6 +31,9 @@ journal::NewArrival row_for(const ingest::Arrival& arrival) {
   return journal::NewArrival{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
 }
 
+// The C-STORE Error Comment (LO, 64 characters at most) of a conflict.
+constexpr const char* kConflictComment = "SOP Instance UID already received with other content";
+
 ingest::AcceptResult outcome(ingest::AcceptOutcome kind, std::int64_t job_id, std::string reason = {},
                              std::string detail = {}) {
   return ingest::AcceptResult{kind, job_id, std::move(reason), std::move(detail)};
@@ -34,8 +42,11 @@ ingest::AcceptResult outcome(ingest::AcceptOutcome kind, std::int64_t job_id, st
 }  // namespace
 
 JournalArrivalSink::JournalArrivalSink(journal::Journal& journal, std::filesystem::path quarantine_dir,
-                                       std::function<void()> on_new_job)
-    : journal_(journal), quarantine_dir_(std::move(quarantine_dir)), on_new_job_(std::move(on_new_job)) {}
+                                       std::function<void()> on_new_job, CanonicalIdentity canonical_identity)
+    : journal_(journal),
+      quarantine_dir_(std::move(quarantine_dir)),
+      on_new_job_(std::move(on_new_job)),
+      canonical_identity_(std::move(canonical_identity)) {}
 
 ingest::AcceptResult JournalArrivalSink::accept(const ingest::Arrival& arrival) { return accept_all({arrival}).front(); }
 
@@ -48,6 +59,7 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
     for (std::size_t i = 0; i < arrivals.size(); ++i) {
       auto prepared = prepare(arrivals[i]);
       if (prepared) {
+        add_canonical_identity(prepared.value());
         batch.push_back(std::move(prepared).value());
         batch_index.push_back(i);
       } else {
@@ -99,6 +111,53 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
   return record;
 }
 
+void JournalArrivalSink::add_canonical_identity(journal::NewArrival& record) const {
+  if (!canonical_identity_ || record.sop_instance_uid.empty()) return;
+  auto existing = journal_.find_instance(record.gateway_id, record.sop_instance_uid);
+  if (!existing || !existing->has_value() || existing->value().content_hash == record.content_hash) return;
+  const journal::Job& known = existing->value();
+  if (known.canonical_hash.empty()) {
+    auto computed = canonical_identity_(known.input_path);
+    if (!computed) {
+      // Without the first one's identity the two cannot be shown to be the same: a conflict, as before.
+      logger()->warn("gw={} job={} sop={} canonical identity not available: {}", known.gateway_id, known.id,
+                     known.sop_instance_uid, computed.error().describe());
+      return;
+    }
+    if (Status stored = journal_.set_canonical_hash(known.id, computed.value()); !stored) {
+      logger()->warn("gw={} job={} cannot store the canonical identity: {}", known.gateway_id, known.id,
+                     stored.error().describe());
+    }
+  }
+  auto mine = canonical_identity_(record.input_path);
+  if (!mine) {
+    logger()->warn("gw={} sop={} canonical identity of {} not available: {}", record.gateway_id,
+                   record.sop_instance_uid, record.input_path.string(), mine.error().describe());
+    return;
+  }
+  record.canonical_hash = mine.value();
+}
+
+void JournalArrivalSink::keep_conflict(const ingest::Arrival& arrival, std::int64_t job_id) const {
+  if (arrival.source == ingest::ArrivalSource::scp && !quarantine_dir_.empty()) {
+    // The spool file is the only copy: moved, not copied, so that a refused C-STORE is kept once.
+    const auto folder = quarantine_dir_ / ("gateway_" + arrival.gateway_id);
+    const auto target = folder / ("job-" + std::to_string(job_id));
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (!ec && ::renameat2(AT_FDCWD, arrival.path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0) {
+      if (Status moved = journal_.set_input_path(job_id, target); !moved) {
+        logger()->warn("gw={} job={} moved to {} but not recorded: {}", arrival.gateway_id, job_id, target.string(),
+                       moved.error().describe());
+      }
+      return;
+    }
+    logger()->warn("gw={} job={} cannot move {} into quarantine ({}): copying", arrival.gateway_id, job_id,
+                   arrival.path.string(), ec ? ec.message() : std::strerror(errno));
+  }
+  keep_in_quarantine(quarantine_dir_, arrival.gateway_id, job_id, arrival.path);
+}
+
 ingest::AcceptResult JournalArrivalSink::refuse(const ingest::Arrival& arrival, const Error& why) {
   // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator. A file
   // that vanished between being seen and being taken is recorded too, so that its loss is never silent. Other
@@ -121,15 +180,24 @@ ingest::AcceptResult JournalArrivalSink::decided(const ingest::Arrival& arrival,
                      journal::to_string(record.source), arrival.path.string());
       return outcome(ingest::AcceptOutcome::accepted, job);
     case journal::ArrivalOutcome::same_file:
-    case journal::ArrivalOutcome::duplicate:
       logger()->debug("gw={} job={} sop={} already known: {}", arrival.gateway_id, job, record.sop_instance_uid,
                       arrival.path.string());
+      return outcome(ingest::AcceptOutcome::duplicate, job);
+    case journal::ArrivalOutcome::duplicate:
+      logger()->info("gw={} job={} sop={} already known: {} (same {}: a duplicate, nothing new)", arrival.gateway_id,
+                     job, record.sop_instance_uid, arrival.path.string(),
+                     record.canonical_hash.empty() ? "bytes" : "content in another encoding");
       return outcome(ingest::AcceptOutcome::duplicate, job);
     case journal::ArrivalOutcome::conflict:
       logger()->warn("gw={} job={} sop={} rejected: conflict: {}", arrival.gateway_id, job, record.sop_instance_uid,
                      arrival.path.string());
-      keep_in_quarantine(quarantine_dir_, arrival.gateway_id, job, arrival.path);
-      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", "SOP Instance UID already received with other content");
+      keep_conflict(arrival, job);
+      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", kConflictComment);
+    case journal::ArrivalOutcome::known_conflict:
+      // Recorded and kept the first time: a retry changes nothing.
+      logger()->info("gw={} job={} sop={} conflicting content sent again: refused as before", arrival.gateway_id, job,
+                     record.sop_instance_uid);
+      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", kConflictComment);
   }
   return outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", "unknown journal outcome");
 }

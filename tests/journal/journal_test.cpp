@@ -680,7 +680,7 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
     ASSERT_TRUE(connection.ok());
     ASSERT_TRUE(connection
                     ->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending; "
-                           "ALTER TABLE jobs DROP COLUMN retry_at_ms")
+                           "ALTER TABLE jobs DROP COLUMN retry_at_ms; ALTER TABLE jobs DROP COLUMN canonical_hash")
                     .ok());
     ASSERT_TRUE(connection->set_user_version(1).ok());
   }
@@ -691,6 +691,67 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
   EXPECT_TRUE(owed->empty());
   EXPECT_EQ(written_job("new.dcm", {}), id + 1);
   EXPECT_EQ(journal_->jobs_awaiting_catalogue(-1)->size(), 1U);
+}
+
+TEST_F(Journal, a_version_2_journal_gains_canonical_hashes_in_place) {
+  const std::int64_t id = created(arrival("a.dcm", "1.2.3", "h1"));
+  journal_.reset();
+  {
+    auto connection = sqlite::Connection::open(file_);
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE(connection->exec("ALTER TABLE jobs DROP COLUMN canonical_hash").ok());
+    ASSERT_TRUE(connection->set_user_version(2).ok());
+  }
+  reopen();
+  ASSERT_TRUE(journal_->set_canonical_hash(id, "c1").ok());
+  EXPECT_EQ(job(id).canonical_hash, "c1");
+}
+
+TEST_F(Journal, the_same_instance_in_another_encoding_is_a_duplicate_when_the_canonical_hashes_agree) {
+  const std::int64_t id = created(arrival("a.dcm", "1.2.3", "h1"));
+  ASSERT_TRUE(journal_->set_canonical_hash(id, "c1").ok());
+  NewArrival big_endian = arrival("b.dcm", "1.2.3", "h2");
+  big_endian.canonical_hash = "c1";
+  auto again = journal_->record_arrival(big_endian);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outcome, ArrivalOutcome::duplicate);
+  EXPECT_EQ(again->job_id, id);
+  EXPECT_EQ(journal_->count_in_state(JobState::rejected).value(), 0);
+}
+
+TEST_F(Journal, a_conflict_retried_with_the_same_bytes_or_content_is_recorded_once) {
+  const std::int64_t first = created(arrival("a.dcm", "1.2.3", "h1"));
+  ASSERT_TRUE(journal_->set_canonical_hash(first, "c1").ok());
+  NewArrival other = arrival("b.dcm", "1.2.3", "h2");
+  other.canonical_hash = "c2";
+  auto conflict = journal_->record_arrival(other);
+  ASSERT_TRUE(conflict.ok());
+  ASSERT_EQ(conflict->outcome, ArrivalOutcome::conflict);
+  other.input_path = "/spool/retry-1";  // the same bytes again
+  auto retry = journal_->record_arrival(other);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->outcome, ArrivalOutcome::known_conflict);
+  EXPECT_EQ(retry->job_id, conflict->job_id);
+  NewArrival re_encoded = arrival("c.dcm", "1.2.3", "h3");  // the same content in another transfer syntax
+  re_encoded.canonical_hash = "c2";
+  auto retry_encoded = journal_->record_arrival(re_encoded);
+  ASSERT_TRUE(retry_encoded.ok());
+  EXPECT_EQ(retry_encoded->outcome, ArrivalOutcome::known_conflict);
+  EXPECT_EQ(journal_->count_in_state(JobState::rejected).value(), 1);
+}
+
+TEST_F(Journal, a_deleted_or_replaced_journal_file_is_noticed) {
+  EXPECT_TRUE(journal_->check_file_in_place().ok());
+  std::filesystem::rename(file_, file_.string() + ".moved");
+  auto gone = journal_->check_file_in_place();
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, "journal_replaced");
+  // Nothing is acknowledged into it any more.
+  auto refused = journal_->record_arrival(arrival("a.dcm", "1.2.3", "h1"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "journal_replaced");
+  std::filesystem::copy_file(file_.string() + ".moved", file_);
+  EXPECT_EQ(journal_->check_file_in_place().error().code, "journal_replaced");
 }
 
 TEST_F(Journal, a_result_awaits_its_image_db_rows_until_they_are_confirmed) {

@@ -1,0 +1,56 @@
+#include "creni/dicom/canonical_identity.hpp"
+
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+#include <openssl/evp.h>
+
+#include <memory>
+#include <vector>
+
+namespace creni::dicom {
+
+Result<std::string> canonical_content_hash(const std::filesystem::path& file) {
+  DcmFileFormat format;
+  if (const OFCondition loaded = format.loadFile(file.c_str()); loaded.bad()) {
+    return make_error("not_dicom", "cannot parse " + file.string() + ": " + loaded.text());
+  }
+  DcmDataset& dataset = *format.getDataset();
+  // Encapsulated pixel data is compared decoded: the same pixels JPEG-lossless or RLE are the same instance.
+  if (const OFCondition decoded = dataset.chooseRepresentation(EXS_LittleEndianExplicit, nullptr); decoded.bad()) {
+    return make_error("cannot_decode", "cannot decode the pixel data: " + std::string(decoded.text()));
+  }
+  delete dataset.remove(DCM_DataSetTrailingPadding);
+
+  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> digest(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(digest.get(), EVP_sha256(), nullptr);
+  std::vector<char> buffer(1 << 20);
+  DcmOutputBufferStream out(buffer.data(), buffer.size());
+  dataset.transferInit();
+  OFCondition written;
+  do {
+    written = dataset.write(out, EXS_LittleEndianImplicit, EET_ExplicitLength, nullptr, EGL_withoutGL,
+                            EPD_withoutPadding);
+    void* data = nullptr;
+    offile_off_t length = 0;
+    out.flushBuffer(data, length);
+    if (length > 0) EVP_DigestUpdate(digest.get(), data, static_cast<std::size_t>(length));
+  } while (written == EC_StreamNotifyClient);
+  dataset.transferEnd();
+  if (written.bad()) return make_error("not_dicom", "cannot encode the data set: " + std::string(written.text()));
+
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(digest.get(), hash, &size);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    hex += kHex[hash[i] >> 4];
+    hex += kHex[hash[i] & 0x0F];
+  }
+  return hex;
+}
+
+}  // namespace creni::dicom
