@@ -1,12 +1,7 @@
 #include "creni/pipeline/journal_arrival_sink.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <stdio.h>
 #include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "creni/common/content_hash.hpp"
 #include "creni/dicom/part10_meta.hpp"
@@ -138,26 +133,6 @@ void JournalArrivalSink::add_canonical_identity(journal::NewArrival& record) con
   record.canonical_hash = mine.value();
 }
 
-void JournalArrivalSink::keep_conflict(const ingest::Arrival& arrival, std::int64_t job_id) const {
-  if (arrival.source == ingest::ArrivalSource::scp && !quarantine_dir_.empty()) {
-    // The spool file is the only copy: moved, not copied, so that a refused C-STORE is kept once.
-    const auto folder = quarantine_dir_ / ("gateway_" + arrival.gateway_id);
-    const auto target = folder / ("job-" + std::to_string(job_id));
-    std::error_code ec;
-    std::filesystem::create_directories(folder, ec);
-    if (!ec && ::renameat2(AT_FDCWD, arrival.path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0) {
-      if (Status moved = journal_.set_input_path(job_id, target); !moved) {
-        logger()->warn("gw={} job={} moved to {} but not recorded: {}", arrival.gateway_id, job_id, target.string(),
-                       moved.error().describe());
-      }
-      return;
-    }
-    logger()->warn("gw={} job={} cannot move {} into quarantine ({}): copying", arrival.gateway_id, job_id,
-                   arrival.path.string(), ec ? ec.message() : std::strerror(errno));
-  }
-  keep_in_quarantine(quarantine_dir_, arrival.gateway_id, job_id, arrival.path);
-}
-
 ingest::AcceptResult JournalArrivalSink::refuse(const ingest::Arrival& arrival, const Error& why) {
   // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator. A file
   // that vanished between being seen and being taken is recorded too, so that its loss is never silent. Other
@@ -191,7 +166,9 @@ ingest::AcceptResult JournalArrivalSink::decided(const ingest::Arrival& arrival,
     case journal::ArrivalOutcome::conflict:
       logger()->warn("gw={} job={} sop={} rejected: conflict: {}", arrival.gateway_id, job, record.sop_instance_uid,
                      arrival.path.string());
-      keep_conflict(arrival, job);
+      // An SCP spool file is the only copy: moved, not copied, so that a refused C-STORE is kept once.
+      keep_rejected_input(journal_, quarantine_dir_, arrival.gateway_id, job, arrival.path,
+                          arrival.source == ingest::ArrivalSource::scp);
       return outcome(ingest::AcceptOutcome::conflict, job, "conflict", kConflictComment);
     case journal::ArrivalOutcome::known_conflict:
       // Recorded and kept the first time: a retry changes nothing.

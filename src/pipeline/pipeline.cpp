@@ -340,7 +340,9 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
     if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {
       logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
     }
-    keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
+    // A rejected C-STORE is kept once: its spool file moves into quarantine.
+    keep_rejected_input(journal_, options_.quarantine_dir, job.gateway_id, job.id, job.input_path,
+                        job.source == journal::Source::scp);
     return std::nullopt;
   }
   return Finished{std::move(in_flight.job), std::move(in_flight.request), std::move(in_flight.destinations),

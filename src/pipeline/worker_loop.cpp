@@ -119,9 +119,13 @@ void cross_check_with_gateway_index(const JobRequest& request, const dicom::Inst
 // drop. The spool file is complete and durable, so a hard link publishes it atomically with no copy; only the new
 // directory entry needs an fsync, which the node does. Across file systems the bytes are copied through an atomic write instead. The
 // folder door sees the new name and records a duplicate; the node adds the image.db row (batched).
+std::filesystem::path mirror_target(const JobRequest& request, const dicom::InstanceIdentity& identity) {
+  return request.mirror_root / identity.study_instance_uid / identity.sop_instance_uid;
+}
+
 Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const dicom::InstanceIdentity& identity) {
-  const auto folder = request.mirror_root / identity.study_instance_uid;
-  const auto target = folder / identity.sop_instance_uid;
+  const auto target = mirror_target(request, identity);
+  const auto folder = target.parent_path();
   std::error_code ec;
   if (std::filesystem::exists(target, ec)) return target;
   if (Status made = fs::create_directories_durably(folder); !made) return made.error();
@@ -139,16 +143,21 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   if (!instance) return failure(request.job_id, instance.error());
   std::filesystem::path mirrored;
   catalog::CatalogRecord mirror_entry;
+  const dicom::InstanceIdentity received = instance->identity();
   if (!request.mirror_root.empty()) {
-    auto placed = mirror_into_input(request, instance->identity());
-    if (!placed) return failure(request.job_id, placed.error());
-    mirrored = placed.value();
     // Read before processing changes the data set: the INPUT index describes the image as received.
-    mirror_entry = catalog::record_from_dataset(instance->dataset(), mirrored);
+    mirror_entry = catalog::record_from_dataset(instance->dataset(), mirror_target(request, received));
   }
-  cross_check_with_gateway_index(request, instance->identity());
+  cross_check_with_gateway_index(request, received);
   auto processed = chain.run(instance.value());
   if (!processed) return failure(request.job_id, processed.error());
+  if (!request.mirror_root.empty()) {
+    // Only an image that is processed appears in INPUT: a rejected C-STORE is kept once, in quarantine, and never
+    // where the folder door would take it as a new arrival.
+    auto placed = mirror_into_input(request, received);
+    if (!placed) return failure(request.job_id, placed.error());
+    mirrored = placed.value();
+  }
   const output::OutputWriter writer(request.output_root, request.layout);
   // The node makes the result durable and visible (fsync, rename, folder fsync) before it records it: the waits
   // for the disk overlap with this worker's next job, and results finishing together share a folder fsync.

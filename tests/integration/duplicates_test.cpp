@@ -91,5 +91,22 @@ TEST(Duplicates, other_content_under_a_known_uid_is_refused_with_0xc111_recorded
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
+TEST(Duplicates, a_c_store_the_worker_rejects_is_kept_once_in_quarantine_not_also_in_the_spool) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ImageSpec spec;
+  spec.with_pixel_data = false;  // accepted at the door (durable first), rejected by the worker
+  ASSERT_TRUE(write_image(spec, staging / "empty.dcm").ok());
+  ASSERT_TRUE(answered_success(send(node, staging / "empty.dcm", "-xe")));
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 30s)) << node.log();
+  ASSERT_TRUE(harness::wait_until([&] { return harness::files_below(node.state() / "spool").empty(); }, 10s));
+  const auto kept = harness::files_below(node.state() / "quarantine");
+  ASSERT_EQ(kept.size(), 1u) << node.log();
+  // The job's input follows the file, so that `reprocess` still finds it.
+  EXPECT_NE(node.status_json().find("\"input\":\"" + kept.front().string() + "\""), std::string::npos)
+      << node.status_json();
+}
+
 }  // namespace
 }  // namespace creni::testing

@@ -44,8 +44,6 @@ class JournalArrivalSink final : public ingest::ArrivalSink {
   // When a job of the same instance has other bytes: the canonical identity of both, so that the journal can
   // tell a re-encoded duplicate from a conflict.
   void add_canonical_identity(journal::NewArrival& record) const;
-  // Keeps a conflicting arrival once in quarantine: an SCP spool file is moved (the journal row follows it).
-  void keep_conflict(const ingest::Arrival& arrival, std::int64_t job_id) const;
   ingest::AcceptResult decided(const ingest::Arrival& arrival, const journal::NewArrival& record,
                                const journal::RecordedArrival& recorded) const;
 
