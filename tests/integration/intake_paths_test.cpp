@@ -2,6 +2,7 @@
 // overlapping or shared folders stop the start with exit code 2, every file seen and not taken is said once and
 // counted, and a journal deleted or replaced under the running node stops it with an error.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,28 @@ TEST(IntakePaths, files_outside_gateway_folders_are_said_once_each_and_counted) 
       << log;
   EXPECT_EQ(occurrences(log, "file not taken: outside_gateway_folder: "), 3u) << log;
   EXPECT_EQ(node.outputs().size(), 1u);
+}
+
+TEST(IntakePaths, a_folder_too_deep_to_be_named_is_said_and_counted) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  // 22 folders of 200 characters: their full path is longer than PATH_MAX (4096), so it can only be made level by
+  // level, relative to an open folder.
+  const std::string level(200, 'd');
+  int folder = ::open((node.input() / "gateway_1").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(folder, 0);
+  for (int depth = 0; depth < 22; ++depth) {
+    ASSERT_EQ(::mkdirat(folder, level.c_str(), 0755), 0);
+    const int next = ::openat(folder, level.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ::close(folder);
+    ASSERT_GE(next, 0);
+    folder = next;
+  }
+  ::close(folder);
+  ASSERT_TRUE(harness::wait_until([&] { return node.log().find("name_too_long") != std::string::npos; }, 15s))
+      << node.log();
+  EXPECT_TRUE(harness::wait_until([&] { return files_not_taken(node) >= 1; }, 10s)) << node.status_json();
+  EXPECT_EQ(node.stop(), 0);
 }
 
 TEST(IntakePaths, output_or_state_inside_input_or_the_same_folder_stops_the_start_with_exit_code_2) {
