@@ -1,7 +1,6 @@
 #include "creni/common/content_hash.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +8,8 @@
 #include <cstring>
 #include <memory>
 #include <vector>
+
+#include "creni/common/sha256.hpp"
 
 namespace creni {
 
@@ -30,8 +31,7 @@ Result<std::string> sha256_of_file(const std::filesystem::path& path, std::uint6
     ::close(fd);
     return make_error("io_error", "cannot seek in " + path.string() + ": " + std::strerror(error_number));
   }
-  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr);
+  Sha256 digest;
   std::vector<unsigned char> buffer(1 << 16);
   while (true) {
     const ssize_t n = ::read(fd, buffer.data(), buffer.size());
@@ -42,19 +42,10 @@ Result<std::string> sha256_of_file(const std::filesystem::path& path, std::uint6
       return make_error("io_error", "cannot read " + path.string() + ": " + std::strerror(error_number));
     }
     if (n == 0) break;
-    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<std::size_t>(n));
+    digest.update(buffer.data(), static_cast<std::size_t>(n));
   }
   ::close(fd);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context.get(), digest, &length);
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
+  return digest.hex_digest();
 }
 
 }  // namespace creni

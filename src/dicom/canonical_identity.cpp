@@ -5,10 +5,11 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcostrmb.h>
 #include <dcmtk/dcmdata/dcxfer.h>
-#include <openssl/evp.h>
 
 #include <memory>
 #include <vector>
+
+#include "creni/common/sha256.hpp"
 
 namespace creni::dicom {
 
@@ -24,8 +25,7 @@ Result<std::string> canonical_content_hash(const std::filesystem::path& file) {
   }
   delete dataset.remove(DCM_DataSetTrailingPadding);
 
-  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> digest(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(digest.get(), EVP_sha256(), nullptr);
+  Sha256 digest;
   std::vector<char> buffer(1 << 20);
   DcmOutputBufferStream out(buffer.data(), buffer.size());
   dataset.transferInit();
@@ -36,21 +36,12 @@ Result<std::string> canonical_content_hash(const std::filesystem::path& file) {
     void* data = nullptr;
     offile_off_t length = 0;
     out.flushBuffer(data, length);
-    if (length > 0) EVP_DigestUpdate(digest.get(), data, static_cast<std::size_t>(length));
+    digest.update(data, static_cast<std::size_t>(length));
   } while (written == EC_StreamNotifyClient);
   dataset.transferEnd();
   if (written.bad()) return make_error("not_dicom", "cannot encode the data set: " + std::string(written.text()));
 
-  unsigned char hash[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_DigestFinal_ex(digest.get(), hash, &size);
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kHex[hash[i] >> 4];
-    hex += kHex[hash[i] & 0x0F];
-  }
-  return hex;
+  return digest.hex_digest();
 }
 
 }  // namespace creni::dicom

@@ -1,6 +1,7 @@
 #include "creni/ingest/files_not_taken.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 namespace creni::ingest {
 
@@ -48,6 +49,14 @@ void FilesNotTaken::forget(const std::string& path) {
   const std::lock_guard lock(mutex_);
   for (auto it = noted_.lower_bound({path, std::string()}); it != noted_.end() && it->first == path;) {
     it = noted_.erase(it);
+  }
+}
+
+void FilesNotTaken::forget_missing() {
+  const std::lock_guard lock(mutex_);
+  for (auto it = noted_.begin(); it != noted_.end();) {
+    struct stat info {};
+    it = ::lstat(it->first.c_str(), &info) == 0 ? std::next(it) : noted_.erase(it);
   }
 }
 

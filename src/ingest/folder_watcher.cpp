@@ -195,7 +195,8 @@ class FolderWatcher::WatchLoop {
 
   void watch_root() {
     if (inotify_fd_ < 0) return;
-    const int wd = ::inotify_add_watch(inotify_fd_, options_.input_root.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+    const int wd = ::inotify_add_watch(inotify_fd_, options_.input_root.c_str(),
+                                       IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
     if (wd >= 0) watched_[wd] = options_.input_root;
   }
 
@@ -246,6 +247,7 @@ class FolderWatcher::WatchLoop {
       // Watches are idempotent per directory: inotify returns the same descriptor for a directory watched twice.
       watch_tree(entry.path(), false);
     }
+    not_taken_.forget_missing();
     // Forget taken files that are gone, so that a file later dropped under the same name is taken again.
     for (auto it = taken_.begin(); it != taken_.end();) {
       FileStamp stamp;
@@ -442,9 +444,12 @@ class FolderWatcher::WatchLoop {
         candidate->second.not_before = now + kRetryAfterRefusal;
         continue;
       }
-      // Refused without a journal row (unreadable, replaced by a FIFO meanwhile): said here, once.
+      // Refused without a journal row (unreadable, replaced by a FIFO meanwhile): said here, once, and tried again
+      // after a rescan interval, since a permission fixed in place changes neither size nor modification time.
       if (results[i].outcome == AcceptOutcome::rejected && results[i].job_id == 0) {
         not_taken_.note(ready[i], results[i].reason, results[i].detail);
+        candidate->second.not_before = now + std::chrono::seconds(options_.rescan_interval_s);
+        continue;
       }
       taken_[ready[i]] = candidate->second.stamp;
       handed_over_.fetch_add(1);

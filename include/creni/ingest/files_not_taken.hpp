@@ -26,6 +26,9 @@ class FilesNotTaken {
   bool note(const std::string& path, std::string_view reason, std::string_view detail = {});
   /// The file is gone (or was taken after all): a later file under the same name is noted again.
   void forget(const std::string& path);
+  /// Forgets every noted path that no longer exists (run with each rescan, so that files that come and go outside
+  /// the gateway folders do not pile up here).
+  void forget_missing();
 
   /// Distinct files not taken since start, all reasons.
   [[nodiscard]] std::uint64_t total() const;
