@@ -35,6 +35,13 @@ class Journal : public ::testing::Test {
     return NewArrival{gateway, Source::folder, "/in/gateway_" + gateway + "/" + name, sop, hash};
   }
 
+  // The arrival of an instance whose canonical content identity was computed (`canonical`).
+  static NewArrival encoded(const std::string& name, const std::string& hash, const std::string& canonical) {
+    NewArrival new_arrival = arrival(name, "1.2.3", hash);
+    new_arrival.canonical_hash = canonical;
+    return new_arrival;
+  }
+
   std::int64_t created(const NewArrival& new_arrival) {
     auto recorded = journal_->record_arrival(new_arrival);
     EXPECT_TRUE(recorded.ok()) << recorded.error().describe();
@@ -710,9 +717,7 @@ TEST_F(Journal, a_version_2_journal_gains_canonical_hashes_in_place) {
 TEST_F(Journal, the_same_instance_in_another_encoding_is_a_duplicate_when_the_canonical_hashes_agree) {
   const std::int64_t id = created(arrival("a.dcm", "1.2.3", "h1"));
   ASSERT_TRUE(journal_->set_canonical_hash(id, "c1").ok());
-  NewArrival big_endian = arrival("b.dcm", "1.2.3", "h2");
-  big_endian.canonical_hash = "c1";
-  auto again = journal_->record_arrival(big_endian);
+  auto again = journal_->record_arrival(encoded("b.dcm", "h2", "c1"));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->outcome, ArrivalOutcome::duplicate);
   EXPECT_EQ(again->job_id, id);
@@ -722,8 +727,7 @@ TEST_F(Journal, the_same_instance_in_another_encoding_is_a_duplicate_when_the_ca
 TEST_F(Journal, a_conflict_retried_with_the_same_bytes_or_content_is_recorded_once) {
   const std::int64_t first = created(arrival("a.dcm", "1.2.3", "h1"));
   ASSERT_TRUE(journal_->set_canonical_hash(first, "c1").ok());
-  NewArrival other = arrival("b.dcm", "1.2.3", "h2");
-  other.canonical_hash = "c2";
+  NewArrival other = encoded("b.dcm", "h2", "c2");
   auto conflict = journal_->record_arrival(other);
   ASSERT_TRUE(conflict.ok());
   ASSERT_EQ(conflict->outcome, ArrivalOutcome::conflict);
@@ -732,9 +736,8 @@ TEST_F(Journal, a_conflict_retried_with_the_same_bytes_or_content_is_recorded_on
   ASSERT_TRUE(retry.ok());
   EXPECT_EQ(retry->outcome, ArrivalOutcome::known_conflict);
   EXPECT_EQ(retry->job_id, conflict->job_id);
-  NewArrival re_encoded = arrival("c.dcm", "1.2.3", "h3");  // the same content in another transfer syntax
-  re_encoded.canonical_hash = "c2";
-  auto retry_encoded = journal_->record_arrival(re_encoded);
+  // The same content in another transfer syntax.
+  auto retry_encoded = journal_->record_arrival(encoded("c.dcm", "h3", "c2"));
   ASSERT_TRUE(retry_encoded.ok());
   EXPECT_EQ(retry_encoded->outcome, ArrivalOutcome::known_conflict);
   EXPECT_EQ(journal_->count_in_state(JobState::rejected).value(), 1);
