@@ -104,6 +104,31 @@ TEST(IntakePaths, files_outside_gateway_folders_are_said_once_each_and_counted) 
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
+TEST(IntakePaths, an_unreadable_file_is_said_once_and_taken_once_it_can_be_read) {
+  NodeUnderTest node;
+  // Root reads any file: the node runs as nobody here, so that a file without read permission is unreadable to it.
+  const auto root = node.config_file().parent_path();
+  ASSERT_EQ(harness::run_command({"chown", "-R", "65534:65534", root.string()}).exit_code, 0);
+  ASSERT_TRUE(node.start_under({harness::find_program("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"}))
+      << node.log();
+  // Made unreadable before it is moved in, so that it is never readable while the node can see it.
+  const auto staged = root / "unreadable.dcm";
+  ASSERT_TRUE(write_image(ImageSpec{}, staged).ok());
+  ASSERT_EQ(::chown(staged.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chmod(staged.c_str(), 0), 0);
+  std::filesystem::create_directories(node.input() / "gateway_1");
+  const auto file = node.input() / "gateway_1" / "unreadable.dcm";
+  std::filesystem::rename(staged, file);
+  ASSERT_TRUE(harness::wait_until([&] { return files_not_taken(node) == 1; }, 20s)) << node.log();
+  EXPECT_NE(node.log().find("file not taken: unreadable: " + file.string()), std::string::npos) << node.log();
+  EXPECT_EQ(node.count_in_state("written"), 0);
+
+  // Fixed in place (same size, same modification time): taken at the next try.
+  ASSERT_EQ(::chmod(file.c_str(), 0644), 0);
+  EXPECT_TRUE(node.wait_for_state("written", 1, 60s)) << node.log();
+  EXPECT_EQ(occurrences(node.log(), "file not taken: unreadable: "), 1u) << node.log();
+}
+
 TEST(IntakePaths, a_folder_too_deep_to_be_named_is_said_and_counted) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
