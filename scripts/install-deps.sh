@@ -15,13 +15,27 @@ build_packages=(
 )
 # python3-onnx and python3-numpy: the inference tests build their tiny ONNX models at test time (nothing downloaded).
 # python3-pydicom: decodes ISO 2022 IR 87 text, which Debian's DCMTK (iconv) cannot, in the character set tests.
-test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy python3-pydicom sqlite3 procps iproute2 strace curl)
+test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy python3-pydicom sqlite3 procps iproute2 strace curl
+               python3-yaml)
+# Installed by the test profile only where the machine's package sources have them (Debian 12's own archive has no
+# kubectl); the tests that need them say so and are skipped without them.
+optional_test_packages=(kubectl)
+
+# container: what scripts/container-test.sh needs to build and run the image without a daemon or a registry.
+container_packages=(podman buildah debootstrap)
 
 case "$profile" in
   build) wanted=("${build_packages[@]}") ;;
+  container) wanted=("${container_packages[@]}") ;;
   test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|container]" >&2; exit 2 ;;
 esac
+
+if [ "$profile" = test ]; then
+  for package in "${optional_test_packages[@]}"; do
+    if apt-cache show "$package" >/dev/null 2>&1; then wanted+=("$package"); fi
+  done
+fi
 
 missing=()
 for package in "${wanted[@]}"; do

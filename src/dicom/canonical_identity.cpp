@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "creni/common/sha256.hpp"
+#include "creni/common/content_hash.hpp"
 
 namespace creni::dicom {
 

@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "creni/common/sha256.hpp"
+#include "creni/common/content_hash.hpp"
 #include "onnx_graph.hpp"
 
 namespace creni::process {

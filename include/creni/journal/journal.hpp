@@ -283,6 +283,11 @@ class Journal {
   /// replaced by another file).
   [[nodiscard]] Status check_file_in_place() const;
 
+  /// The oldest job other than `job_id` whose recorded result is `output`, or nullopt when no other job claims
+  /// that file (it is then `job_id`'s own: committed before a crash, or before an operator's reprocess).
+  [[nodiscard]] Result<std::optional<std::int64_t>> other_job_with_output(const std::filesystem::path& output,
+                                                                          std::int64_t job_id);
+
  private:
   Journal(sqlite::Connection connection, std::filesystem::path file, std::uint64_t device, std::uint64_t inode);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
