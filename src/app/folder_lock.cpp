@@ -41,12 +41,13 @@ long flock_holder(const struct stat& info) {
 }  // namespace
 
 Result<std::unique_ptr<FolderLock>> FolderLock::acquire(const std::filesystem::path& folder,
-                                                        const std::string& file_name, const std::string& what) {
+                                                        const std::string& file_name, const std::string& what,
+                                                        bool shared) {
   const auto path = file_name.empty() ? folder : folder / file_name;
   const int fd = file_name.empty() ? ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                                    : ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return make_error("io_error", "cannot open " + path.string() + ": " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     struct stat info {};
     const long holder = ::fstat(fd, &info) == 0 ? flock_holder(info) : 0;
     ::close(fd);

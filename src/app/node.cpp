@@ -129,7 +129,7 @@ class StatusPublisher {
 
 struct Node::Parts {
   std::unique_ptr<FolderLock> state_lock;
-  std::unique_ptr<FolderLock> input_lock;
+  std::vector<std::unique_ptr<FolderLock>> input_locks;
   std::unique_ptr<journal::Journal> journal;
   std::unique_ptr<forward::Forwarder> forwarder;
   std::unique_ptr<pipeline::Pipeline> pipeline;
@@ -157,14 +157,24 @@ Status Node::start() {
     if (Status made = fs::create_directories_durably(folder); !made) return made;
   }
 
-  // Two nodes must share neither the journal nor INPUT: both would take every file (and, with separate journals,
-  // process and forward it twice).
+  // Two nodes must never share the journal nor take the same files (with separate journals, both would process and
+  // forward everything twice). A node that discovers gateways takes all of INPUT: it locks INPUT exclusively. A
+  // node with a fixed list (shards sharing INPUT) locks INPUT shared and each of its gateway folders exclusively,
+  // so shards with disjoint gateways run side by side and two nodes on one gateway do not.
   auto state_lock = FolderLock::acquire(config_.state_dir, "lock", "state folder");
   if (!state_lock) return state_lock.error();
   parts->state_lock = std::move(state_lock).value();
-  auto input_lock = FolderLock::acquire(config_.input_dir, "", "input folder");
+  const bool takes_all = config_.input.discover_gateways;
+  auto input_lock = FolderLock::acquire(config_.input_dir, "", "input folder", /*shared=*/!takes_all);
   if (!input_lock) return input_lock.error();
-  parts->input_lock = std::move(input_lock).value();
+  parts->input_locks.push_back(std::move(input_lock).value());
+  for (const auto& gateway : takes_all ? std::vector<config::GatewayConfig>{} : config_.gateways) {
+    const auto folder = config_.input_dir / ("gateway_" + gateway.id);
+    if (Status made = fs::create_directories_durably(folder); !made) return made;
+    auto gateway_lock = FolderLock::acquire(folder, "", "input folder");
+    if (!gateway_lock) return gateway_lock.error();
+    parts->input_locks.push_back(std::move(gateway_lock).value());
+  }
 
   auto journal = journal::Journal::open(config_.state_dir / "journal.db");
   if (!journal) return journal.error();

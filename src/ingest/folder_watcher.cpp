@@ -241,7 +241,13 @@ class FolderWatcher::WatchLoop {
         continue;
       }
       if (gateway_of(entry.path()).empty()) {
-        report_outside_folder(entry.path());
+        if (gateway_id_of_folder(entry.path().filename().string()).empty()) {
+          report_outside_folder(entry.path());
+        } else if (other_gateways_.insert(entry.path().string()).second) {
+          // Another node's gateway (shards share INPUT): left alone, said once.
+          logger()->info("{} is not one of this node's gateways: its files are left to the node that has it",
+                         entry.path().string());
+        }
         continue;
       }
       // Watches are idempotent per directory: inotify returns the same descriptor for a directory watched twice.
@@ -255,11 +261,13 @@ class FolderWatcher::WatchLoop {
     }
   }
 
-  // A file in INPUT itself or in a folder that is not a wanted gateway_<id>: said once, never taken. The node's
-  // own temporary and hidden names are not files anyone meant to deliver.
+  // A file in INPUT itself or in a folder not named gateway_<id>: said once, never taken. The node's own temporary
+  // and hidden names are not files anyone meant to deliver, and another node's gateway folder is not ours to judge.
   void report_outside(const std::filesystem::path& path) {
     if (!is_candidate_input_name(path.filename().string())) return;
-    not_taken_.note(path.string(), outside_reason(path));
+    const std::string_view reason = outside_reason(path);
+    if (reason == "unknown_gateway") return;
+    not_taken_.note(path.string(), reason);
   }
 
   // The gateway's image.db is read by the workers: one that is a FIFO, device or socket would block whoever
@@ -467,6 +475,7 @@ class FolderWatcher::WatchLoop {
   std::unordered_map<std::string, Candidate> candidates_;
   std::unordered_map<std::string, Clock::time_point> open_for_write_;
   std::unordered_map<std::string, FileStamp> taken_;
+  std::unordered_set<std::string> other_gateways_;  // gateway folders of other nodes, said once
   std::size_t batch_limit_ = 1;
   struct PendingScan {
     std::filesystem::path folder;

@@ -195,6 +195,36 @@ TEST(IntakePaths, a_second_node_on_the_same_input_folder_exits_2_and_names_the_h
   EXPECT_TRUE(node.wait_for_state("written", 1, 60s)) << node.log();
 }
 
+TEST(IntakePaths, shards_with_their_own_gateways_share_input_and_two_on_one_gateway_do_not) {
+  NodeUnderTest::Settings settings;
+  settings.input = "discover_gateways = false";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto root = node.config_file().parent_path();
+  const auto elsewhere = [&](const std::string& name, const std::string& gateways_from, const std::string& to) {
+    std::string text = read_text(node.config_file());
+    text = std::regex_replace(text, std::regex("state_dir = \"[^\"]*\""), "state_dir = \"" + (root / ("state-" + name)).string() + "\"");
+    text = std::regex_replace(text, std::regex("port = [0-9]+"), "port = " + std::to_string(harness::free_port()));
+    text = std::regex_replace(text, std::regex(gateways_from), to);
+    const auto file = root / (name + ".toml");
+    std::ofstream(file) << text;
+    return file;
+  };
+  // The same gateways: refused, naming the first node.
+  const auto same = run_node(elsewhere("same", "\\[\\[gateway\\]\\]", "[[gateway]]"));
+  EXPECT_EQ(same.exit_code, 2) << same.err;
+  EXPECT_NE(same.err.find("(pid " + std::to_string(node.pid()) + ") uses the input folder " +
+                          (node.input() / "gateway_1").string()),
+            std::string::npos)
+      << same.err;
+  // Other gateways (3 and 4) on the same INPUT: a shard of its own, it starts.
+  harness::ChildProcess shard({CRENI_NODE_BINARY, "run", "--config",
+                               elsewhere("shard", "id = \"([12])\"", "id = \"3$1\"").string()},
+                              root);
+  EXPECT_TRUE(harness::wait_until([&] { return shard.stderr_text().find(" started: input ") != std::string::npos; }, 20s))
+      << shard.stderr_text();
+}
+
 TEST(IntakePaths, a_journal_deleted_under_the_running_node_stops_it_with_an_error) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();

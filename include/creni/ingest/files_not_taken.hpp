@@ -14,8 +14,7 @@ namespace creni::ingest {
 /// Files the folder door saw and did not take, so that nothing is ignored without a word: each (path, reason) is
 /// logged once, with at most `max_lines_per_minute` lines a minute (the rest are summed up in one line when the
 /// minute is over), and counted by reason for `status`. Reasons: "outside_gateway_folder" (in INPUT itself or in a
-/// folder not named gateway_<id>), "unknown_gateway" (gateway_<id> not configured and discovery off),
-/// "not_regular_file" (FIFO, device, socket), "name_too_long", "unreadable", "input_vanished".
+/// folder not named gateway_<id>), "not_regular_file" (FIFO, device, socket), "name_too_long", "unreadable".
 /// Thread-safe (the watcher notes, the status thread reads).
 class FilesNotTaken {
  public:
