@@ -16,8 +16,9 @@ build_packages=(
 )
 # python3-onnx and python3-numpy: the inference tests build their tiny ONNX models at test time (nothing downloaded).
 # chromium, chromium-driver, python3-selenium: the dashboard's browser test; prometheus: a real scrape of /metrics.
-test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy sqlite3 procps iproute2 strace curl
-               python3-yaml chromium chromium-driver python3-selenium prometheus)
+# python3-pydicom: decodes ISO 2022 IR 87 text, which Debian's DCMTK (iconv) cannot, in the character set tests.
+test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy python3-pydicom sqlite3 procps iproute2 strace
+               curl python3-yaml chromium chromium-driver python3-selenium prometheus)
 # Installed by the test profile only where the machine's package sources have them (Debian 12's own archive has no
 # kubectl); the tests that need them say so and are skipped without them.
 optional_test_packages=(kubectl)

@@ -8,6 +8,7 @@
 #include "creni/app/commands.hpp"
 #include "creni/app/config_file.hpp"
 #include "creni/app/logging.hpp"
+#include "contained_identity.hpp"
 
 namespace creni::app {
 
@@ -120,6 +121,10 @@ int run_cli(int argc, char** argv) {
   CLI::App* worker = cli.add_subcommand("worker", "Internal: a processing worker process (started by `run`)");
   worker->group("");  // hidden from --help: operators never start it themselves
   add_common_options(*worker, common);
+  std::string canonical_file;
+  CLI::App* canonical = cli.add_subcommand("canonical-hash", "Internal: the canonical content identity of a file");
+  canonical->group("");  // started by `run` as a contained process when an instance arrives again with other bytes
+  canonical->add_option("FILE", canonical_file)->required();
 
   try {
     cli.parse(argc, argv);
@@ -138,6 +143,7 @@ int run_cli(int argc, char** argv) {
   if (process->parsed()) return command_process(common, process_options);
   if (run->parsed()) return command_run(common, run_options);
   if (worker->parsed()) return command_worker(common);
+  if (canonical->parsed()) return command_canonical_hash(canonical_file);
   if (status->parsed()) return command_status(common, status_options);
   if (reprocess->parsed()) return command_change_jobs(common, selection, JobChange::reprocess);
   if (discard->parsed()) return command_change_jobs(common, selection, JobChange::discard);

@@ -36,8 +36,8 @@ void print_node_text(const std::optional<NodeStatus>& node) {
     std::cout << "  SCP port " << node->scp_port << ": " << node->active_associations << " active association(s), "
               << node->images_received << " image(s) received\n";
   }
-  std::cout << "  folder door: " << node->files_taken << " file(s) taken; " << node->images_written
-            << " image(s) written since start\n";
+  std::cout << "  folder door: " << node->files_taken << " file(s) taken, " << node->files_not_taken
+            << " not taken (see the log); " << node->images_written << " image(s) written since start\n";
   if (node->images_inferred > 0) {
     std::cout << "  inference: " << node->images_inferred << " image(s), mean "
               << static_cast<double>(node->inference_us) / static_cast<double>(node->images_inferred) / 1000.0

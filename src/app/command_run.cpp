@@ -70,11 +70,18 @@ int command_run(const CommonOptions& common, const RunOptions&) {
   if (Status started = node.start(); !started) {
     spdlog::critical("cannot start: {}", started.error().describe());
     node.stop();
-    return started.error().code == "invalid_config" ? kExitUsage : kExitRuntime;
+    // Folders that overlap or are in use by another node are a configuration problem: nothing was done.
+    const std::string& code = started.error().code;
+    return code == "invalid_config" || code == "locked" ? kExitUsage : kExitRuntime;
   }
 
   int received = 0;
   sigwait(&stop_signals, &received);
+  if (const auto failure = node.failure()) {
+    node.stop();
+    spdlog::critical("stopped: {}", failure->describe());
+    return kExitRuntime;
+  }
   spdlog::info("signal {} received: stopping", received);
   node.stop();
   return kExitOk;

@@ -6,6 +6,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include "creni/app/counting_arrival_sink.hpp"
 #include "creni/app/node_metrics.hpp"
 #include "creni/app/node_status.hpp"
+#include "creni/config/folder_layout.hpp"
 #include "creni/common/clock.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/forward/dcmtk_pacs_sender.hpp"
@@ -25,6 +28,9 @@
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/journal_arrival_sink.hpp"
 #include "creni/pipeline/pipeline.hpp"
+#include "folder_lock.hpp"
+#include "contained_identity.hpp"
+#include "journal_watch.hpp"
 
 namespace creni::app {
 
@@ -34,29 +40,6 @@ std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("node");
   return named ? named : spdlog::default_logger();
 }
-
-// Holds an exclusive flock on <state>/lock for the node's lifetime: two nodes on one journal and one OUTPUT would
-// process and forward everything twice.
-class StateLock {
- public:
-  static Result<std::unique_ptr<StateLock>> acquire(const std::filesystem::path& state_dir) {
-    const auto path = state_dir / "lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return make_error("io_error", "cannot open " + path.string() + ": " + std::strerror(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      return make_error("locked", "another creni-node uses " + state_dir.string());
-    }
-    return std::unique_ptr<StateLock>(new StateLock(fd));
-  }
-  ~StateLock() { ::close(fd_); }
-  StateLock(const StateLock&) = delete;
-  StateLock& operator=(const StateLock&) = delete;
-
- private:
-  explicit StateLock(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 int worker_count(const config::NodeConfig& config) {
   if (config.workers > 0) return config.workers;
@@ -151,7 +134,8 @@ struct Node::Parts {
   // Declared first, destroyed last: every handle and the HTTP server refer to it.
   std::unique_ptr<metrics::Registry> registry = std::make_unique<metrics::Registry>();
   NodeMetrics metrics{*registry};
-  std::unique_ptr<StateLock> lock;
+  std::unique_ptr<FolderLock> state_lock;
+  std::vector<std::unique_ptr<FolderLock>> input_locks;
   std::unique_ptr<journal::Journal> journal;
   std::unique_ptr<forward::Forwarder> forwarder;
   std::unique_ptr<pipeline::Pipeline> pipeline;
@@ -161,6 +145,7 @@ struct Node::Parts {
   std::unique_ptr<ingest::StorageScp> scp;
   std::unique_ptr<StatusPublisher> status;
   std::unique_ptr<http::HttpServer> http;
+  std::unique_ptr<JournalWatch> journal_watch;
 };
 
 Node::Node(config::NodeConfig config, std::vector<std::string> worker_command)
@@ -172,6 +157,10 @@ Status Node::start() {
   if (parts_) return {};
   auto parts = std::make_unique<Parts>();
   const auto quarantine_dir = config_.quarantine ? config_.state_dir / "quarantine" : std::filesystem::path();
+  // Checked before anything is created: OUTPUT or state inside INPUT would feed the node its own files.
+  if (Status apart = config::check_folders_apart(config_.input_dir, config_.output_dir, config_.state_dir); !apart) {
+    return apart;
+  }
   for (const auto& folder : {config_.input_dir, config_.output_dir, config_.state_dir}) {
     if (Status made = fs::create_directories_durably(folder); !made) return made;
   }
@@ -183,13 +172,32 @@ Status Node::start() {
     http_token = std::move(token).value();
   }
 
-  auto lock = StateLock::acquire(config_.state_dir);
-  if (!lock) return lock.error();
-  parts->lock = std::move(lock).value();
+  // Two nodes must never share the journal nor take the same files (with separate journals, both would process and
+  // forward everything twice). A node that discovers gateways takes all of INPUT: it locks INPUT exclusively. A
+  // node with a fixed list (shards sharing INPUT) locks INPUT shared and each of its gateway folders exclusively,
+  // so shards with disjoint gateways run side by side and two nodes on one gateway do not.
+  auto state_lock = FolderLock::acquire(config_.state_dir, "lock", "state folder");
+  if (!state_lock) return state_lock.error();
+  parts->state_lock = std::move(state_lock).value();
+  const bool takes_all = config_.input.discover_gateways;
+  auto input_lock = FolderLock::acquire(config_.input_dir, "", "input folder", /*shared=*/!takes_all);
+  if (!input_lock) return input_lock.error();
+  parts->input_locks.push_back(std::move(input_lock).value());
+  for (const auto& gateway : takes_all ? std::vector<config::GatewayConfig>{} : config_.gateways) {
+    const auto folder = config_.input_dir / ("gateway_" + gateway.id);
+    if (Status made = fs::create_directories_durably(folder); !made) return made;
+    auto gateway_lock = FolderLock::acquire(folder, "", "input folder");
+    if (!gateway_lock) return gateway_lock.error();
+    parts->input_locks.push_back(std::move(gateway_lock).value());
+  }
 
   auto journal = journal::Journal::open(config_.state_dir / "journal.db");
   if (!journal) return journal.error();
   parts->journal = std::move(journal).value();
+  // A journal deleted or replaced under the running node stops it (SIGTERM to itself, so that the main thread stops
+  // everything in order and `run` exits with the reason, see failure()).
+  parts->journal_watch = std::make_unique<JournalWatch>(*parts->journal, std::chrono::seconds(1),
+                                                        [] { ::kill(::getpid(), SIGTERM); });
   auto recovered = parts->journal->recover();
   if (!recovered) return recovered.error();
   const int leftovers = remove_interrupted_writes(config_.output_dir) + remove_interrupted_writes(config_.input_dir) +
@@ -222,7 +230,14 @@ Status Node::start() {
   if (Status started = parts->pipeline->start(); !started) return started;
 
   pipeline::Pipeline* pipeline = parts->pipeline.get();
-  parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir, [pipeline] { pipeline->wake(); });
+  // The same SOP instance with other bytes is compared by content in a contained process: the node itself never
+  // parses a data set (DESIGN.md). Bounded like a worker, so a sender is answered within its DIMSE timeout.
+  auto canonical_identity = contained_canonical_identity(
+      worker_command_.front(), config_.processing.worker_memory_mb * 1024 * 1024,
+      std::chrono::seconds(std::min(config_.processing.job_timeout_s, 20)));
+  parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir,
+                                                               [pipeline] { pipeline->wake(); },
+                                                               std::move(canonical_identity));
   parts->counted_sink = std::make_unique<CountingArrivalSink>(*parts->sink, *parts->metrics.arrivals);
 
   // Both doors stop taking what cannot be kept when the state (spool, journal) or OUTPUT volume runs low.
@@ -264,7 +279,10 @@ Status Node::start() {
       status.active_associations = running->scp->active_associations();
       status.images_received = static_cast<std::int64_t>(running->scp->images_stored());
     }
-    if (running->watcher) status.files_taken = static_cast<std::int64_t>(running->watcher->files_handed_over());
+    if (running->watcher) {
+      status.files_taken = static_cast<std::int64_t>(running->watcher->files_handed_over());
+      status.files_not_taken = static_cast<std::int64_t>(running->watcher->files_not_taken().total());
+    }
     const auto counters = running->pipeline->stats();
     status.images_written = static_cast<std::int64_t>(counters.images_written);
     status.images_inferred = static_cast<std::int64_t>(counters.images_inferred);
@@ -299,8 +317,16 @@ Status Node::start() {
   return {};
 }
 
+std::optional<Error> Node::failure() const {
+  if (!parts_ || !parts_->journal_watch) return failure_;
+  auto journal_failure = parts_->journal_watch->failure();
+  return journal_failure ? journal_failure : failure_;
+}
+
 void Node::stop() {
   if (!parts_) return;
+  if (parts_->journal_watch) failure_ = parts_->journal_watch->failure();
+  parts_->journal_watch.reset();
   // Intake first, so nothing new is acknowledged; then the running jobs finish; the journal closes last.
   if (parts_->http) parts_->http->stop();
   parts_->status.reset();

@@ -21,6 +21,7 @@ std::vector<std::pair<const char*, std::int64_t NodeStatus::*>> fields() {
           {"active_associations", &NodeStatus::active_associations},
           {"images_received", &NodeStatus::images_received},
           {"files_taken", &NodeStatus::files_taken},
+          {"files_not_taken", &NodeStatus::files_not_taken},
           {"images_written", &NodeStatus::images_written},
           {"images_inferred", &NodeStatus::images_inferred},
           {"inference_us", &NodeStatus::inference_us}};

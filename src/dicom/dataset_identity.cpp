@@ -52,7 +52,7 @@ bool is_vr(const std::uint8_t* vr) { return vr[0] >= 'A' && vr[0] <= 'Z' && vr[1
 class ReadOnlyFile {
  public:
   explicit ReadOnlyFile(const std::filesystem::path& path)
-      : fd_(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) {}
+      : fd_(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) {}
   ~ReadOnlyFile() {
     if (fd_ >= 0) ::close(fd_);
   }

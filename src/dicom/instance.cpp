@@ -47,7 +47,7 @@ Result<fs::OwnedFd> open_input(const std::filesystem::path& path) {
     // A file that is gone stays gone: that is the input's fate, not a passing fault of the machine.
     const int error_number = errno;
     if (error_number == ELOOP) return make_error("symlink", path.string() + " is a symbolic link");
-    return make_error(error_number == ENOENT ? "vanished" : "io_error",
+    return make_error(error_number == ENOENT ? "input_vanished" : "io_error",
                       "cannot open " + path.string() + ": " + std::strerror(error_number));
   }
   struct stat info {};

@@ -55,7 +55,7 @@ std::string uid_value(const std::uint8_t* data, std::size_t length) {
 }  // namespace
 
 Result<MetaIdentity> read_meta_identity(const std::filesystem::path& file) {
-  const fs::OwnedFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  const fs::OwnedFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return make_error("io_error", "cannot open " + file.string() + ": " + std::strerror(errno));
   return read_meta_identity(fd.get());
 }

@@ -10,7 +10,7 @@ std::uint16_t dimse_status_for(const AcceptResult& result) {
     case AcceptOutcome::out_of_resources:
       return 0xA700;
     case AcceptOutcome::conflict:
-      return 0x0111;
+      return kStatusConflictingInstance;
     case AcceptOutcome::rejected:
       return result.reason == "sop_mismatch" ? 0xA900 : 0xC000;
   }

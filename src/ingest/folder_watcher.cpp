@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -56,6 +57,9 @@ constexpr std::size_t kMaxBatch = 32;
 constexpr auto kRetryAfterRefusal = std::chrono::seconds(1);
 // Folder entries listed between two hand-overs to the sink (a few milliseconds of lstat).
 constexpr std::size_t kScanSlice = 256;
+// Entries listed per rescan in one folder that is not a gateway folder: enough to say what is there, bounded so
+// that a large misplaced tree costs little.
+constexpr std::size_t kOutsideListingLimit = 10000;
 
 std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("ingest");
@@ -70,16 +74,23 @@ struct FileStamp {
   bool operator==(const FileStamp& o) const { return size == o.size && mtime_ns == o.mtime_ns && is_symlink == o.is_symlink; }
 };
 
-bool stamp_of(const std::string& path, FileStamp& stamp) {
+// What lstat says about a path the watcher considers.
+enum class Kind { gone, regular_or_link, other, too_long };
+
+Kind stamp_of(const std::string& path, FileStamp& stamp) {
   struct stat info {};
-  if (::lstat(path.c_str(), &info) != 0) return false;
-  if (!S_ISREG(info.st_mode) && !S_ISLNK(info.st_mode)) return false;
+  if (path.size() >= PATH_MAX) return Kind::too_long;
+  if (::lstat(path.c_str(), &info) != 0) return errno == ENAMETOOLONG ? Kind::too_long : Kind::gone;
+  // FIFOs, devices and sockets are never opened: a FIFO without a writer blocks whoever opens it.
+  if (!S_ISREG(info.st_mode) && !S_ISLNK(info.st_mode)) return Kind::other;
   stamp.size = info.st_size;
   stamp.mtime_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
   stamp.is_symlink = S_ISLNK(info.st_mode);
   stamp.is_extra_link = S_ISREG(info.st_mode) && info.st_nlink > 1;
-  return true;
+  return Kind::regular_or_link;
 }
+
+bool stamp_of_file(const std::string& path, FileStamp& stamp) { return stamp_of(path, stamp) == Kind::regular_or_link; }
 
 struct Candidate {
   std::string gateway_id;
@@ -95,8 +106,9 @@ struct Candidate {
 class FolderWatcher::WatchLoop {
  public:
   WatchLoop(const FolderWatcherOptions& options, ArrivalSink& sink, const std::function<bool()>& intake_paused,
-            std::atomic<std::uint64_t>& handed_over)
-      : options_(options), sink_(sink), intake_paused_(intake_paused), handed_over_(handed_over) {}
+            std::atomic<std::uint64_t>& handed_over, FilesNotTaken& not_taken)
+      : options_(options), sink_(sink), intake_paused_(intake_paused), handed_over_(handed_over),
+        not_taken_(not_taken) {}
 
   ~WatchLoop() {
     if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -163,6 +175,14 @@ class FolderWatcher::WatchLoop {
     return gateway_wanted(id) ? id : std::string();
   }
 
+  // Why a path outside every wanted gateway folder is not taken.
+  std::string_view outside_reason(const std::filesystem::path& path) const {
+    const auto relative = path.lexically_relative(options_.input_root);
+    const bool in_subfolder = std::distance(relative.begin(), relative.end()) > 1;
+    if (in_subfolder && !gateway_id_of_folder(relative.begin()->string()).empty()) return "unknown_gateway";
+    return "outside_gateway_folder";
+  }
+
   void add_watch(const std::filesystem::path& directory) {
     if (inotify_fd_ < 0) return;
     const int wd = ::inotify_add_watch(inotify_fd_, directory.c_str(), kDirectoryMask | IN_DONT_FOLLOW | IN_ONLYDIR);
@@ -175,7 +195,8 @@ class FolderWatcher::WatchLoop {
 
   void watch_root() {
     if (inotify_fd_ < 0) return;
-    const int wd = ::inotify_add_watch(inotify_fd_, options_.input_root.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+    const int wd = ::inotify_add_watch(inotify_fd_, options_.input_root.c_str(),
+                                       IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
     if (wd >= 0) watched_[wd] = options_.input_root;
   }
 
@@ -203,6 +224,7 @@ class FolderWatcher::WatchLoop {
           consider(it->path(), scan.evented);
         }
       }
+      if (ec == std::errc::filename_too_long) not_taken_.note(scan.folder.string(), "name_too_long", "folder not listed");
       if (ec || it == std::filesystem::directory_iterator()) {
         scanning_.reset();
         pending_scans_.pop_front();
@@ -214,25 +236,86 @@ class FolderWatcher::WatchLoop {
     std::error_code ec;
     std::unordered_map<std::string, FileStamp> still_present;
     for (const auto& entry : std::filesystem::directory_iterator(options_.input_root, ec)) {
-      if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
-      if (gateway_of(entry.path()).empty()) continue;
+      if (!entry.is_directory(ec) || entry.is_symlink(ec)) {
+        report_outside(entry.path());
+        continue;
+      }
+      if (gateway_of(entry.path()).empty()) {
+        if (gateway_id_of_folder(entry.path().filename().string()).empty()) {
+          report_outside_folder(entry.path());
+        } else if (other_gateways_.insert(entry.path().string()).second) {
+          // Another node's gateway (shards share INPUT): left alone, said once.
+          logger()->info("{} is not one of this node's gateways: its files are left to the node that has it",
+                         entry.path().string());
+        }
+        continue;
+      }
       // Watches are idempotent per directory: inotify returns the same descriptor for a directory watched twice.
       watch_tree(entry.path(), false);
     }
+    not_taken_.forget_missing();
     // Forget taken files that are gone, so that a file later dropped under the same name is taken again.
     for (auto it = taken_.begin(); it != taken_.end();) {
       FileStamp stamp;
-      it = stamp_of(it->first, stamp) ? std::next(it) : taken_.erase(it);
+      it = stamp_of_file(it->first, stamp) ? std::next(it) : taken_.erase(it);
+    }
+  }
+
+  // A file in INPUT itself or in a folder not named gateway_<id>: said once, never taken. The node's own temporary
+  // and hidden names are not files anyone meant to deliver, and another node's gateway folder is not ours to judge.
+  void report_outside(const std::filesystem::path& path) {
+    if (!is_candidate_input_name(path.filename().string())) return;
+    const std::string_view reason = outside_reason(path);
+    if (reason == "unknown_gateway") return;
+    not_taken_.note(path.string(), reason);
+  }
+
+  // The gateway's image.db is read by the workers: one that is a FIFO, device or socket would block whoever
+  // opens it, so it is said here (the workers skip it too).
+  void report_if_special_index(const std::filesystem::path& path) {
+    if (path.filename() != "image.db") return;
+    FileStamp stamp;
+    if (stamp_of(path.string(), stamp) == Kind::other) {
+      not_taken_.note(path.string(), "not_regular_file", "the gateway's image.db is not a regular file: not read");
+    }
+  }
+
+  // Every file below a folder that is not a wanted gateway_<id> (symbolic links are listed, never followed).
+  void report_outside_folder(const std::filesystem::path& folder) {
+    std::error_code ec;
+    std::size_t budget = kOutsideListingLimit;
+    for (auto it = std::filesystem::recursive_directory_iterator(
+             folder, std::filesystem::directory_options::skip_permission_denied, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator() && budget > 0; it.increment(ec), --budget) {
+      std::error_code kind;
+      if (it->is_symlink(kind) || !it->is_directory(kind)) report_outside(it->path());
     }
   }
 
   void consider(const std::filesystem::path& path, bool evented) {
-    if (!is_candidate_input_name(path.filename().string())) return;
+    if (!is_candidate_input_name(path.filename().string())) {
+      report_if_special_index(path);
+      return;
+    }
     const std::string gateway = gateway_of(path);
-    if (gateway.empty()) return;
+    if (gateway.empty()) {
+      report_outside(path);
+      return;
+    }
     FileStamp stamp;
-    if (!stamp_of(path.string(), stamp)) return;
     const std::string key = path.string();
+    switch (stamp_of(key, stamp)) {
+      case Kind::regular_or_link:
+        break;
+      case Kind::gone:
+        return;
+      case Kind::other:
+        not_taken_.note(key, "not_regular_file", "FIFO, device or socket: never opened");
+        return;
+      case Kind::too_long:
+        not_taken_.note(key, "name_too_long", "path longer than PATH_MAX");
+        return;
+    }
     if (const auto taken = taken_.find(key); taken != taken_.end() && taken->second == stamp) return;
     auto [it, inserted] = candidates_.try_emplace(key);
     Candidate& candidate = it->second;
@@ -282,7 +365,7 @@ class FolderWatcher::WatchLoop {
       // A symbolic link or a hard link is created complete and never written through (the lease check still
       // sees a writer of the linked file); anything else created is being written until it is closed.
       FileStamp stamp;
-      const bool complete = stamp_of(key, stamp) && (stamp.is_symlink || stamp.is_extra_link);
+      const bool complete = stamp_of_file(key, stamp) && (stamp.is_symlink || stamp.is_extra_link);
       if (!complete || (event.mask & IN_MODIFY) != 0) open_for_write_[key] = Clock::now();
       consider(path, complete);
     }
@@ -294,6 +377,7 @@ class FolderWatcher::WatchLoop {
       open_for_write_.erase(key);
       candidates_.erase(key);
       taken_.erase(key);
+      not_taken_.forget(key);
     }
   }
 
@@ -318,7 +402,7 @@ class FolderWatcher::WatchLoop {
         continue;
       }
       FileStamp current;
-      if (!stamp_of(key, current)) {
+      if (!stamp_of_file(key, current)) {
         it = candidates_.erase(it);
         continue;
       }
@@ -368,6 +452,13 @@ class FolderWatcher::WatchLoop {
         candidate->second.not_before = now + kRetryAfterRefusal;
         continue;
       }
+      // Refused without a journal row (unreadable, replaced by a FIFO meanwhile): said here, once, and tried again
+      // after a rescan interval, since a permission fixed in place changes neither size nor modification time.
+      if (results[i].outcome == AcceptOutcome::rejected && results[i].job_id == 0) {
+        not_taken_.note(ready[i], results[i].reason, results[i].detail);
+        candidate->second.not_before = now + std::chrono::seconds(options_.rescan_interval_s);
+        continue;
+      }
       taken_[ready[i]] = candidate->second.stamp;
       handed_over_.fetch_add(1);
       candidates_.erase(candidate);
@@ -378,11 +469,13 @@ class FolderWatcher::WatchLoop {
   ArrivalSink& sink_;
   const std::function<bool()>& intake_paused_;
   std::atomic<std::uint64_t>& handed_over_;
+  FilesNotTaken& not_taken_;
   int inotify_fd_ = -1;
   std::unordered_map<int, std::filesystem::path> watched_;
   std::unordered_map<std::string, Candidate> candidates_;
   std::unordered_map<std::string, Clock::time_point> open_for_write_;
   std::unordered_map<std::string, FileStamp> taken_;
+  std::unordered_set<std::string> other_gateways_;  // gateway folders of other nodes, said once
   std::size_t batch_limit_ = 1;
   struct PendingScan {
     std::filesystem::path folder;
@@ -413,7 +506,7 @@ Status FolderWatcher::start() {
   stop_event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_event_fd_ < 0) return make_error("io_error", std::string("eventfd: ") + std::strerror(errno));
   stopping_.store(false);
-  loop_ = std::make_unique<WatchLoop>(options_, sink_, intake_paused_, handed_over_);
+  loop_ = std::make_unique<WatchLoop>(options_, sink_, intake_paused_, handed_over_, not_taken_);
   loop_->initialize();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "folder-watcher");

@@ -190,10 +190,8 @@ AcceptResult offer_to_sink(ScpShared& shared, const Arrival& arrival) {
   }
 }
 
-bool sink_owns_file(AcceptOutcome outcome) {
-  return outcome == AcceptOutcome::accepted || outcome == AcceptOutcome::duplicate ||
-         outcome == AcceptOutcome::conflict;
-}
+// Only new work keeps the spool file: a duplicate needs none, a conflict was moved into quarantine by the sink.
+bool sink_owns_file(AcceptOutcome outcome) { return outcome == AcceptOutcome::accepted; }
 
 StoreReply reply_for(const AcceptResult& result) {
   StoreReply reply = failed(dimse_status_for(result), result.detail.empty() ? result.reason : result.detail);

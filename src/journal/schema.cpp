@@ -2,7 +2,11 @@
 
 #include "creni/journal/journal.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "statements.hpp"
@@ -13,7 +17,7 @@ using namespace detail;
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 
 // The CHECK constraints keep every stored state parseable, so reading a row never has to guess.
@@ -35,7 +39,8 @@ CREATE TABLE jobs(
   created_at_ms INTEGER NOT NULL,
   updated_at_ms INTEGER NOT NULL,
   catalogue_pending INTEGER NOT NULL DEFAULT 0,
-  retry_at_ms INTEGER
+  retry_at_ms INTEGER,
+  canonical_hash TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX jobs_by_state ON jobs(state, id);
 CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
@@ -66,10 +71,17 @@ ALTER TABLE jobs ADD COLUMN retry_at_ms INTEGER;
 CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
 )sql";
 
+// Version 2 -> 3: the canonical content identity of an input, computed when the same SOP Instance UID arrives
+// with other bytes, so that the same instance in another transfer syntax is a duplicate and not a conflict.
+constexpr std::string_view kMigrationToVersion3 = R"sql(
+ALTER TABLE jobs ADD COLUMN canonical_hash TEXT NOT NULL DEFAULT '';
+)sql";
+
 
 }  // namespace
 
-Journal::Journal(sqlite::Connection connection) : connection_(std::move(connection)) {}
+Journal::Journal(sqlite::Connection connection, std::filesystem::path file, std::uint64_t device, std::uint64_t inode)
+    : connection_(std::move(connection)), file_(std::move(file)), device_(device), inode_(inode) {}
 
 Journal::~Journal() = default;
 
@@ -92,15 +104,35 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
   }
   if (version.value() == 0) {
     if (Status created = db.exec(kSchema); !created) return created.error();
-  } else if (version.value() == 1) {
-    if (Status migrated = db.exec(kMigrationToVersion2); !migrated) return migrated.error();
-    logger()->info("{} upgraded from schema version 1 to {}", database_file.string(), kSchemaVersion);
+  } else if (version.value() < kSchemaVersion) {
+    if (version.value() < 2) {
+      if (Status migrated = db.exec(kMigrationToVersion2); !migrated) return migrated.error();
+    }
+    if (Status migrated = db.exec(kMigrationToVersion3); !migrated) return migrated.error();
+    logger()->info("{} upgraded from schema version {} to {}", database_file.string(), version.value(), kSchemaVersion);
   }
   if (version.value() != kSchemaVersion) {
     if (Status versioned = db.set_user_version(kSchemaVersion); !versioned) return versioned.error();
   }
   if (Status done = transaction->commit(); !done) return done.error();
-  return std::unique_ptr<Journal>(new Journal(std::move(connection).value()));
+  // The file's identity once the schema is in place (SQLite created it if it was missing), for check_file_in_place.
+  struct stat info {};
+  if (::stat(database_file.c_str(), &info) != 0) {
+    return make_error("sqlite_error", "cannot stat " + database_file.string() + ": " + std::strerror(errno));
+  }
+  return std::unique_ptr<Journal>(new Journal(std::move(connection).value(), database_file, info.st_dev, info.st_ino));
+}
+
+Status Journal::check_file_in_place() const {
+  struct stat info {};
+  if (::stat(file_.c_str(), &info) != 0) {
+    return make_error("journal_replaced", file_.string() + " is gone (" + std::strerror(errno) +
+                                              "): the open journal was deleted or moved away");
+  }
+  if (static_cast<std::uint64_t>(info.st_dev) != device_ || static_cast<std::uint64_t>(info.st_ino) != inode_) {
+    return make_error("journal_replaced", file_.string() + " is no longer the journal this node opened: it was replaced");
+  }
+  return {};
 }
 
 }  // namespace creni::journal

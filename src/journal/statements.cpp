@@ -36,6 +36,7 @@ Job read_job(const sqlite::Statement& row) {
   job.result_sop_instance_uid = row.column_text(11);
   job.created_at_ms = row.column_int64(12);
   job.updated_at_ms = row.column_int64(13);
+  job.canonical_hash = row.column_text(14);
   return job;
 }
 
@@ -63,9 +64,11 @@ Result<std::int64_t> insert_job(sqlite::Connection& db, const NewArrival& arriva
   const std::int64_t now = unix_time_ms();
   auto inserted = execute(db,
                           "INSERT INTO jobs(gateway_id, source, input_path, sop_instance_uid, content_hash, state, "
-                          "reason, detail, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "reason, detail, created_at_ms, updated_at_ms, canonical_hash) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           arrival.gateway_id, to_string(arrival.source), arrival.input_path.string(),
-                          arrival.sop_instance_uid, arrival.content_hash, to_string(state), reason, detail, now, now);
+                          arrival.sop_instance_uid, arrival.content_hash, to_string(state), reason, detail, now, now,
+                          arrival.canonical_hash);
   if (!inserted) return inserted.error();
   return db.last_insert_rowid();
 }

@@ -26,7 +26,7 @@ std::shared_ptr<spdlog::logger> logger();
 
 inline constexpr std::string_view kJobColumns =
     "id, gateway_id, source, input_path, sop_instance_uid, content_hash, state, attempts, reason, detail, "
-    "output_path, result_sop_instance_uid, created_at_ms, updated_at_ms";
+    "output_path, result_sop_instance_uid, created_at_ms, updated_at_ms, canonical_hash";
 
 inline constexpr std::string_view kForwardColumns =
     "id, job_id, destination, state, attempts, phase, detail, dimse_status, next_attempt_at_ms, updated_at_ms";

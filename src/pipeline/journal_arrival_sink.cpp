@@ -32,6 +32,9 @@ journal::NewArrival row_for(const ingest::Arrival& arrival) {
   return journal::NewArrival{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
 }
 
+// The C-STORE Error Comment (LO, 64 characters at most) of a conflict.
+constexpr const char* kConflictComment = "SOP Instance UID already received with other content";
+
 ingest::AcceptResult outcome(ingest::AcceptOutcome kind, std::int64_t job_id, std::string reason = {},
                              std::string detail = {}) {
   return ingest::AcceptResult{kind, job_id, std::move(reason), std::move(detail)};
@@ -40,8 +43,11 @@ ingest::AcceptResult outcome(ingest::AcceptOutcome kind, std::int64_t job_id, st
 }  // namespace
 
 JournalArrivalSink::JournalArrivalSink(journal::Journal& journal, std::filesystem::path quarantine_dir,
-                                       std::function<void()> on_new_job)
-    : journal_(journal), quarantine_dir_(std::move(quarantine_dir)), on_new_job_(std::move(on_new_job)) {}
+                                       std::function<void()> on_new_job, CanonicalIdentity canonical_identity)
+    : journal_(journal),
+      quarantine_dir_(std::move(quarantine_dir)),
+      on_new_job_(std::move(on_new_job)),
+      canonical_identity_(std::move(canonical_identity)) {}
 
 ingest::AcceptResult JournalArrivalSink::accept(const ingest::Arrival& arrival) { return accept_all({arrival}).front(); }
 
@@ -54,6 +60,7 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
     for (std::size_t i = 0; i < arrivals.size(); ++i) {
       auto prepared = prepare(arrivals[i]);
       if (prepared) {
+        add_canonical_identity(prepared.value());
         batch.push_back(std::move(prepared).value());
         batch_index.push_back(i);
       } else {
@@ -92,13 +99,15 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
   // through a symbolic link, never blocking on a FIFO.
   const fs::OwnedFd fd(::open(arrival.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) {
-    if (errno == ELOOP) return make_error("symlink", "symbolic links are never followed");
-    if (errno == ENOENT) return make_error("vanished", "the file disappeared before it was taken");
-    return make_error("io_error", "cannot open " + arrival.path.string() + ": " + std::strerror(errno));
+    const int error_number = errno;
+    if (error_number == ELOOP) return make_error("symlink", "symbolic links are never followed");
+    if (error_number == ENOENT) return make_error("input_vanished", "the file disappeared before it was taken");
+    return make_error(error_number == EACCES ? "unreadable" : "io_error",
+                      "cannot open " + arrival.path.string() + ": " + std::strerror(error_number));
   }
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
-    return make_error("not_regular", arrival.path.string() + " is not a regular file: never read");
+    return make_error("not_regular_file", "FIFO, device or socket: never read");
   }
   // Only the meta header is read here; the data set is parsed by a worker process. The content hash covers the data
   // set alone: the meta header is rewritten by every sender and receiver (implementation UIDs, source AE), so
@@ -111,12 +120,43 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
   return record;
 }
 
+void JournalArrivalSink::add_canonical_identity(journal::NewArrival& record) const {
+  if (!canonical_identity_ || record.sop_instance_uid.empty()) return;
+  auto existing = journal_.find_instance(record.gateway_id, record.sop_instance_uid);
+  if (!existing || !existing->has_value() || existing->value().content_hash == record.content_hash) return;
+  const journal::Job& known = existing->value();
+  if (known.canonical_hash.empty()) {
+    auto computed = canonical_identity_(known.input_path);
+    if (!computed) {
+      // Without the first one's identity the two cannot be shown to be the same: a conflict, as before.
+      logger()->warn("gw={} job={} sop={} canonical identity not available: {}", known.gateway_id, known.id,
+                     known.sop_instance_uid, computed.error().describe());
+      return;
+    }
+    if (Status stored = journal_.set_canonical_hash(known.id, computed.value()); !stored) {
+      logger()->warn("gw={} job={} cannot store the canonical identity: {}", known.gateway_id, known.id,
+                     stored.error().describe());
+    }
+  }
+  auto mine = canonical_identity_(record.input_path);
+  if (!mine) {
+    logger()->warn("gw={} sop={} canonical identity of {} not available: {}", record.gateway_id,
+                   record.sop_instance_uid, record.input_path.string(), mine.error().describe());
+    return;
+  }
+  record.canonical_hash = mine.value();
+}
+
 ingest::AcceptResult JournalArrivalSink::refuse(const ingest::Arrival& arrival, const Error& why) {
-  if (why.code != "symlink") return outcome(ingest::AcceptOutcome::rejected, 0, why.code, why.message);
-  // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator.
+  // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator. A file
+  // that vanished between being seen and being taken is recorded too, so that its loss is never silent. Other
+  // refusals (unreadable, not a regular file) may be fixed in place: the door reports them without a job.
+  if (why.code != "symlink" && why.code != "input_vanished") {
+    return outcome(ingest::AcceptOutcome::rejected, 0, why.code, why.message);
+  }
   auto rejected = journal_.record_rejected_arrival(row_for(arrival), why.code, why.message);
   if (!rejected) return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", rejected.error().describe());
-  logger()->warn("gw={} job={} rejected: symlink {}", arrival.gateway_id, rejected.value(), arrival.path.string());
+  logger()->warn("gw={} job={} rejected: {} {}", arrival.gateway_id, rejected.value(), why.code, arrival.path.string());
   return outcome(ingest::AcceptOutcome::rejected, rejected.value(), why.code, why.message);
 }
 
@@ -129,15 +169,26 @@ ingest::AcceptResult JournalArrivalSink::decided(const ingest::Arrival& arrival,
                      journal::to_string(record.source), arrival.path.string());
       return outcome(ingest::AcceptOutcome::accepted, job);
     case journal::ArrivalOutcome::same_file:
-    case journal::ArrivalOutcome::duplicate:
       logger()->debug("gw={} job={} sop={} already known: {}", arrival.gateway_id, job, record.sop_instance_uid,
                       arrival.path.string());
+      return outcome(ingest::AcceptOutcome::duplicate, job);
+    case journal::ArrivalOutcome::duplicate:
+      logger()->info("gw={} job={} sop={} already known: {} (same {}: a duplicate, nothing new)", arrival.gateway_id,
+                     job, record.sop_instance_uid, arrival.path.string(),
+                     record.canonical_hash.empty() ? "bytes" : "content in another encoding");
       return outcome(ingest::AcceptOutcome::duplicate, job);
     case journal::ArrivalOutcome::conflict:
       logger()->warn("gw={} job={} sop={} rejected: conflict: {}", arrival.gateway_id, job, record.sop_instance_uid,
                      arrival.path.string());
-      keep_in_quarantine(quarantine_dir_, arrival.gateway_id, job, arrival.path);
-      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", "SOP Instance UID already received with other content");
+      // An SCP spool file is the only copy: moved, not copied, so that a refused C-STORE is kept once.
+      keep_rejected_input(journal_, quarantine_dir_, arrival.gateway_id, job, arrival.path,
+                          arrival.source == ingest::ArrivalSource::scp);
+      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", kConflictComment);
+    case journal::ArrivalOutcome::known_conflict:
+      // Recorded and kept the first time: a retry changes nothing.
+      logger()->info("gw={} job={} sop={} conflicting content sent again: refused as before", arrival.gateway_id, job,
+                     record.sop_instance_uid);
+      return outcome(ingest::AcceptOutcome::conflict, job, "conflict", kConflictComment);
   }
   return outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", "unknown journal outcome");
 }

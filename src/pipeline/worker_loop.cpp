@@ -87,9 +87,15 @@ std::filesystem::path gateway_folder_of(const std::filesystem::path& input, cons
 // there means the gateway and the file disagree, which an operator should hear about. Never blocks the image.
 void cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
   const auto folder = gateway_folder_of(request.input, request.gateway_id);
-  // Only a regular file, not followed if a link: SQLite would wait forever on a FIFO named image.db.
   std::error_code ec;
-  if (folder.empty() || !std::filesystem::is_regular_file(std::filesystem::symlink_status(folder / "image.db", ec))) return;
+  const auto kind = std::filesystem::symlink_status(folder / "image.db", ec).type();
+  if (folder.empty() || kind == std::filesystem::file_type::not_found) return;
+  if (kind != std::filesystem::file_type::regular) {
+    // A FIFO would block SQLite's open forever (and a link could name any file): never opened.
+    logger()->warn("gw={} job={} the gateway's image.db is not a regular file: not read", request.gateway_id,
+                   request.job_id);
+    return;
+  }
   auto index = catalog::Catalog::open_read_only(folder / "image.db");
   if (!index) {
     logger()->debug("gw={} job={} gateway image.db not readable: {}", request.gateway_id, request.job_id, index.error().describe());
@@ -134,6 +140,10 @@ bool holds_same_bytes(const fs::Directory& folder, const std::string& name, cons
 // duplicate; the node adds the image.db row (batched). Error "mirror_refused" when the received bytes cannot be
 // placed there without following a link or replacing another file: the image is processed all the same and stays
 // in the spool.
+std::filesystem::path mirror_target(const JobRequest& request, const dicom::InstanceIdentity& identity) {
+  return request.mirror_root / identity.study_instance_uid / identity.sop_instance_uid;
+}
+
 Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const dicom::InstanceIdentity& identity) {
   // INPUT/gateway_<id> itself is not followed if it is a link either.
   auto folder = fs::Directory::open_beneath(request.mirror_root.parent_path(),
@@ -176,22 +186,28 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   if (Status taken = check_taken_input(request, instance.value()); !taken) return failure(request.job_id, taken.error());
   std::filesystem::path mirrored;
   catalog::CatalogRecord mirror_entry;
+  const dicom::InstanceIdentity received = instance->identity();
   if (!request.mirror_root.empty()) {
-    auto placed = mirror_into_input(request, instance->identity());
+    // Read before processing changes the data set: the INPUT index describes the image as received.
+    mirror_entry = catalog::record_from_dataset(instance->dataset(), mirror_target(request, received));
+  }
+  cross_check_with_gateway_index(request, received);
+  auto processed = chain.run(instance.value());
+  if (!processed) return failure(request.job_id, processed.error());
+  if (!request.mirror_root.empty()) {
+    // Only an image that is processed appears in INPUT: a rejected C-STORE is kept once, in quarantine, and never
+    // where the folder door would take it as a new arrival.
+    auto placed = mirror_into_input(request, received);
     if (placed) {
       mirrored = placed.value();
-      // Read before processing changes the data set: the INPUT index describes the image as received.
-      mirror_entry = catalog::record_from_dataset(instance->dataset(), mirrored);
     } else if (placed.error().code == "mirror_refused") {
       logger()->warn("gw={} job={} sop={} not mirrored into INPUT: {}", request.gateway_id, request.job_id,
-                     instance->identity().sop_instance_uid, placed.error().message);
+                     received.sop_instance_uid, placed.error().message);
+      mirror_entry = {};
     } else {
       return failure(request.job_id, placed.error());
     }
   }
-  cross_check_with_gateway_index(request, instance->identity());
-  auto processed = chain.run(instance.value());
-  if (!processed) return failure(request.job_id, processed.error());
   const output::OutputWriter writer(request.output_root, request.layout);
   // The node makes the result durable and visible (fsync, rename, folder fsync) before it records it: the waits
   // for the disk overlap with this worker's next job, and results finishing together share a folder fsync.

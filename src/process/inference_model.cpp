@@ -1,7 +1,6 @@
 #include "creni/process/inference_model.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "creni/common/content_hash.hpp"
 #include "onnx_graph.hpp"
 
 namespace creni::process {
@@ -48,16 +48,9 @@ Result<std::vector<std::uint8_t>> read_model_file(const std::filesystem::path& p
 }
 
 std::string sha256_hex(const std::vector<std::uint8_t>& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0x0F];
-  }
-  return hex;
+  Sha256 digest;
+  digest.update(bytes.data(), bytes.size());
+  return digest.hex_digest();
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "creni/process/charset_text.hpp"
+
 namespace creni::process {
 
 namespace {
@@ -85,14 +87,21 @@ Status record_provenance(DcmDataset& dataset, const AlgorithmIdentity& algorithm
 
   OFString existing;
   (void)dataset.findAndGetOFStringArray(DCM_ImageComments, existing);
-  std::string comments = existing.c_str();
+  std::string comments(existing.c_str(), existing.length());
   while (!comments.empty() && (comments.back() == ' ' || comments.back() == '\n' || comments.back() == '\r')) comments.pop_back();
-  const std::string line = clipped(marker + " " + algorithm.name + " " + algorithm.version + ": " + found, kMaxLT);
+  // The earlier comments are in the data set's character set: cut by characters, never inside one, and back in the
+  // initial code set before the line break (PS3.5 section 6.1.2.5.3).
+  OFString specific_character_set;
+  (void)dataset.findAndGetOFStringArray(DCM_SpecificCharacterSet, specific_character_set);
+  const CharsetText charset = CharsetText::for_specific_character_set(
+      std::string_view(specific_character_set.c_str(), specific_character_set.length()));
+  const std::string line = charset.prefix(marker + " " + algorithm.name + " " + algorithm.version + ": " + found, kMaxLT);
   // Earlier comments give way when the value would exceed LT: this line is what the output must carry.
-  const std::size_t room = kMaxLT > line.size() + 2 ? kMaxLT - line.size() - 2 : 0;
-  if (comments.size() > room) comments.resize(room);
+  const std::size_t line_length = charset.length_in_characters(line);
+  const std::size_t room = kMaxLT > line_length + 2 ? kMaxLT - line_length - 2 : 0;
+  comments = charset.prefix(comments, room);
   comments = comments.empty() ? line : comments + "\r\n" + line;
-  return put(dataset, DCM_ImageComments, clipped(comments, kMaxLT), "ImageComments");
+  return put(dataset, DCM_ImageComments, comments, "ImageComments");
 }
 
 }  // namespace creni::process

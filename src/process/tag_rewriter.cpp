@@ -7,27 +7,6 @@ namespace creni::process {
 
 namespace {
 
-bool is_continuation_byte(char ch) { return (static_cast<unsigned char>(ch) & 0xC0) == 0x80; }
-
-std::size_t length_in_characters(std::string_view text, bool utf8) {
-  if (!utf8) return text.size();
-  std::size_t count = 0;
-  for (const char ch : text) count += is_continuation_byte(ch) ? 0 : 1;
-  return count;
-}
-
-// The longest prefix of `text` with at most `characters` characters, never ending inside a UTF-8 sequence.
-std::string_view prefix_of(std::string_view text, std::size_t characters, bool utf8) {
-  if (!utf8) return text.substr(0, std::min(characters, text.size()));
-  std::size_t seen = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (is_continuation_byte(text[i])) continue;
-    if (seen == characters) return text.substr(0, i);
-    ++seen;
-  }
-  return text;
-}
-
 std::string_view trimmed(std::string_view text) {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\0')) text.remove_suffix(1);
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
@@ -38,19 +17,19 @@ bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
-// SpecificCharacterSet (0008,0005) ISO_IR 192 is UTF-8; every other repertoire is handled byte-wise, which is exact
-// for the single-byte sets and conservative (never longer) for the ISO 2022 multi-byte ones.
-bool is_utf8(DcmDataset& dataset) {
+// The repertoire of the data set's text values: SpecificCharacterSet (0008,0005) as stored, all values.
+CharsetText charset_of(DcmDataset& dataset) {
   OFString charset;
-  if (dataset.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset).bad()) return false;
-  return charset.find("ISO_IR 192") != OFString_npos;
+  (void)dataset.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset);
+  return CharsetText::for_specific_character_set(std::string_view(charset.c_str(), charset.length()));
 }
 
-Status rewrite(DcmDataset& dataset, const DcmTagKey& tag, const char* keyword, std::string_view marker, bool utf8) {
+Status rewrite(DcmDataset& dataset, const DcmTagKey& tag, const char* keyword, std::string_view marker,
+               const CharsetText& charset) {
   OFString current;
   // An absent or empty description is fine: it becomes the marker alone.
   (void)dataset.findAndGetOFStringArray(tag, current);
-  const std::string updated = append_marker(std::string_view(current.c_str(), current.length()), marker, utf8);
+  const std::string updated = append_marker(std::string_view(current.c_str(), current.length()), marker, charset);
   if (const OFCondition put = dataset.putAndInsertString(tag, updated.c_str()); put.bad()) {
     return make_error("internal_error", std::string("cannot set ") + keyword + ": " + put.text());
   }
@@ -60,15 +39,21 @@ Status rewrite(DcmDataset& dataset, const DcmTagKey& tag, const char* keyword, s
 }  // namespace
 
 std::string append_marker(std::string_view description, std::string_view marker, bool utf8, std::size_t max_length) {
-  const std::string_view text = trimmed(description);
-  if (marker.empty()) return std::string(prefix_of(text, max_length, utf8));
-  if (text.empty()) return std::string(prefix_of(marker, max_length, utf8));
-  if (ends_with(text, marker)) return std::string(prefix_of(text, max_length, utf8));
+  return append_marker(description, marker, utf8 ? CharsetText::utf8() : CharsetText::single_byte(), max_length);
+}
 
-  const std::size_t marker_length = length_in_characters(marker, utf8) + 1;  // with its separating space
-  if (marker_length >= max_length) return std::string(prefix_of(marker, max_length, utf8));
+std::string append_marker(std::string_view description, std::string_view marker, const CharsetText& charset,
+                          std::size_t max_length) {
+  const std::string_view text = trimmed(description);
+  if (marker.empty()) return charset.prefix(text, max_length);
+  if (text.empty()) return charset.prefix(marker, max_length);
+  if (ends_with(text, marker)) return charset.prefix(text, max_length);
+
+  const std::size_t marker_length = charset.length_in_characters(marker) + 1;  // with its separating space
+  if (marker_length >= max_length) return charset.prefix(marker, max_length);
   const std::size_t room = max_length - marker_length;
-  std::string result(trimmed(prefix_of(text, room, utf8)));
+  // The cut text ends in the initial code set (ISO 2022), so the space and the marker are read as ASCII.
+  std::string result(trimmed(charset.prefix(text, room)));
   if (!result.empty()) result += ' ';
   result.append(marker);
   return result;
@@ -76,9 +61,11 @@ std::string append_marker(std::string_view description, std::string_view marker,
 
 Status TagRewriter::apply(ProcessingContext& context) {
   DcmDataset& dataset = context.instance.dataset();
-  const bool utf8 = is_utf8(dataset);
-  if (Status s = rewrite(dataset, DCM_StudyDescription, "StudyDescription", context.config.marker, utf8); !s) return s;
-  return rewrite(dataset, DCM_SeriesDescription, "SeriesDescription", context.config.marker, utf8);
+  const CharsetText charset = charset_of(dataset);
+  if (Status s = rewrite(dataset, DCM_StudyDescription, "StudyDescription", context.config.marker, charset); !s) {
+    return s;
+  }
+  return rewrite(dataset, DCM_SeriesDescription, "SeriesDescription", context.config.marker, charset);
 }
 
 }  // namespace creni::process

@@ -569,7 +569,7 @@ TEST_F(StorageScpTest, answers_0xA900_when_the_data_set_is_another_instance_than
   EXPECT_TRUE(spool_files(".creni-tmp").empty());
 }
 
-TEST_F(StorageScpTest, answers_success_for_a_duplicate_and_0x0111_for_a_conflict_leaving_the_file_to_the_sink) {
+TEST_F(StorageScpTest, answers_success_for_a_duplicate_and_0xc111_for_a_conflict_keeping_no_spool_file) {
   start();
   testing::ImageSpec spec;
   spec.sop_instance_uid = testing::fresh_uid();
@@ -579,9 +579,13 @@ TEST_F(StorageScpTest, answers_success_for_a_duplicate_and_0x0111_for_a_conflict
   sink_.answer(AcceptOutcome::duplicate);
   EXPECT_EQ(scu.store(1, *image->getDataset(), spec.sop_instance_uid), 0x0000);
   sink_.answer(AcceptOutcome::conflict, "conflict");
-  EXPECT_EQ(scu.store(1, *image->getDataset(), spec.sop_instance_uid), 0x0111);
+  // 0xC111 (PS3.4 C-STORE "Error: cannot understand" range), not 0x0111, which is no C-STORE status.
+  EXPECT_EQ(scu.store(1, *image->getDataset(), spec.sop_instance_uid), 0xC111);
   scu.release();
-  for (const auto& arrival : sink_.arrivals()) EXPECT_TRUE(std::filesystem::exists(arrival.path));
+  // Only new work keeps its spool file: a repeat leaves nothing, a conflict is the sink's to keep (in quarantine).
+  ASSERT_EQ(sink_.arrivals().size(), 2U);
+  for (const auto& arrival : sink_.arrivals()) EXPECT_FALSE(std::filesystem::exists(arrival.path));
+  EXPECT_TRUE(harness::files_below(spool_dir()).empty());
 }
 
 TEST_F(StorageScpTest, refuses_a_hostile_sop_instance_uid_before_storing_anything) {

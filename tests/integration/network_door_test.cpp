@@ -119,24 +119,6 @@ TEST(NetworkDoor, folder_and_network_arrivals_of_one_instance_give_one_result) {
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
-TEST(NetworkDoor, other_content_under_a_known_sop_instance_uid_is_a_recorded_conflict_answered_0x0111) {
-  NodeUnderTest node;
-  ASSERT_TRUE(node.start()) << node.log();
-  harness::TempDir staging;
-  ImageSpec spec;
-  spec.sop_instance_uid = fresh_uid();
-  ASSERT_TRUE(write_image(spec, staging / "first.dcm").ok());
-  spec.pixel = [](int, int row, int column, int) { return 1000 + row - column; };  // other pixels, same UID
-  ASSERT_TRUE(write_image(spec, staging / "second.dcm").ok());
-  ASSERT_EQ(storescu(node, "GATEWAY_1", {staging / "first.dcm"}).exit_code, 0);
-  ASSERT_TRUE(node.wait_for_state("written", 1, 30s)) << node.log();
-  const auto second = storescu(node, "GATEWAY_1", {staging / "second.dcm"});
-  EXPECT_NE((second.out + second.err).find("Status: 0x111"), std::string::npos) << second.out << second.err;
-  ASSERT_TRUE(node.wait_for_state("rejected", 1, 30s)) << node.status_json();
-  EXPECT_NE(node.status_json().find("\"reason\":\"conflict\""), std::string::npos);
-  EXPECT_EQ(node.outputs().size(), 1u);
-}
-
 TEST(NetworkDoor, status_shows_the_running_node_its_port_and_what_it_received) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();

@@ -35,6 +35,13 @@ class Journal : public ::testing::Test {
     return NewArrival{gateway, Source::folder, "/in/gateway_" + gateway + "/" + name, sop, hash};
   }
 
+  // The arrival of an instance whose canonical content identity was computed (`canonical`).
+  static NewArrival encoded(const std::string& name, const std::string& hash, const std::string& canonical) {
+    NewArrival new_arrival = arrival(name, "1.2.3", hash);
+    new_arrival.canonical_hash = canonical;
+    return new_arrival;
+  }
+
   std::int64_t created(const NewArrival& new_arrival) {
     auto recorded = journal_->record_arrival(new_arrival);
     EXPECT_TRUE(recorded.ok()) << recorded.error().describe();
@@ -683,7 +690,7 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
     ASSERT_TRUE(connection.ok());
     ASSERT_TRUE(connection
                     ->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending; "
-                           "ALTER TABLE jobs DROP COLUMN retry_at_ms")
+                           "ALTER TABLE jobs DROP COLUMN retry_at_ms; ALTER TABLE jobs DROP COLUMN canonical_hash")
                     .ok());
     ASSERT_TRUE(connection->set_user_version(1).ok());
   }
@@ -694,6 +701,63 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
   EXPECT_TRUE(owed->empty());
   EXPECT_EQ(written_job("new.dcm", {}), id + 1);
   EXPECT_EQ(journal_->jobs_awaiting_catalogue(-1)->size(), 1U);
+}
+
+TEST_F(Journal, a_version_2_journal_gains_canonical_hashes_in_place) {
+  const std::int64_t id = created(arrival("a.dcm", "1.2.3", "h1"));
+  journal_.reset();
+  {
+    auto connection = sqlite::Connection::open(file_);
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE(connection->exec("ALTER TABLE jobs DROP COLUMN canonical_hash").ok());
+    ASSERT_TRUE(connection->set_user_version(2).ok());
+  }
+  reopen();
+  ASSERT_TRUE(journal_->set_canonical_hash(id, "c1").ok());
+  EXPECT_EQ(job(id).canonical_hash, "c1");
+}
+
+TEST_F(Journal, the_same_instance_in_another_encoding_is_a_duplicate_when_the_canonical_hashes_agree) {
+  const std::int64_t id = created(arrival("a.dcm", "1.2.3", "h1"));
+  ASSERT_TRUE(journal_->set_canonical_hash(id, "c1").ok());
+  auto again = journal_->record_arrival(encoded("b.dcm", "h2", "c1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outcome, ArrivalOutcome::duplicate);
+  EXPECT_EQ(again->job_id, id);
+  EXPECT_EQ(journal_->count_in_state(JobState::rejected).value(), 0);
+}
+
+TEST_F(Journal, a_conflict_retried_with_the_same_bytes_or_content_is_recorded_once) {
+  const std::int64_t first = created(arrival("a.dcm", "1.2.3", "h1"));
+  ASSERT_TRUE(journal_->set_canonical_hash(first, "c1").ok());
+  NewArrival other = encoded("b.dcm", "h2", "c2");
+  auto conflict = journal_->record_arrival(other);
+  ASSERT_TRUE(conflict.ok());
+  ASSERT_EQ(conflict->outcome, ArrivalOutcome::conflict);
+  other.input_path = "/spool/retry-1";  // the same bytes again
+  auto retry = journal_->record_arrival(other);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->outcome, ArrivalOutcome::known_conflict);
+  EXPECT_EQ(retry->job_id, conflict->job_id);
+  // The same content in another transfer syntax.
+  auto retry_encoded = journal_->record_arrival(encoded("c.dcm", "h3", "c2"));
+  ASSERT_TRUE(retry_encoded.ok());
+  EXPECT_EQ(retry_encoded->outcome, ArrivalOutcome::known_conflict);
+  EXPECT_EQ(journal_->count_in_state(JobState::rejected).value(), 1);
+}
+
+TEST_F(Journal, a_deleted_or_replaced_journal_file_is_noticed) {
+  EXPECT_TRUE(journal_->check_file_in_place().ok());
+  std::filesystem::rename(file_, file_.string() + ".moved");
+  auto gone = journal_->check_file_in_place();
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, "journal_replaced");
+  // Nothing is acknowledged into it any more.
+  auto refused = journal_->record_arrival(arrival("a.dcm", "1.2.3", "h1"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "journal_replaced");
+  std::filesystem::copy_file(file_.string() + ".moved", file_);
+  EXPECT_EQ(journal_->check_file_in_place().error().code, "journal_replaced");
 }
 
 TEST_F(Journal, a_result_awaits_its_image_db_rows_until_they_are_confirmed) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,16 +21,21 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  /// Errors: "io_error" (folders), "locked" (another node uses the state folder), journal and SCP start errors.
+  /// Errors: "invalid_config" (input, output and state folders overlap), "io_error" (folders), "locked" (another
+  /// node uses the state folder or INPUT), "journal_replaced", journal and SCP start errors.
   [[nodiscard]] Status start();
   /// Stops intake first, lets running jobs finish within the job timeout, then everything else. Idempotent.
   void stop();
+  /// Why the running node must stop on its own ("journal_replaced"), or nullopt. When it happens the node sends
+  /// itself SIGTERM, so that `run` stops it in order and then exits with this error.
+  [[nodiscard]] std::optional<Error> failure() const;
 
  private:
   struct Parts;
   config::NodeConfig config_;
   std::vector<std::string> worker_command_;
   std::unique_ptr<Parts> parts_;
+  std::optional<Error> failure_;  // kept by stop() once the parts are gone
 };
 
 }  // namespace creni::app

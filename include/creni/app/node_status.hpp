@@ -20,6 +20,7 @@ struct NodeStatus {
   std::int64_t active_associations = 0;
   std::int64_t images_received = 0;     ///< C-STOREs acknowledged with success
   std::int64_t files_taken = 0;         ///< files the folder door handed over
+  std::int64_t files_not_taken = 0;     ///< distinct files the folder door saw and did not take (logged once each)
   std::int64_t images_written = 0;
   std::int64_t images_inferred = 0;
   std::int64_t inference_us = 0;        ///< total model time over images_inferred

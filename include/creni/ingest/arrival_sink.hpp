@@ -36,8 +36,10 @@ struct AcceptResult {
 };
 
 /// The one entry point shared by both doors. accept() returns only after the outcome is durable (journal row
-/// committed), so a door may acknowledge afterwards. Implementations are thread-safe; the caller keeps ownership
-/// of the file at `path` until accept() returns `accepted`, `duplicate` or `conflict`.
+/// committed), so a door may acknowledge afterwards. Implementations are thread-safe. The file at `path` becomes
+/// the node's work only when accept() returns `accepted`; after any other outcome it is the caller's again (the
+/// SCP removes its spool file, so that a repeated or refused instance leaves nothing behind; a conflicting one has
+/// been moved into quarantine already).
 class ArrivalSink {
  public:
   virtual ~ArrivalSink() = default;
@@ -52,10 +54,14 @@ class ArrivalSink {
   }
 };
 
+/// C-STORE status of a conflict: same SOP Instance UID, other content (the first one is kept). In the "Error:
+/// Cannot understand" range 0xCxxx that PS3.4 section B.2.3 lists for C-STORE (0x0111 "duplicate SOP instance" is a
+/// DIMSE status PS3.4 does not list for C-STORE), distinct from 0xC000 so that a sender's log tells them apart.
+inline constexpr std::uint16_t kStatusConflictingInstance = 0xC111;
+
 /// DIMSE C-STORE status for an accept() outcome (DESIGN.md rule 3): 0x0000 accepted/duplicate, 0xA700 out of
-/// resources, 0xA900 data set does not match SOP class (reason "sop_mismatch"), 0x0111 duplicate SOP instance for a
-/// conflict (same SOP Instance UID, different content: the first one is kept), 0xC000 cannot understand (other
-/// rejections).
+/// resources, 0xA900 data set does not match SOP class (reason "sop_mismatch"), kStatusConflictingInstance (0xC111)
+/// for a conflict, 0xC000 cannot understand (other rejections).
 [[nodiscard]] std::uint16_t dimse_status_for(const AcceptResult& result);
 
 }  // namespace creni::ingest

@@ -10,6 +10,7 @@
 
 #include "creni/common/result.hpp"
 #include "creni/ingest/arrival_sink.hpp"
+#include "creni/ingest/files_not_taken.hpp"
 #include "creni/ingest/own_input_files.hpp"
 
 namespace creni::ingest {
@@ -30,8 +31,10 @@ struct FolderWatcherOptions {
 /// A file is complete when no writer is known to have it open (created or modified without a close since) and it
 /// has not been modified for settle_ms (after an event) or stability_ms (found by scanning), and no process has it
 /// open for writing (checked with a read lease where the file system and ownership allow it). Temporary and hidden
-/// names, image.db and everything outside gateway_<id>/ folders are ignored. Symbolic links are handed over too,
-/// so that the sink records them as rejected ("symlink") instead of silently skipping them.
+/// names and image.db are not images. Every other file seen and not taken (in INPUT itself, in a folder not named
+/// gateway_<id>, FIFOs, devices and sockets, paths too long, unreadable files) is logged once with its reason and
+/// counted (files_not_taken()); FIFOs are never opened. Symbolic links are handed over too, so that the sink
+/// records them as rejected ("symlink") instead of silently skipping them.
 /// Owns one thread ("folder-watcher"); start()/stop() from one thread; stop() is idempotent and joins.
 class FolderWatcher {
  public:
@@ -47,6 +50,8 @@ class FolderWatcher {
 
   /// Files handed to the sink so far (for status and tests).
   [[nodiscard]] std::uint64_t files_handed_over() const { return handed_over_.load(); }
+  /// Files seen and not taken, by reason (for status and tests).
+  [[nodiscard]] const FilesNotTaken& files_not_taken() const { return not_taken_; }
 
  private:
   class WatchLoop;
@@ -56,6 +61,7 @@ class FolderWatcher {
   std::function<bool()> intake_paused_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> handed_over_{0};
+  FilesNotTaken not_taken_;
   int stop_event_fd_ = -1;
   std::unique_ptr<WatchLoop> loop_;
   std::thread thread_;

@@ -39,6 +39,7 @@ struct Job {
   std::filesystem::path input_path;
   std::string sop_instance_uid;          ///< may be empty when the arrival could not be parsed
   std::string content_hash;              ///< SHA-256 of the input file, lowercase hex
+  std::string canonical_hash;            ///< canonical content identity (dicom::canonical_content_hash); "" unknown
   JobState state = JobState::received;
   int attempts = 0;                      ///< processing attempts handed out so far
   std::string reason;                    ///< machine code of the last failure or rejection
@@ -56,6 +57,7 @@ struct NewArrival {
   std::filesystem::path input_path;
   std::string sop_instance_uid;  ///< may be empty (then no duplicate or conflict check by SOP Instance UID)
   std::string content_hash;
+  std::string canonical_hash;    ///< canonical content identity when computed ("" unknown): equal ones are duplicates
 };
 
 /// What record_arrival decided.
@@ -64,6 +66,7 @@ enum class ArrivalOutcome {
   same_file,  ///< this very file (same path, same bytes) is already in the journal
   duplicate,  ///< the same instance with the same bytes is already in the journal for this gateway
   conflict,   ///< the SOP Instance UID is known with other bytes: recorded as a new `rejected` job ("conflict")
+  known_conflict,  ///< these very bytes were recorded as a conflict before (that job): nothing new is recorded
 };
 
 /// The outcome and the job it is about.
@@ -168,7 +171,10 @@ class Journal {
   /// Records an arrival in one transaction, committed before returning. In order:
   /// a job with the same input path and content hash -> same_file (that job, the most recent);
   /// else, when the SOP Instance UID is known, a job of the same gateway with that UID not `rejected`:
-  ///   same hash -> duplicate (no new row); other hash -> conflict (a new `rejected` job, reason "conflict");
+  ///   same hash, or both canonical hashes known and equal (the same instance in another transfer syntax or with
+  ///   another meta header) -> duplicate (no new row); other content -> known_conflict when a "conflict" job of
+  ///   the gateway has that UID and these bytes or this canonical hash already (a sender retrying, perhaps in
+  ///   another transfer syntax), else conflict (a new `rejected` job, reason "conflict");
   /// else a new `received` job -> created.
   [[nodiscard]] Result<RecordedArrival> record_arrival(const NewArrival& arrival);
   /// record_arrival for several arrivals in one transaction (one commit for a burst); results in the same order.
@@ -260,10 +266,25 @@ class Journal {
   /// nothing. Returns how many forwards were queued again.
   [[nodiscard]] Result<int> resend(const std::vector<std::int64_t>& job_ids);
 
+  /// The job an arrival of this SOP Instance UID in this gateway would be compared with (the oldest that is not
+  /// `rejected`), or nullopt.
+  [[nodiscard]] Result<std::optional<Job>> find_instance(const std::string& gateway_id,
+                                                         const std::string& sop_instance_uid);
+  /// Stores the canonical content identity of a job's input (computed when an arrival suspected a conflict).
+  [[nodiscard]] Status set_canonical_hash(std::int64_t job_id, const std::string& canonical_hash);
+  /// A rejected job's input now lies at `input_path` (moved into quarantine). "not_found" for an unknown job.
+  [[nodiscard]] Status set_input_path(std::int64_t job_id, const std::filesystem::path& input_path);
+
   /// Whether any job's input is this path (for start-up clean-up of received files that were never recorded).
   [[nodiscard]] Result<bool> has_job_for_input(const std::filesystem::path& input_path);
   /// Number of jobs in `state`.
   [[nodiscard]] Result<std::int64_t> count_in_state(JobState state);
+
+  /// Whether the journal file this connection writes to is still the one at its path (same device and inode).
+  /// SQLite keeps writing to a deleted or replaced file, so everything recorded afterwards would be lost; the node
+  /// checks this periodically and before recording arrivals. Error "journal_replaced" (deleted, moved away or
+  /// replaced by another file).
+  [[nodiscard]] Status check_file_in_place() const;
 
   /// The oldest job other than `job_id` whose recorded result is `output`, or nullopt when no other job claims
   /// that file (it is then `job_id`'s own: committed before a crash, or before an operator's reprocess).
@@ -271,7 +292,7 @@ class Journal {
                                                                           std::int64_t job_id);
 
  private:
-  explicit Journal(sqlite::Connection connection);
+  Journal(sqlite::Connection connection, std::filesystem::path file, std::uint64_t device, std::uint64_t inode);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
   Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
   Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
@@ -291,6 +312,9 @@ class Journal {
   // Round robin between gateways in claim_next (guarded by mutex_): the claim number of each gateway's last claim.
   std::map<std::string, std::uint64_t> last_claimed_;
   std::uint64_t claims_ = 0;
+  const std::filesystem::path file_;
+  const std::uint64_t device_;  // of file_ when it was opened
+  const std::uint64_t inode_;
 };
 
 }  // namespace creni::journal

@@ -14,13 +14,24 @@ namespace creni::pipeline {
 /// - the file's SHA-256 and its SOP Instance UID (from the C-STORE command, else from the Part 10 meta header, read
 ///   without parsing the data set) decide between a new job, a duplicate (same instance, same bytes, from either
 ///   door) and a conflict (same SOP Instance UID, other bytes: the first is kept, the second is recorded rejected
-///   "conflict" and a copy goes to quarantine);
-/// - a file that vanished before it was taken is reported rejected ("vanished") and not recorded.
+///   "conflict" and kept once in quarantine: an SCP spool file is moved there, a folder file copied);
+/// - when the bytes differ, the canonical content identity of both (`canonical_identity`, computed in a contained
+///   process because it parses and decodes the data set) tells the same instance in another transfer syntax or
+///   with another meta header (a duplicate) from a real conflict; a conflict retried with the same bytes is
+///   answered the same without a new row or quarantine copy;
+/// - a file that vanished before it was taken is recorded rejected ("input_vanished");
+/// - anything but a regular file ("not_regular_file") and a file that cannot be read ("unreadable") are refused
+///   without a journal row (job id 0): the door reports them, the file may be fixed in place.
 /// Thread-safe (the journal serialises writers). `on_new_job` is called after a new job was committed.
 class JournalArrivalSink final : public ingest::ArrivalSink {
  public:
-  /// `quarantine_dir`: where copies of conflicting arrivals go (empty: none).
-  JournalArrivalSink(journal::Journal& journal, std::filesystem::path quarantine_dir, std::function<void()> on_new_job);
+  /// The canonical content identity of a file (dicom::canonical_content_hash), or an error when it cannot be told.
+  using CanonicalIdentity = std::function<Result<std::string>(const std::filesystem::path&)>;
+
+  /// `quarantine_dir`: where conflicting arrivals are kept (empty: none). `canonical_identity` may be empty: then
+  /// only identical bytes make a duplicate.
+  JournalArrivalSink(journal::Journal& journal, std::filesystem::path quarantine_dir, std::function<void()> on_new_job,
+                     CanonicalIdentity canonical_identity = {});
 
   [[nodiscard]] ingest::AcceptResult accept(const ingest::Arrival& arrival) override;
   /// The whole batch is recorded in one journal transaction (one fsync for a burst of files).
@@ -30,12 +41,16 @@ class JournalArrivalSink final : public ingest::ArrivalSink {
   // The journal row for an arrival, read from the file (hash, meta identity); errors are refusals.
   Result<journal::NewArrival> prepare(const ingest::Arrival& arrival) const;
   ingest::AcceptResult refuse(const ingest::Arrival& arrival, const Error& why);
+  // When a job of the same instance has other bytes: the canonical identity of both, so that the journal can
+  // tell a re-encoded duplicate from a conflict.
+  void add_canonical_identity(journal::NewArrival& record) const;
   ingest::AcceptResult decided(const ingest::Arrival& arrival, const journal::NewArrival& record,
                                const journal::RecordedArrival& recorded) const;
 
   journal::Journal& journal_;
   std::filesystem::path quarantine_dir_;
   std::function<void()> on_new_job_;
+  CanonicalIdentity canonical_identity_;
 };
 
 }  // namespace creni::pipeline
