@@ -12,10 +12,13 @@ build_packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev
   libsqlite3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libssl-dev
   libgtest-dev
+  libopenjp2-7-dev
 )
 # python3-onnx and python3-numpy: the inference tests build their tiny ONNX models at test time (nothing downloaded).
+# libopenjp2-tools (opj_compress) makes the JPEG 2000 fixtures; dicom3tools (dciodvfy) checks outputs;
+# python3-pydicom ships the public sample files of the real-world test.
 test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy sqlite3 procps iproute2 strace curl
-               python3-yaml)
+               python3-yaml libopenjp2-tools dicom3tools python3-pydicom)
 # Installed by the test profile only where the machine's package sources have them (Debian 12's own archive has no
 # kubectl); the tests that need them say so and are skipped without them.
 optional_test_packages=(kubectl)

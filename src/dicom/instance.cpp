@@ -14,7 +14,10 @@
 #include "creni/common/atomic_file.hpp"
 #include "creni/common/crash_point.hpp"
 #include "creni/common/uid.hpp"
+#include "creni/dicom/pixel_module.hpp"
+#include "creni/dicom/transfer_syntax_detection.hpp"
 #include "creni/dicom/transfer_syntaxes.hpp"
+#include "j2k_pixel_data.hpp"
 
 namespace creni::dicom {
 
@@ -119,7 +122,7 @@ Status Instance::read_identity() {
     if (!value) return value.error();
     *attribute.target = std::move(value).value();
   }
-  identity_.transfer_syntax_uid = DcmXfer(dataset().getOriginalXfer()).getXferID();
+  identity_.transfer_syntax_uid = transfer_syntax_of(*file_);
   return {};
 }
 
@@ -132,19 +135,30 @@ std::string Instance::string_of(const DcmTagKey& tag) const {
 
 bool Instance::has_pixel_data() const { return const_cast<DcmDataset&>(dataset()).tagExists(DCM_PixelData); }
 
-Status Instance::decode_pixels() {
+Status Instance::decode_pixels(std::uint64_t max_image_bytes) {
   DcmDataset& data = dataset();
-  const DcmXfer original(data.getOriginalXfer());
-  if (!original.isEncapsulated()) return {};
-  if (!is_decodable_transfer_syntax(original.getXferID())) {
-    return make_error("unsupported_ts", std::string("no decoder for transfer syntax ") + original.getXferName() + " (" +
-                                            original.getXferID() + ")");
+  const std::string& syntax = identity_.transfer_syntax_uid;
+  const DcmXfer original(syntax.c_str());
+  if (!is_decodable_transfer_syntax(syntax) && (original.getXfer() == EXS_Unknown || original.isEncapsulated())) {
+    return make_error("unsupported_ts", std::string("no decoder for transfer syntax ") +
+                                            (original.getXfer() == EXS_Unknown ? "" : original.getXferName()) + " (" +
+                                            syntax + ")");
   }
+  if (is_j2k_transfer_syntax(syntax)) {
+    if (!has_pixel_data()) return {};
+    auto module = read_pixel_module(data, max_image_bytes);
+    if (!module) return module.error();
+    return decode_j2k_pixel_data(data, module.value());
+  }
+  if (!original.isEncapsulated()) return {};
   const OFCondition decoded = data.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
   if (decoded.bad() || !data.canWriteXfer(EXS_LittleEndianExplicit)) {
     return make_error("decode_failed", std::string("cannot decode ") + original.getXferName() + ": " + decoded.text());
   }
   data.removeAllButCurrentRepresentations();
+  // The offset tables describe encapsulated fragments that no longer exist (PS3.5 section A.4).
+  (void)data.findAndDeleteElement(DCM_ExtendedOffsetTable);
+  (void)data.findAndDeleteElement(DCM_ExtendedOffsetTableLengths);
   return {};
 }
 

@@ -44,7 +44,9 @@ const std::vector<std::string>& storage_transfer_syntax_uids() {
         UID_JPEGProcess1TransferSyntax,         UID_JPEGProcess2_4TransferSyntax,
         UID_JPEGProcess14SV1TransferSyntax,     UID_JPEGProcess14TransferSyntax,
         UID_JPEGLSLosslessTransferSyntax,       UID_JPEGLSLossyTransferSyntax,
-        UID_RLELosslessTransferSyntax,
+        UID_RLELosslessTransferSyntax,          UID_JPEG2000LosslessOnlyTransferSyntax,
+        UID_JPEG2000TransferSyntax,             kHtj2kLosslessUid,
+        kHtj2kLosslessRpclUid,                  kHtj2kUid,
     };
     // Only what the processing core can decode: accepting anything else would acknowledge an image that can never
     // be processed.

@@ -73,7 +73,7 @@ Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instan
     return std::optional<dicom::PixelModule>();
   }
   // Without a pixel step the pixel data is still written uncompressed: results never carry a compressed syntax.
-  if (Status decoded = instance.decode_pixels(); !decoded) return decoded.error();
+  if (Status decoded = instance.decode_pixels(processing.max_image_bytes); !decoded) return decoded.error();
   auto decoded_module = dicom::read_pixel_module(dataset, processing.max_image_bytes);
   if (!decoded_module) return decoded_module.error();
   if (check_length) {
