@@ -41,7 +41,7 @@ Result<DcmPixelSequence*> pixel_sequence_of(DcmDataset& dataset) {
   return sequence;
 }
 
-// Reads little endian offsets of `width` bytes each (4 in the Basic Offset Table, 8 in the Extended one).
+// Reads little endian offsets of `width` bytes each (the Basic Offset Table's are 4 bytes).
 std::vector<std::uint64_t> offsets_in(const std::uint8_t* bytes, std::size_t size, std::size_t width) {
   std::vector<std::uint64_t> offsets;
   if (bytes == nullptr) return offsets;
@@ -53,11 +53,12 @@ std::vector<std::uint64_t> offsets_in(const std::uint8_t* bytes, std::size_t siz
   return offsets;
 }
 
+// Extended Offset Table (7FE0,0001), OV: DCMTK holds its values in host byte order.
 std::vector<std::uint64_t> extended_offsets(DcmDataset& dataset) {
-  const Uint8* bytes = nullptr;
+  const Uint64* values = nullptr;
   unsigned long count = 0;
-  if (dataset.findAndGetUint8Array(DCM_ExtendedOffsetTable, bytes, &count).bad()) return {};
-  return offsets_in(bytes, count, 8);
+  if (dataset.findAndGetUint64Array(DCM_ExtendedOffsetTable, values, &count).bad() || values == nullptr) return {};
+  return std::vector<std::uint64_t>(values, values + count);
 }
 
 EncapsulatedFrame joined(const std::vector<Fragment>& fragments, std::size_t first, std::size_t end) {

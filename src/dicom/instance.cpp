@@ -80,8 +80,9 @@ Result<Instance> Instance::load(const std::filesystem::path& path) {
 
   const bool part10 = starts_with_part10_preamble(path);
   auto file = std::make_unique<DcmFileFormat>();
-  const OFCondition loaded = file->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, kMaxReadLength,
-                                            part10 ? ERM_fileOnly : ERM_dataset);
+  const E_FileReadMode mode =
+      !part10 ? ERM_dataset : declares_syntax_unknown_to_dcmtk(path) ? ERM_autoDetect : ERM_fileOnly;
+  const OFCondition loaded = file->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, kMaxReadLength, mode);
   if (loaded.bad()) {
     if (!part10) return make_error("not_dicom", std::string("no DICOM preamble and no parsable dataset: ") + loaded.text());
     if (loaded == EC_StreamNotifyClient || loaded == EC_ItemDelimitationItemMissing ||

@@ -5,6 +5,8 @@
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 
+#include "creni/dicom/part10_meta.hpp"
+
 namespace creni::dicom {
 
 std::string transfer_syntax_of(DcmFileFormat& file) {
@@ -15,6 +17,12 @@ std::string transfer_syntax_of(DcmFileFormat& file) {
     return declared.c_str();
   }
   return DcmXfer(file.getDataset()->getOriginalXfer()).getXferID();
+}
+
+bool declares_syntax_unknown_to_dcmtk(const std::filesystem::path& file) {
+  auto meta = read_meta_identity(file);
+  return meta.ok() && !meta->transfer_syntax_uid.empty() &&
+         DcmXfer(meta->transfer_syntax_uid.c_str()).getXfer() == EXS_Unknown;
 }
 
 }  // namespace creni::dicom

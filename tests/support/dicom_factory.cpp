@@ -1,5 +1,7 @@
 #include "dicom_factory.hpp"
 
+#include "j2k_fixture.hpp"
+
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -131,6 +133,7 @@ std::unique_ptr<DcmFileFormat> make_image(const ImageSpec& spec) {
 }
 
 Status write_image(const ImageSpec& spec, const std::filesystem::path& file) {
+  if (is_j2k_syntax(spec.transfer_syntax)) return write_j2k_image(spec, J2kOptions{}, file);
   register_encoders();
   auto image = make_image(spec);
   const DcmXfer xfer(spec.transfer_syntax.c_str());
@@ -162,6 +165,12 @@ const std::vector<TransferSyntaxCase>& decodable_transfer_syntaxes() {
       {"jpeg_lossless_sv1", UID_JPEGProcess14SV1TransferSyntax, true, true},
       {"jpeg_ls_lossless", UID_JPEGLSLosslessTransferSyntax, true, true},
       {"jpeg_baseline", UID_JPEGProcess1TransferSyntax, false, false},
+      {"j2k_lossless", UID_JPEG2000LosslessOnlyTransferSyntax, true, true},
+      {"j2k_lossy", UID_JPEG2000TransferSyntax, false, true},
+      // HTJ2K syntaxes carrying Part 1 codestreams: Debian's OpenJPEG cannot encode HTJ2K (j2k_fixture.hpp).
+      {"htj2k_lossless", "1.2.840.10008.1.2.4.201", true, true},
+      {"htj2k_lossless_rpcl", "1.2.840.10008.1.2.4.202", true, true},
+      {"htj2k_lossy", "1.2.840.10008.1.2.4.203", false, true},
   };
   return cases;
 }
@@ -174,6 +183,8 @@ std::string storescu_proposal_for(const std::string& syntax) {
   if (syntax == UID_JPEGProcess14SV1TransferSyntax) return "-xs";
   if (syntax == UID_JPEGLSLosslessTransferSyntax) return "-xt";
   if (syntax == UID_JPEGProcess1TransferSyntax) return "-xy";
+  if (syntax == UID_JPEG2000LosslessOnlyTransferSyntax) return "-xv";
+  if (syntax == UID_JPEG2000TransferSyntax) return "-xw";
   return "-xe";
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 class DcmFileFormat;
@@ -10,5 +11,10 @@ namespace creni::dicom {
 /// it (HTJ2K and other syntaxes newer than DCMTK 3.6.7, whose data sets DCMTK parses as explicit VR little endian),
 /// otherwise the syntax DCMTK read the data set with (for a bare data set without meta header: the one it detected).
 [[nodiscard]] std::string transfer_syntax_of(DcmFileFormat& file);
+
+/// True when a Part 10 file's meta header names a transfer syntax DCMTK 3.6.7 does not know (HTJ2K, for example).
+/// DCMTK refuses such a file when told to read a Part 10 file only; it must read it with detection instead, and
+/// transfer_syntax_of() then gives the declared syntax.
+[[nodiscard]] bool declares_syntax_unknown_to_dcmtk(const std::filesystem::path& file);
 
 }  // namespace creni::dicom
