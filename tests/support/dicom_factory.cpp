@@ -168,10 +168,18 @@ const std::vector<TransferSyntaxCase>& decodable_transfer_syntaxes() {
       {"j2k_lossless", UID_JPEG2000LosslessOnlyTransferSyntax, true, true},
       {"j2k_lossy", UID_JPEG2000TransferSyntax, false, true},
       // HTJ2K syntaxes carrying Part 1 codestreams: Debian's OpenJPEG cannot encode HTJ2K (j2k_fixture.hpp).
-      {"htj2k_lossless", "1.2.840.10008.1.2.4.201", true, true},
-      {"htj2k_lossless_rpcl", "1.2.840.10008.1.2.4.202", true, true},
-      {"htj2k_lossy", "1.2.840.10008.1.2.4.203", false, true},
+      {"htj2k_lossless", "1.2.840.10008.1.2.4.201", true, true, false},
+      {"htj2k_lossless_rpcl", "1.2.840.10008.1.2.4.202", true, true, false},
+      {"htj2k_lossy", "1.2.840.10008.1.2.4.203", false, true, false},
   };
+  return cases;
+}
+
+std::vector<TransferSyntaxCase> network_transfer_syntaxes() {
+  std::vector<TransferSyntaxCase> cases;
+  for (const auto& syntax : decodable_transfer_syntaxes()) {
+    if (syntax.over_the_network) cases.push_back(syntax);
+  }
   return cases;
 }
 
