@@ -1,0 +1,139 @@
+// Real sites' formats end to end (issue 15), against the built binary: every decodable transfer syntax through the
+// folder door and (where DCMTK can send it) the network door, each result checked by dicom3tools' dciodvfy and
+// by decoding it again.
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "creni/dicom/dcmtk_runtime.hpp"
+#include "creni/dicom/instance.hpp"
+#include "creni/dicom/pixel_module.hpp"
+#include "dicom_factory.hpp"
+#include "node_under_test.hpp"
+
+namespace creni::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ImageSpec;
+
+// dciodvfy's "Error" lines (the factory's images lack attributes no processing adds, e.g. PatientSex: the
+// comparison is against the uncompressed reference's own errors).
+std::set<std::string> dciodvfy_errors(const std::filesystem::path& file) {
+  const auto result = harness::run_command({harness::find_program("dciodvfy"), file.string()}, 60s);
+  std::set<std::string> errors;
+  std::istringstream lines(result.out + result.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("Error", 0) == 0) errors.insert(line);
+  }
+  return errors;
+}
+
+// The result again through the node's own loader and pixel checks: uncompressed and exactly as long as declared.
+std::string decode_again(const std::filesystem::path& file) {
+  auto instance = dicom::Instance::load(file);
+  if (!instance) return instance.error().describe();
+  if (instance->identity().transfer_syntax_uid != UID_LittleEndianExplicitTransferSyntax) return "not explicit LE";
+  auto module = dicom::read_pixel_module(instance->dataset(), 1ULL << 30);
+  if (!module) return module.error().describe();
+  if (Status length = dicom::check_native_pixel_length(instance->dataset(), module.value()); !length) {
+    return length.error().describe();
+  }
+  return "";
+}
+
+// The image kinds each syntax is tried with; a result is compared with the uncompressed one of the same kind.
+struct Kind {
+  std::string photometric;
+  int bits;
+};
+const std::vector<Kind> kKinds = {{"MONOCHROME2", 16}, {"MONOCHROME2", 8}, {"RGB", 8}};
+
+std::string kind_name(const Kind& kind) { return kind.photometric + std::to_string(kind.bits); }
+
+ImageSpec spec_for(const testing::TransferSyntaxCase& syntax, const Kind& kind) {
+  ImageSpec spec;
+  spec.transfer_syntax = syntax.uid;
+  spec.photometric = kind.photometric;
+  spec.series_description = syntax.name + "_" + kind_name(kind);
+  spec.sop_instance_uid = testing::fresh_uid();
+  if (kind.bits == 8) {
+    spec.bits_allocated = 8;
+    spec.bits_stored = 8;
+    spec.window = std::make_pair(128.0, 256.0);
+  }
+  return spec;
+}
+
+// Checks every result against the one made from uncompressed input of the same kind ("explicit_le_<kind>").
+void expect_valid_results(NodeUnderTest& node, std::size_t expected) {
+  std::map<std::string, std::filesystem::path> by_name;
+  for (const auto& output : node.outputs()) {
+    std::string name = tag_of(output, DCM_SeriesDescription);
+    name = name.substr(0, name.find(' '));
+    by_name[name] = output;
+  }
+  ASSERT_EQ(by_name.size(), expected);
+  for (const auto& [name, output] : by_name) {
+    const auto reference = by_name.find("explicit_le_" + name.substr(name.rfind('_') + 1));
+    ASSERT_NE(reference, by_name.end());
+    const std::set<std::string> allowed = dciodvfy_errors(reference->second);
+    for (const auto& error : dciodvfy_errors(output)) {
+      EXPECT_TRUE(allowed.count(error) != 0) << name << ": " << error;
+    }
+    EXPECT_EQ(decode_again(output), "") << name;
+    EXPECT_EQ(tag_of(output, DCM_BurnedInAnnotation), "YES") << name;
+  }
+}
+
+TEST(FormatsFolderDoor, every_decodable_syntax_gives_a_valid_uncompressed_result) {
+  dicom::DcmtkRuntime runtime;
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  std::size_t count = 0;
+  for (const Kind& kind : kKinds) {
+    for (const auto& syntax : testing::decodable_transfer_syntaxes()) {
+      if (kind.bits == 16 && !syntax.supports_16_bit) continue;
+      const ImageSpec spec = spec_for(syntax, kind);
+      const auto file = staging / (spec.series_description + ".dcm");
+      ASSERT_TRUE(testing::write_image(spec, file).ok()) << spec.series_description;
+      std::filesystem::rename(file, node.input() / "gateway_1" / file.filename());
+      ++count;
+    }
+  }
+  ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
+  expect_valid_results(node, count);
+}
+
+TEST(FormatsNetworkDoor, jpeg_2000_sent_with_storescu_gives_a_valid_uncompressed_result) {
+  dicom::DcmtkRuntime runtime;
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  std::size_t count = 0;
+  for (const Kind& kind : kKinds) {
+    for (const auto& syntax : testing::network_transfer_syntaxes()) {
+      if (syntax.name != "explicit_le" && syntax.name.rfind("j2k", 0) != 0) continue;
+      const ImageSpec spec = spec_for(syntax, kind);
+      const auto file = staging / (spec.series_description + ".dcm");
+      ASSERT_TRUE(testing::write_image(spec, file).ok()) << spec.series_description;
+      const auto sent = harness::run_command({harness::find_program("storescu"), "-R",
+                                              testing::storescu_proposal_for(syntax.uid), "-aet", "GATEWAY_1", "-aec",
+                                              "CRENI", "127.0.0.1", std::to_string(node.port()), file.string()});
+      ASSERT_EQ(sent.exit_code, 0) << spec.series_description << ": " << sent.err << node.log();
+      ++count;
+    }
+  }
+  ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
+  expect_valid_results(node, count);
+}
+
+}  // namespace
+}  // namespace creni::testing
