@@ -76,6 +76,7 @@ Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instan
   if (Status decoded = instance.decode_pixels(processing.max_image_bytes); !decoded) return decoded.error();
   auto decoded_module = dicom::read_pixel_module(dataset, processing.max_image_bytes);
   if (!decoded_module) return decoded_module.error();
+  if (Status trimmed = dicom::trim_native_pixel_padding(dataset, decoded_module.value()); !trimmed) return trimmed.error();
   if (check_length) {
     if (Status length = dicom::check_native_pixel_length(dataset, decoded_module.value()); !length) return length.error();
   }
