@@ -66,13 +66,19 @@ Result<PixelModule> read_pixel_module(DcmDataset& dataset, std::uint64_t max_ima
     m.number_of_frames = static_cast<std::uint32_t>(frames);
   }
 
+  if (m.bits_allocated != 1 && m.bits_allocated % 8 != 0) {
+    return invalid("BitsAllocated " + std::to_string(m.bits_allocated) + " (1 or a multiple of 8 expected)");
+  }
   std::uint64_t pixels = 0;
   std::uint64_t bits = 0;
+  std::uint64_t all_bits = 0;
   if (!multiply(m.rows, m.columns, pixels) || !multiply(pixels, m.samples_per_pixel, pixels) ||
-      !multiply(pixels, m.bits_allocated, bits) || !multiply((bits + 7) / 8, m.number_of_frames, m.total_bytes)) {
+      !multiply(pixels, m.bits_allocated, bits) || !multiply(bits, m.number_of_frames, all_bits)) {
     return make_error("image_too_large", "declared pixel data size overflows 64 bits");
   }
+  // Single-bit frames are packed one after the other without padding between them (PS3.5 section 8.1.1).
   m.frame_bytes = (bits + 7) / 8;
+  m.total_bytes = all_bits / 8 + (all_bits % 8 != 0 ? 1 : 0);
   if (m.total_bytes > max_image_bytes) {
     return make_error("image_too_large", "declared pixel data of " + std::to_string(m.total_bytes) +
                                              " bytes exceeds the cap of " + std::to_string(max_image_bytes));
