@@ -225,7 +225,9 @@ config::NodeConfig read_config(const toml::table& root) {
     r.read("non_image", non_image);
     c.processing.non_image = parse_enum<config::NonImagePolicy>(
         "processing.non_image", non_image,
-        {{"reject", config::NonImagePolicy::reject}, {"pass", config::NonImagePolicy::pass}});
+        {{"reject", config::NonImagePolicy::reject},
+         {"pass", config::NonImagePolicy::pass},
+         {"ignore", config::NonImagePolicy::ignore}});
     r.read_integer("job_timeout_s", c.processing.job_timeout_s);
     r.read_integer("io_retry_s", c.processing.io_retry_s);
     r.read_integer("worker_memory_mb", c.processing.worker_memory_mb);

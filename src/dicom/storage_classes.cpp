@@ -36,6 +36,24 @@ bool is_storage_sop_class(const std::string& sop_class_uid) {
   return kSet.count(sop_class_uid) != 0;
 }
 
+const std::vector<std::string>& private_non_image_sop_class_uids() {
+  static const std::vector<std::string> kUids = {
+      "1.3.12.2.1107.5.9.1",      // Siemens CSA Non-Image Storage
+      "1.2.840.113619.4.2",       // GE Private 3D Model Storage
+      "1.2.840.113619.4.3",       // GE Private eNTEGRA Protocol or NM Genie Storage
+      "1.2.840.113619.4.4",       // GE Private PET Raw Data Storage
+      "1.2.840.113619.4.5.249",   // GE Private (Advantage Workstation) Raw Data Storage
+      "1.2.840.113619.4.26",      // GE Private DICOM RT Plan Storage
+      "1.2.840.113619.4.27",      // GE Private PET Raw Data Storage (new)
+      "1.2.840.113619.4.30",      // GE Private Advantage Workstation Saved State
+  };
+  return kUids;
+}
+
+bool is_private_non_image_sop_class(const std::string& sop_class_uid) {
+  return contains(private_non_image_sop_class_uids(), sop_class_uid);
+}
+
 const std::vector<std::string>& storage_transfer_syntax_uids() {
   static const std::vector<std::string> kUids = [] {
     // Our preference: uncompressed first (cheapest to process, nothing lost), then the lossless-capable codecs.

@@ -340,7 +340,8 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
     if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {
       logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
     }
-    keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
+    // An object ignored by policy ([processing] non_image = "ignore") is recorded, but nothing of it is kept.
+    if (reply->reason != "ignored") keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
     return std::nullopt;
   }
   return Finished{std::move(in_flight.job), std::move(in_flight.request), std::move(in_flight.destinations),

@@ -121,9 +121,17 @@ Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instan
   DcmDataset& dataset = instance.dataset();
   auto module = dicom::read_pixel_module(dataset, processing.max_image_bytes);
   if (!module) {
-    const bool passable = module.error().code == "not_an_image" && processing.non_image == config::NonImagePolicy::pass;
-    if (!passable) return module.error();
-    return std::optional<dicom::PixelModule>();
+    if (module.error().code != "not_an_image") return module.error();
+    switch (processing.non_image) {
+      case config::NonImagePolicy::pass:
+        return std::optional<dicom::PixelModule>();
+      case config::NonImagePolicy::ignore:
+        return make_error("ignored", "object without pixel data (SOP class " + instance.identity().sop_class_uid +
+                                         ") ignored by processing.non_image");
+      case config::NonImagePolicy::reject:
+        break;
+    }
+    return module.error();
   }
   // Without a pixel step the pixel data is still written uncompressed: results never carry a compressed syntax.
   if (Status decoded = instance.decode_pixels(processing.max_image_bytes); !decoded) return decoded.error();

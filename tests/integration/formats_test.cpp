@@ -6,6 +6,7 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -133,6 +134,96 @@ TEST(FormatsNetworkDoor, jpeg_2000_sent_with_storescu_gives_a_valid_uncompressed
   }
   ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
   expect_valid_results(node, count);
+}
+
+// [processing] non_image at the network door, with a Siemens CSA non-image object (private SOP class) and an SR.
+struct NonImageSent {
+  int csa_exit = -1;
+  int sr_exit = -1;
+  std::string csa_sop;
+  std::string sr_sop;
+};
+
+NonImageSent send_non_images(NodeUnderTest& node, const std::filesystem::path& staging) {
+  NonImageSent sent;
+  ImageSpec csa;
+  csa.with_pixel_data = false;
+  csa.sop_class_uid = "1.3.12.2.1107.5.9.1";  // Siemens CSA Non-Image Storage
+  csa.sop_instance_uid = sent.csa_sop = testing::fresh_uid();
+  ImageSpec sr = csa;
+  sr.sop_class_uid = UID_BasicTextSRStorage;
+  sr.sop_instance_uid = sent.sr_sop = testing::fresh_uid();
+  // storescu proposes a SOP class it does not know only from a configuration file's profile.
+  const auto profile = staging / "private.cfg";
+  {
+    std::ofstream out(profile);
+    out << "[[TransferSyntaxes]]\n[LE]\nTransferSyntax1 = 1.2.840.10008.1.2.1\n"
+        << "[[PresentationContexts]]\n[CSA]\nPresentationContext1 = 1.3.12.2.1107.5.9.1\\LE\n"
+        << "[[Profiles]]\n[CSA]\nPresentationContexts = CSA\n";
+  }
+  const auto run = [&](const ImageSpec& spec, const std::string& name, std::vector<std::string> proposal) {
+    const auto file = staging / name;
+    EXPECT_TRUE(testing::write_image(spec, file).ok());
+    std::vector<std::string> argv = {harness::find_program("storescu")};
+    argv.insert(argv.end(), proposal.begin(), proposal.end());
+    argv.insert(argv.end(), {"-aet", "GATEWAY_1", "-aec", "CRENI", "127.0.0.1", std::to_string(node.port()), file.string()});
+    return harness::run_command(argv).exit_code;
+  };
+  sent.csa_exit = run(csa, "csa.dcm", {"-xf", profile.string(), "CSA"});
+  sent.sr_exit = run(sr, "sr.dcm", {"-R"});
+  return sent;
+}
+
+std::string journal_reason_of(const NodeUnderTest& node, const std::string& sop) {
+  return harness::run_command({"sqlite3", "-readonly", (node.state() / "journal.db").string(),
+                               "SELECT DISTINCT state || ':' || reason FROM jobs WHERE sop_instance_uid = '" + sop + "'"})
+      .out;
+}
+
+TEST(FormatsNonImage, ignore_accepts_private_classes_and_stores_nothing_but_the_record) {
+  NodeUnderTest::Settings settings;
+  settings.tables = "[processing]\nnon_image = \"ignore\"\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const NonImageSent sent = send_non_images(node, staging.path());
+  EXPECT_EQ(sent.csa_exit, 0) << node.log();
+  EXPECT_EQ(sent.sr_exit, 0) << node.log();
+  ASSERT_TRUE(node.wait_for_state("rejected", 2, 60s)) << node.status_json();
+  EXPECT_EQ(journal_reason_of(node, sent.csa_sop), "rejected:ignored\n");
+  EXPECT_EQ(journal_reason_of(node, sent.sr_sop), "rejected:ignored\n");
+  EXPECT_NE(node.status_json().find("\"reason\":\"ignored\""), std::string::npos) << node.status_json();
+  EXPECT_TRUE(node.outputs().empty());
+  EXPECT_TRUE(harness::files_below(node.state() / "quarantine").empty());
+}
+
+TEST(FormatsNonImage, pass_writes_a_private_non_image_object_with_new_uids) {
+  NodeUnderTest::Settings settings;
+  settings.tables = "[processing]\nnon_image = \"pass\"\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const NonImageSent sent = send_non_images(node, staging.path());
+  EXPECT_EQ(sent.csa_exit, 0) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 2, 60s)) << node.status_json();
+  const auto outputs = node.outputs();
+  ASSERT_EQ(outputs.size(), 2U);
+  for (const auto& output : outputs) {
+    EXPECT_NE(tag_of(output, DCM_SOPInstanceUID), sent.csa_sop);
+    EXPECT_NE(tag_of(output, DCM_SeriesDescription).find("ScreenedByAI"), std::string::npos);
+  }
+}
+
+TEST(FormatsNonImage, reject_refuses_private_classes_at_negotiation_and_records_standard_ones) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const NonImageSent sent = send_non_images(node, staging.path());
+  EXPECT_NE(sent.csa_exit, 0);  // no presentation context: the sender knows at once
+  EXPECT_EQ(sent.sr_exit, 0);
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 60s)) << node.status_json();
+  EXPECT_EQ(journal_reason_of(node, sent.sr_sop), "rejected:not_an_image\n");
+  EXPECT_EQ(journal_reason_of(node, sent.csa_sop), "");
 }
 
 }  // namespace

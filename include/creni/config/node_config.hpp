@@ -82,14 +82,17 @@ struct InputConfig {
   bool discover_gateways = true;         ///< discover_gateways: watch every INPUT/gateway_<id>/ even if not configured
 };
 
-enum class NonImagePolicy { reject, pass };
+enum class NonImagePolicy { reject, pass, ignore };
 
 /// [processing]: the processing chain.
 struct ProcessingConfig {
   std::string marker = "ScreenedByAI";                  ///< marker: appended to descriptions and burned in
   std::vector<std::string> steps = {"describe", "burn_in"};  ///< steps: ordered names ("describe", "burn_in", ...)
   std::uint64_t max_image_bytes = 1ULL << 30;           ///< max_image_bytes: cap on declared pixel data size
-  NonImagePolicy non_image = NonImagePolicy::reject;    ///< non_image: "reject" or "pass" (SR, KO, RT: no burn-in)
+  /// non_image: objects without pixel data (SR, KO, RT, private non-image classes): "reject" (rejected, reason
+  /// not_an_image), "pass" (written and forwarded with only descriptions and UIDs changed) or "ignore" (nothing
+  /// stored or forwarded; recorded as rejected with reason "ignored", no quarantine copy)
+  NonImagePolicy non_image = NonImagePolicy::reject;
   int job_timeout_s = 60;                               ///< job_timeout_s: wall-clock limit per job in a worker
   int io_retry_s = 30;  ///< io_retry_s: a job that failed on the machine's side (disk full, OUTPUT not writable) waits this long, then runs again
   std::uint64_t worker_memory_mb = 4096;                ///< worker_memory_mb: address-space limit of a worker

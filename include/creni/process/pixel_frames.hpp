@@ -41,7 +41,8 @@ struct Frame {
 /// decoded (declared sizes are validated so that a crafted header cannot make us allocate), decodes compressed pixel
 /// data to native, expands uncompressed YBR_FULL_422 to YBR_FULL, reads the module again (decoders may change how samples are laid out: JPEG gives interleaved
 /// RGB, RLE gives planes) and, with `check_length`, checks the native length. Returns no module for an object
-/// without pixel data when `processing.non_image` is "pass". Errors: those of dicom::read_pixel_module,
+/// without pixel data when `processing.non_image` is "pass", and the error "ignored" for one when it is "ignore".
+/// Errors: those of dicom::read_pixel_module,
 /// Instance::decode_pixels and dicom::check_native_pixel_length.
 [[nodiscard]] Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instance,
                                                                        const config::ProcessingConfig& processing,
