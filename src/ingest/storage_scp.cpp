@@ -63,8 +63,7 @@ StorageScpOptions storage_scp_options(const config::NodeConfig& config) {
   options.default_gateway = config.scp.default_gateway;
   options.tls_port = config.scp.tls_port;
   options.tls = config.scp.tls;
-  // Private non-image objects are accepted only when the processing has somewhere to put them.
-  options.accept_private_non_image = config.processing.non_image != config::NonImagePolicy::reject;
+  options.non_image = config.processing.non_image;
   return options;
 }
 

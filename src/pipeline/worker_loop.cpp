@@ -126,7 +126,7 @@ Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const
   return target;
 }
 
-JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
+JobReply handle(process::ProcessingChain& chain, const JobRequest& request, const config::NodeConfig& config) {
   auto instance = dicom::Instance::load(request.input);
   if (!instance) return failure(request.job_id, instance.error());
   std::filesystem::path mirrored;
@@ -139,7 +139,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
     mirror_entry = catalog::record_from_dataset(instance->dataset(), mirrored);
   }
   cross_check_with_gateway_index(request, instance->identity());
-  auto processed = chain.run(instance.value());
+  auto processed = chain.run(instance.value(), config.non_image_for(request.gateway_id));
   if (!processed) return failure(request.job_id, processed.error());
   const output::OutputWriter writer(request.output_root, request.layout);
   // The node makes the result durable and visible (fsync, rename, folder fsync) before it records it: the waits
@@ -189,7 +189,7 @@ int run_worker_loop(const config::NodeConfig& config, int in_fd, int out_fd) {
     }
     JobReply reply;
     try {
-      reply = handle(chain.value(), request.value());
+      reply = handle(chain.value(), request.value(), config);
     } catch (const std::bad_alloc&) {
       reply = failure(request->job_id, make_error("out_of_memory", "the image needs more memory than the worker limit"));
     } catch (const std::exception& e) {

@@ -117,12 +117,13 @@ Status pack_bit_frames(DcmDataset& dataset, const dicom::PixelModule& module, co
 }
 
 Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instance,
-                                                         const config::ProcessingConfig& processing, bool check_length) {
+                                                         const config::ProcessingConfig& processing, bool check_length,
+                                                         std::optional<config::NonImagePolicy> non_image) {
   DcmDataset& dataset = instance.dataset();
   auto module = dicom::read_pixel_module(dataset, processing.max_image_bytes);
   if (!module) {
     if (module.error().code != "not_an_image") return module.error();
-    switch (processing.non_image) {
+    switch (non_image.value_or(processing.non_image)) {
       case config::NonImagePolicy::pass:
         return std::optional<dicom::PixelModule>();
       case config::NonImagePolicy::ignore:

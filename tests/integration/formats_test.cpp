@@ -180,9 +180,10 @@ std::string journal_reason_of(const NodeUnderTest& node, const std::string& sop)
       .out;
 }
 
-TEST(FormatsNonImage, ignore_accepts_private_classes_and_stores_nothing_but_the_record) {
+// Gateway 1's own policy: the node-wide one ([processing] non_image) stays "reject".
+TEST(FormatsNonImage, a_gateway_set_to_ignore_accepts_private_classes_and_stores_nothing_but_the_record) {
   NodeUnderTest::Settings settings;
-  settings.tables = "[processing]\nnon_image = \"ignore\"\n";
+  settings.gateway_1 = "non_image = \"ignore\"\n";
   NodeUnderTest node(settings);
   ASSERT_TRUE(node.start()) << node.log();
   harness::TempDir staging;

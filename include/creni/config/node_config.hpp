@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,9 @@ struct DestinationConfig {
 
 enum class OutputLayout { nested, flat };
 
+/// What happens to objects without pixel data ([processing] non_image, or per gateway).
+enum class NonImagePolicy { reject, pass, ignore };
+
 /// [[gateway]]: one sending site; its folder is INPUT/gateway_<id>/ and its results go to OUTPUT/gateway_<id>/.
 struct GatewayConfig {
   std::string id;                                ///< id: digits, letters, '-' and '_' only (it names folders)
@@ -52,6 +56,7 @@ struct GatewayConfig {
   std::vector<std::string> allowed_addresses;    ///< allowed_addresses: optional peer IP allow-list
   OutputLayout output_layout = OutputLayout::nested;  ///< output_layout: "nested" or "flat"
   std::vector<std::string> destinations;         ///< destinations: names of [[destination]]; empty = none
+  std::optional<NonImagePolicy> non_image;       ///< non_image: this gateway's policy; absent = [processing] non_image
 };
 
 /// [scp]: the network door.
@@ -81,8 +86,6 @@ struct InputConfig {
   InputDisposition after_processing = InputDisposition::keep;  ///< after_processing: "keep", "delete", "archive"
   bool discover_gateways = true;         ///< discover_gateways: watch every INPUT/gateway_<id>/ even if not configured
 };
-
-enum class NonImagePolicy { reject, pass, ignore };
 
 /// [processing]: the processing chain.
 struct ProcessingConfig {
@@ -158,6 +161,8 @@ struct NodeConfig {
 
   /// The gateway with this id, or nullptr.
   [[nodiscard]] const GatewayConfig* find_gateway(const std::string& id) const;
+  /// The non-image policy of a gateway: its own non_image, else [processing] non_image (also for unknown ids).
+  [[nodiscard]] NonImagePolicy non_image_for(const std::string& gateway_id) const;
   /// The destination with this name, or nullptr.
   [[nodiscard]] const DestinationConfig* find_destination(const std::string& name) const;
 };

@@ -44,8 +44,9 @@ struct Frame {
 /// without pixel data when `processing.non_image` is "pass", and the error "ignored" for one when it is "ignore".
 /// Errors: those of dicom::read_pixel_module,
 /// Instance::decode_pixels and dicom::check_native_pixel_length.
-[[nodiscard]] Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instance,
-                                                                       const config::ProcessingConfig& processing,
-                                                                       bool check_length);
+/// `non_image` overrides processing.non_image (a gateway's own policy).
+[[nodiscard]] Result<std::optional<dicom::PixelModule>> prepare_pixels(
+    dicom::Instance& instance, const config::ProcessingConfig& processing, bool check_length,
+    std::optional<config::NonImagePolicy> non_image = std::nullopt);
 
 }  // namespace creni::process
