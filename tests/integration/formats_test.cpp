@@ -92,22 +92,36 @@ void expect_valid_results(NodeUnderTest& node, std::size_t expected) {
   }
 }
 
+// Writes every kind of image in each of `syntaxes` (those `wanted`) and hands each file to `deliver`; returns how
+// many were delivered.
+template <typename Wanted, typename Deliver>
+std::size_t deliver_each(const std::vector<testing::TransferSyntaxCase>& syntaxes, const std::filesystem::path& staging,
+                         Wanted wanted, Deliver deliver) {
+  std::size_t count = 0;
+  for (const Kind& kind : kKinds) {
+    for (const auto& syntax : syntaxes) {
+      if (!wanted(syntax, kind)) continue;
+      const ImageSpec spec = spec_for(syntax, kind);
+      const auto file = staging / (spec.series_description + ".dcm");
+      EXPECT_TRUE(testing::write_image(spec, file).ok()) << spec.series_description;
+      deliver(syntax, file);
+      ++count;
+    }
+  }
+  return count;
+}
+
 TEST(FormatsFolderDoor, every_decodable_syntax_gives_a_valid_uncompressed_result) {
   dicom::DcmtkRuntime runtime;
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
   harness::TempDir staging;
-  std::size_t count = 0;
-  for (const Kind& kind : kKinds) {
-    for (const auto& syntax : testing::decodable_transfer_syntaxes()) {
-      if (kind.bits == 16 && !syntax.supports_16_bit) continue;
-      const ImageSpec spec = spec_for(syntax, kind);
-      const auto file = staging / (spec.series_description + ".dcm");
-      ASSERT_TRUE(testing::write_image(spec, file).ok()) << spec.series_description;
-      std::filesystem::rename(file, node.input() / "gateway_1" / file.filename());
-      ++count;
-    }
-  }
+  const std::size_t count = deliver_each(
+      testing::decodable_transfer_syntaxes(), staging.path(),
+      [](const auto& syntax, const Kind& kind) { return kind.bits == 8 || syntax.supports_16_bit; },
+      [&](const auto&, const std::filesystem::path& file) {
+        std::filesystem::rename(file, node.input() / "gateway_1" / file.filename());
+      });
   ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
   EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
   expect_valid_results(node, count);
@@ -118,20 +132,16 @@ TEST(FormatsNetworkDoor, jpeg_2000_sent_with_storescu_gives_a_valid_uncompressed
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
   harness::TempDir staging;
-  std::size_t count = 0;
-  for (const Kind& kind : kKinds) {
-    for (const auto& syntax : testing::network_transfer_syntaxes()) {
-      if (syntax.name != "explicit_le" && syntax.name.rfind("j2k", 0) != 0) continue;
-      const ImageSpec spec = spec_for(syntax, kind);
-      const auto file = staging / (spec.series_description + ".dcm");
-      ASSERT_TRUE(testing::write_image(spec, file).ok()) << spec.series_description;
-      const auto sent = harness::run_command({harness::find_program("storescu"), "-R",
-                                              testing::storescu_proposal_for(syntax.uid), "-aet", "GATEWAY_1", "-aec",
-                                              "CRENI", "127.0.0.1", std::to_string(node.port()), file.string()});
-      ASSERT_EQ(sent.exit_code, 0) << spec.series_description << ": " << sent.err << node.log();
-      ++count;
-    }
-  }
+  const std::size_t count = deliver_each(
+      testing::network_transfer_syntaxes(), staging.path(),
+      [](const auto& syntax, const Kind&) { return syntax.name == "explicit_le" || syntax.name.rfind("j2k", 0) == 0; },
+      [&](const auto& syntax, const std::filesystem::path& file) {
+        const auto sent = harness::run_command({harness::find_program("storescu"), "-R",
+                                                testing::storescu_proposal_for(syntax.uid), "-aet", "GATEWAY_1",
+                                                "-aec", "CRENI", "127.0.0.1", std::to_string(node.port()),
+                                                file.string()});
+        EXPECT_EQ(sent.exit_code, 0) << file.filename() << ": " << sent.err;
+      });
   ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
   expect_valid_results(node, count);
 }
