@@ -63,19 +63,32 @@ def wait_for_tcp(port: int, process, timeout: float = 20.0):
     raise RuntimeError(f"nothing listening on {port} after {timeout} s")
 
 
+def stop_process(process, timeout: float = 30.0):
+    """SIGTERM to `process` (a Popen), then SIGKILL if it has not ended within `timeout` seconds; reaped."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Node:
     """creni-node `run` on temp folders; stopped with SIGTERM (then SIGKILL) by PID."""
 
     def __init__(self, root: str, config_text: str = "", port: int = 0, extra_args=()):
         self.root = root
         self.port = port or free_port()
+        self.http_port = free_port()  # the HTTP server is on by default: never the fixed 11180 of parallel runs
         self.config = os.path.join(root, "creni-node.toml")
         with open(self.config, "w") as f:
             f.write(config_text)
         self.log = open(os.path.join(root, "node.log"), "w")
         args = [NODE, "run", "--config", self.config, "--input", os.path.join(root, "INPUT"),
                 "--output", os.path.join(root, "OUTPUT"), "--state", os.path.join(root, "state"),
-                "--port", str(self.port), *extra_args]
+                "--port", str(self.port), "--http-listen", f"127.0.0.1:{self.http_port}", *extra_args]
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_for_port(self, timeout=20.0):
@@ -102,13 +115,7 @@ class Node:
         raise RuntimeError("node did not start in time")
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log.close()
 
     def __enter__(self):

@@ -11,22 +11,29 @@ build_packages=(
   libdcmtk-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev
   libsqlite3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libssl-dev
+  libcpp-httplib-dev prometheus-cpp-dev nlohmann-json3-dev
   libgtest-dev
   libopenjp2-7-dev
 )
 # python3-onnx and python3-numpy: the inference tests build their tiny ONNX models at test time (nothing downloaded).
+# chromium, chromium-driver, python3-selenium: the dashboard's browser test; prometheus: a real scrape of /metrics.
 # libopenjp2-tools (opj_compress) makes the JPEG 2000 fixtures; dicom3tools (dciodvfy) checks outputs;
 # python3-pydicom ships the public sample files of the real-world test.
 test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy sqlite3 procps iproute2 strace curl
-               python3-yaml libopenjp2-tools dicom3tools python3-pydicom)
+               python3-yaml chromium chromium-driver python3-selenium prometheus libopenjp2-tools dicom3tools
+               python3-pydicom)
 # Installed by the test profile only where the machine's package sources have them (Debian 12's own archive has no
 # kubectl); the tests that need them say so and are skipped without them.
 optional_test_packages=(kubectl)
 
+# container: what scripts/container-test.sh needs to build and run the image without a daemon or a registry.
+container_packages=(podman buildah debootstrap)
+
 case "$profile" in
   build) wanted=("${build_packages[@]}") ;;
+  container) wanted=("${container_packages[@]}") ;;
   test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|container]" >&2; exit 2 ;;
 esac
 
 if [ "$profile" = test ]; then

@@ -34,6 +34,8 @@ Result<config::NodeConfig> CommonOptions::load() const {
   if (!output_dir.empty()) config.output_dir = output_dir;
   if (!state_dir.empty()) config.state_dir = state_dir;
   if (port != 0) config.scp.port = port;
+  if (!http_listen.empty()) config.http.listen = http_listen;
+  if (!http_token_file.empty()) config.http.token_file = http_token_file;
   if (!log_level.empty()) config.log_level = log_level;
   if (Status valid = config::validate(config); !valid) return valid.error();
   return config;
@@ -60,6 +62,8 @@ int run_cli(int argc, char** argv) {
   run->add_option("--output", common.output_dir, "Override [node] output_dir");
   run->add_option("--state", common.state_dir, "Override [node] state_dir (journal, spool, quarantine)");
   run->add_option("--port", common.port, "Override [scp] port")->check(CLI::Range(1, 65535));
+  run->add_option("--http-listen", common.http_listen, "Override [http] listen (ADDRESS:PORT)");
+  run->add_option("--http-token-file", common.http_token_file, "Override [http] token_file");
 
   CLI::App* process = cli.add_subcommand("process", "Process one file (or every file below a folder) without the "
                                                      "service: same processing chain, for scripts and debugging");

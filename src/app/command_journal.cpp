@@ -10,50 +10,13 @@
 #include "creni/app/commands.hpp"
 #include "creni/app/node_status.hpp"
 #include "creni/common/clock.hpp"
+#include "creni/http/api_documents.hpp"
 #include "creni/journal/journal.hpp"
+#include "creni/journal/operator_change.hpp"
 
 namespace creni::app {
 
 namespace {
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-std::string utc_time(std::int64_t epoch_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-std::string job_json(const journal::Job& job) {
-  std::ostringstream out;
-  out << "{\"id\":" << job.id << ",\"gateway\":" << json_string(job.gateway_id)
-      << ",\"source\":" << json_string(std::string(journal::to_string(job.source)))
-      << ",\"state\":" << json_string(std::string(journal::to_string(job.state))) << ",\"attempts\":" << job.attempts
-      << ",\"reason\":" << json_string(job.reason) << ",\"detail\":" << json_string(job.detail)
-      << ",\"input\":" << json_string(job.input_path.string()) << ",\"output\":" << json_string(job.output_path.string())
-      << ",\"sop_instance_uid\":" << json_string(job.sop_instance_uid)
-      << ",\"updated\":" << json_string(utc_time(job.updated_at_ms)) << "}";
-  return out.str();
-}
 
 // The running node's own counters, when a node is running on this state folder.
 std::optional<NodeStatus> live_node(const std::filesystem::path& state_dir) {
@@ -83,23 +46,7 @@ void print_node_text(const std::optional<NodeStatus>& node) {
 }
 
 void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
-  std::cout << "{\"node\":" << (node ? to_json(*node) : "null") << ",\"counts\":[";
-  for (std::size_t i = 0; i < report.counts.size(); ++i) {
-    const auto& c = report.counts[i];
-    std::cout << (i ? "," : "") << "{\"gateway\":" << json_string(c.gateway_id) << ",\"state\":" << json_string(c.state)
-              << ",\"count\":" << c.count << "}";
-  }
-  std::cout << "],\"oldest_waiting\":" << (report.oldest_waiting ? job_json(*report.oldest_waiting) : "null")
-            << ",\"last_errors\":[";
-  for (std::size_t i = 0; i < report.last_errors.size(); ++i) std::cout << (i ? "," : "") << job_json(report.last_errors[i]);
-  std::cout << "],\"destinations\":[";
-  for (std::size_t i = 0; i < report.destinations.size(); ++i) {
-    const auto& d = report.destinations[i];
-    std::cout << (i ? "," : "") << "{\"name\":" << json_string(d.destination) << ",\"sent\":" << d.sent
-              << ",\"failed\":" << d.failed << ",\"unknown\":" << d.unknown << ",\"waiting\":" << d.waiting
-              << ",\"last_error\":" << json_string(d.last_error) << "}";
-  }
-  std::cout << "]}\n";
+  std::cout << http::to_text(http::status_document(report, node ? to_document(*node) : http::Json(nullptr))) << "\n";
 }
 
 void print_text(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
@@ -109,7 +56,7 @@ void print_text(const journal::StatusReport& report, const std::optional<NodeSta
   for (const auto& c : report.counts) std::cout << "  gateway " << c.gateway_id << "  " << c.state << "  " << c.count << "\n";
   if (report.oldest_waiting) {
     std::cout << "oldest waiting: job " << report.oldest_waiting->id << " since "
-              << utc_time(report.oldest_waiting->created_at_ms) << " (" << report.oldest_waiting->input_path.string() << ")\n";
+              << http::utc_time(report.oldest_waiting->created_at_ms) << " (" << report.oldest_waiting->input_path.string() << ")\n";
   }
   if (!report.destinations.empty()) std::cout << "destinations:\n";
   for (const auto& d : report.destinations) {
@@ -118,7 +65,7 @@ void print_text(const journal::StatusReport& report, const std::optional<NodeSta
   }
   if (!report.last_errors.empty()) std::cout << "last errors:\n";
   for (const auto& job : report.last_errors) {
-    std::cout << "  job " << job.id << "  gateway " << job.gateway_id << "  " << utc_time(job.updated_at_ms) << "  "
+    std::cout << "  job " << job.id << "  gateway " << job.gateway_id << "  " << http::utc_time(job.updated_at_ms) << "  "
               << job.reason << (job.detail.empty() ? "" : ": " + job.detail) << "  " << job.input_path.string() << "\n";
   }
 }
@@ -166,7 +113,7 @@ int command_status(const CommonOptions& common, const StatusOptions& options) {
 }
 
 int command_change_jobs(const CommonOptions& common, const JobSelection& selection, JobChange change) {
-  const std::string name = change == JobChange::reprocess ? "reprocess" : change == JobChange::discard ? "discard" : "resend";
+  const std::string name(journal::to_string(change));
   auto config = common.load();
   if (!config) return fail(name, config.error());
   auto journal = open_journal(config->state_dir);
@@ -177,9 +124,7 @@ int command_change_jobs(const CommonOptions& common, const JobSelection& selecti
     std::cout << "no jobs selected\n";
     return kExitOk;
   }
-  Result<int> changed = change == JobChange::reprocess ? journal.value()->reprocess(ids.value())
-                        : change == JobChange::discard ? journal.value()->discard(ids.value())
-                                                       : journal.value()->resend(ids.value());
+  Result<int> changed = journal::apply_operator_change(*journal.value(), change, ids.value());
   if (!changed) return fail(name, changed.error());
   std::cout << name << ": " << changed.value() << " of " << ids->size() << " job(s) changed\n";
   return kExitOk;

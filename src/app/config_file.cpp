@@ -200,12 +200,25 @@ config::NodeConfig read_config(const toml::table& root) {
     r.read("bind", c.scp.bind);
     r.read_integer("port", c.scp.port);
     r.read_integer("max_associations", c.scp.max_associations);
+    r.read_integer("max_associations_per_peer", c.scp.max_associations_per_peer);
+    r.read_integer("inactivity_timeout_s", c.scp.inactivity_timeout_s);
+    r.read_integer("min_transfer_rate_kib_s", c.scp.min_transfer_rate_kib_s);
+    r.read_integer("min_transfer_rate_grace_s", c.scp.min_transfer_rate_grace_s);
+    r.read_integer("max_dataset_mb", c.scp.max_dataset_mb);
+    r.read_integer("tls_handshake_timeout_s", c.scp.tls_handshake_timeout_s);
     r.read_integer("acse_timeout_s", c.scp.acse_timeout_s);
     r.read_integer("dimse_timeout_s", c.scp.dimse_timeout_s);
     r.read_integer("max_pdu", c.scp.max_pdu);
     r.read("default_gateway", c.scp.default_gateway);
     r.read_integer("tls_port", c.scp.tls_port);
     read_tls(r, c.scp.tls);
+  }
+
+  if (const toml::table* http = top.table("http")) {
+    TableReader r(*http, "http");
+    r.read("enabled", c.http.enabled);
+    r.read("listen", c.http.listen);
+    r.read("token_file", c.http.token_file);
   }
 
   if (const toml::table* input = top.table("input")) {

@@ -12,11 +12,14 @@
 #include <mutex>
 #include <thread>
 
+#include "creni/app/counting_arrival_sink.hpp"
+#include "creni/app/node_metrics.hpp"
 #include "creni/app/node_status.hpp"
 #include "creni/common/clock.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/forward/dcmtk_pacs_sender.hpp"
 #include "creni/forward/forwarder.hpp"
+#include "creni/http/http_server.hpp"
 #include "creni/ingest/folder_watcher.hpp"
 #include "creni/ingest/storage_scp.hpp"
 #include "creni/journal/journal.hpp"
@@ -145,14 +148,19 @@ class StatusPublisher {
 }  // namespace
 
 struct Node::Parts {
+  // Declared first, destroyed last: every handle and the HTTP server refer to it.
+  std::unique_ptr<metrics::Registry> registry = std::make_unique<metrics::Registry>();
+  NodeMetrics metrics{*registry};
   std::unique_ptr<StateLock> lock;
   std::unique_ptr<journal::Journal> journal;
   std::unique_ptr<forward::Forwarder> forwarder;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<pipeline::JournalArrivalSink> sink;
+  std::unique_ptr<CountingArrivalSink> counted_sink;
   std::unique_ptr<ingest::FolderWatcher> watcher;
   std::unique_ptr<ingest::StorageScp> scp;
   std::unique_ptr<StatusPublisher> status;
+  std::unique_ptr<http::HttpServer> http;
 };
 
 Node::Node(config::NodeConfig config, std::vector<std::string> worker_command)
@@ -166,6 +174,13 @@ Status Node::start() {
   const auto quarantine_dir = config_.quarantine ? config_.state_dir / "quarantine" : std::filesystem::path();
   for (const auto& folder : {config_.input_dir, config_.output_dir, config_.state_dir}) {
     if (Status made = fs::create_directories_durably(folder); !made) return made;
+  }
+
+  std::string http_token;
+  if (config_.http.enabled && !config_.http.token_file.empty()) {
+    auto token = config::read_http_token(config_.http.token_file);
+    if (!token) return token.error();
+    http_token = std::move(token).value();
   }
 
   auto lock = StateLock::acquire(config_.state_dir);
@@ -196,9 +211,11 @@ Status Node::start() {
   options.gateways = config_.gateways;
   const auto own_input_files = std::make_shared<ingest::OwnInputFiles>();
   options.own_input_files = own_input_files;
+  options.metrics = parts->metrics.pipeline;
   // Forwarding runs on its own threads, one per destination, so a slow or dead PACS never blocks processing.
   parts->forwarder = std::make_unique<forward::Forwarder>(*parts->journal, config_.destinations,
-                                                          forward::dcmtk_sender_factory(config_.ae_title));
+                                                          forward::dcmtk_sender_factory(config_.ae_title),
+                                                          std::chrono::seconds(1), parts->metrics.forward);
   if (Status started = parts->forwarder->start(); !started) return started;
   forward::Forwarder* forwarder = parts->forwarder.get();
   parts->pipeline = std::make_unique<pipeline::Pipeline>(options, *parts->journal, [forwarder] { forwarder->wake(); });
@@ -206,6 +223,7 @@ Status Node::start() {
 
   pipeline::Pipeline* pipeline = parts->pipeline.get();
   parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir, [pipeline] { pipeline->wake(); });
+  parts->counted_sink = std::make_unique<CountingArrivalSink>(*parts->sink, *parts->metrics.arrivals);
 
   // Both doors stop taking what cannot be kept when the state (spool, journal) or OUTPUT volume runs low.
   const auto low_water = config_.min_free_mb;
@@ -222,18 +240,20 @@ Status Node::start() {
     watch.stability_ms = config_.input.stability_ms;
     watch.rescan_interval_s = config_.input.rescan_interval_s;
     watch.own_files = own_input_files;
-    parts->watcher = std::make_unique<ingest::FolderWatcher>(watch, *parts->sink, disk_low);
+    parts->watcher = std::make_unique<ingest::FolderWatcher>(watch, *parts->counted_sink, disk_low);
     if (Status started = parts->watcher->start(); !started) return started;
   }
   if (config_.scp.enabled) {
-    parts->scp = std::make_unique<ingest::StorageScp>(ingest::storage_scp_options(config_), *parts->sink, disk_low);
+    auto scp_options = ingest::storage_scp_options(config_);
+    scp_options.metrics = parts->metrics.scp;
+    parts->scp = std::make_unique<ingest::StorageScp>(scp_options, *parts->counted_sink, disk_low);
     if (Status started = parts->scp->start(); !started) return started;
   }
 
   const Parts* running = parts.get();
   const std::int64_t started = unix_time_ms();
   const int workers = worker_count(config_);
-  parts->status = std::make_unique<StatusPublisher>(config_.state_dir / "node-status.json", [running, started, workers] {
+  const std::function<NodeStatus()> snapshot = [running, started, workers] {
     NodeStatus status;
     status.pid = ::getpid();
     status.started_ms = started;
@@ -250,7 +270,29 @@ Status Node::start() {
     status.images_inferred = static_cast<std::int64_t>(counters.images_inferred);
     status.inference_us = static_cast<std::int64_t>(counters.inference_us);
     return status;
-  });
+  };
+  parts->status = std::make_unique<StatusPublisher>(config_.state_dir / "node-status.json", snapshot);
+  parts->registry->add_collector([running, config = config_] { return node_families(config, running->scp.get()); });
+
+  if (config_.http.enabled) {
+    auto address = config::parse_listen_address(config_.http.listen);
+    if (!address) return address.error();
+    http::HttpServerOptions http_options;
+    http_options.host = address->host;
+    http_options.port = address->port;
+    http_options.token = http_token;
+    http_options.journal_file = config_.state_dir / "journal.db";
+    http_options.readiness = [running, config = config_, disk_low] {
+      return readiness(config, running->journal != nullptr, running->scp.get(), *running->metrics.pipeline, disk_low());
+    };
+    http_options.node_status = [snapshot] { return to_document(snapshot()); };
+    http_options.jobs_changed = [running] {
+      running->pipeline->wake();
+      running->forwarder->wake();
+    };
+    parts->http = std::make_unique<http::HttpServer>(std::move(http_options), *parts->registry);
+    if (Status listening = parts->http->start(); !listening) return listening;
+  }
   parts_ = std::move(parts);
   logger()->info("creni-node {} started: input {} output {} state {}, {} worker(s)", CRENI_VERSION,
                  config_.input_dir.string(), config_.output_dir.string(), config_.state_dir.string(), worker_count(config_));
@@ -260,6 +302,7 @@ Status Node::start() {
 void Node::stop() {
   if (!parts_) return;
   // Intake first, so nothing new is acknowledged; then the running jobs finish; the journal closes last.
+  if (parts_->http) parts_->http->stop();
   parts_->status.reset();
   if (parts_->scp) parts_->scp->stop();
   if (parts_->watcher) parts_->watcher->stop();

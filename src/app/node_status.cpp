@@ -4,8 +4,6 @@
 
 #include <cerrno>
 #include <fstream>
-#include <regex>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -32,29 +30,25 @@ constexpr std::int64_t kStaleAfterMs = 10'000;
 
 }  // namespace
 
-std::string to_json(const NodeStatus& status) {
-  std::ostringstream out;
-  out << "{";
-  bool first = true;
-  for (const auto& [name, member] : fields()) {
-    out << (first ? "" : ",") << "\"" << name << "\":" << status.*member;
-    first = false;
-  }
-  out << "}";
-  return out.str();
+http::Json to_document(const NodeStatus& status) {
+  http::Json document = http::Json::object();
+  for (const auto& [name, member] : fields()) document[name] = status.*member;
+  return document;
 }
+
+std::string to_json(const NodeStatus& status) { return http::to_text(to_document(status)); }
 
 std::optional<NodeStatus> read_node_status(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string json = text.str();
+  // A file cut short or written by someone else is "no status", never an exception.
+  const http::Json document = http::Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!document.is_object()) return std::nullopt;
   NodeStatus status;
   for (const auto& [name, member] : fields()) {
-    std::smatch match;
-    if (!std::regex_search(json, match, std::regex(std::string("\"") + name + "\":(-?[0-9]+)"))) return std::nullopt;
-    status.*member = std::stoll(match[1]);
+    const auto found = document.find(name);
+    if (found == document.end() || !found->is_number_integer()) return std::nullopt;
+    status.*member = found->get<std::int64_t>();
   }
   return status;
 }

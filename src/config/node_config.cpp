@@ -195,9 +195,18 @@ Status validate(const NodeConfig& c) {
   if (Status s = check_range("scp.acse_timeout_s", c.scp.acse_timeout_s, 1, 3600); !s) return s;
   if (Status s = check_range("scp.dimse_timeout_s", c.scp.dimse_timeout_s, 1, 3600); !s) return s;
   if (Status s = check_range("scp.max_pdu", c.scp.max_pdu, 4096, 131072); !s) return s;
+  if (Status s = check_range("scp.max_associations_per_peer", c.scp.max_associations_per_peer, 1, 1024); !s) return s;
+  if (Status s = check_range("scp.inactivity_timeout_s", c.scp.inactivity_timeout_s, 1, 86400); !s) return s;
+  if (Status s = check_range("scp.min_transfer_rate_kib_s", c.scp.min_transfer_rate_kib_s, 0, 1048576); !s) return s;
+  if (Status s = check_range("scp.min_transfer_rate_grace_s", c.scp.min_transfer_rate_grace_s, 1, 3600); !s) return s;
+  if (Status s = check_range("scp.max_dataset_mb", c.scp.max_dataset_mb, 1, 1048576); !s) return s;
+  if (Status s = check_range("scp.tls_handshake_timeout_s", c.scp.tls_handshake_timeout_s, 1, 3600); !s) return s;
+  if (c.scp.bind.empty()) return invalid("scp.bind", "must not be empty");
   if (Status s = check_tls("scp.tls", c.scp.tls); !s) return s;
   if (c.scp.tls_port != 0 && !c.scp.tls.enabled) return invalid("scp.tls_port", "set, but scp.tls.enabled is false");
   if (c.scp.tls_port != 0 && c.scp.tls_port == c.scp.port) return invalid("scp.tls_port", "must differ from scp.port");
+
+  if (Status s = validate(c.http); !s) return s;
 
   if (!c.scp.default_gateway.empty() && !is_valid_gateway_id(c.scp.default_gateway)) {
     return invalid("scp.default_gateway", "not a valid gateway id");

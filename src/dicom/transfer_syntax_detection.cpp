@@ -5,8 +5,6 @@
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 
-#include "creni/dicom/part10_meta.hpp"
-
 namespace creni::dicom {
 
 std::string transfer_syntax_of(DcmFileFormat& file) {
@@ -19,10 +17,8 @@ std::string transfer_syntax_of(DcmFileFormat& file) {
   return DcmXfer(file.getDataset()->getOriginalXfer()).getXferID();
 }
 
-bool declares_syntax_unknown_to_dcmtk(const std::filesystem::path& file) {
-  auto meta = read_meta_identity(file);
-  return meta.ok() && !meta->transfer_syntax_uid.empty() &&
-         DcmXfer(meta->transfer_syntax_uid.c_str()).getXfer() == EXS_Unknown;
+bool is_unknown_to_dcmtk(const std::string& transfer_syntax_uid) {
+  return !transfer_syntax_uid.empty() && DcmXfer(transfer_syntax_uid.c_str()).getXfer() == EXS_Unknown;
 }
 
 }  // namespace creni::dicom

@@ -65,13 +65,14 @@ journal::ForwardOutcome to_forward_outcome(const SendResult& result) {
 class Forwarder::Lane {
  public:
   Lane(journal::Journal& journal, config::DestinationConfig destination, std::unique_ptr<PacsSender> sender,
-       std::chrono::milliseconds poll_interval)
+       std::chrono::milliseconds poll_interval, std::shared_ptr<metrics::ForwardMetrics> metrics)
       : journal_(journal),
         destination_(std::move(destination)),
         policy_{destination_.max_attempts, destination_.retry_backoff_s},
         sender_(std::move(sender)),
         poll_interval_(poll_interval),
-        random_(std::random_device{}()) {}
+        random_(std::random_device{}()),
+        metrics_(std::move(metrics)) {}
 
   ~Lane() { stop(); }
   Lane(const Lane&) = delete;
@@ -150,6 +151,7 @@ class Forwarder::Lane {
     const std::optional<std::chrono::milliseconds> retry_in = retry_delay(task, result);
     record(task, result, retry_in);
     log(task, result, retry_in, elapsed);
+    observe(task, result, elapsed);
     return true;
   }
 
@@ -197,12 +199,24 @@ class Forwarder::Lane {
                   task.attempts, std::max(1, policy_.max_attempts), elapsed.count(), retry, result.detail);
   }
 
+  void observe(const journal::ForwardTask& task, const SendResult& result, std::chrono::milliseconds elapsed) {
+    if (!metrics_) return;
+    std::optional<double> since_arrival;
+    if (result.outcome == SendOutcome::sent) {
+      auto job = journal_.find_job(task.job_id);
+      if (job && job.value()) since_arrival = static_cast<double>(epoch_ms() - job.value()->created_at_ms) / 1000.0;
+    }
+    metrics_->forwarded(destination_.name, task.gateway_id, journal::to_string(to_forward_outcome(result).state),
+                        static_cast<double>(elapsed.count()) / 1000.0, since_arrival);
+  }
+
   journal::Journal& journal_;
   const config::DestinationConfig destination_;
   const RetryPolicy policy_;
   std::unique_ptr<PacsSender> sender_;
   const std::chrono::milliseconds poll_interval_;
   std::mt19937_64 random_;
+  std::shared_ptr<metrics::ForwardMetrics> metrics_;  // may be null
 
   std::mutex mutex_;  // guards stopping_ and woken_
   std::condition_variable wake_up_;
@@ -212,11 +226,13 @@ class Forwarder::Lane {
 };
 
 Forwarder::Forwarder(journal::Journal& journal, std::vector<config::DestinationConfig> destinations,
-                     SenderFactory factory, std::chrono::milliseconds poll_interval)
+                     SenderFactory factory, std::chrono::milliseconds poll_interval,
+                     std::shared_ptr<metrics::ForwardMetrics> metrics)
     : journal_(journal),
       destinations_(std::move(destinations)),
       factory_(std::move(factory)),
-      poll_interval_(std::max(poll_interval, std::chrono::milliseconds(10))) {}
+      poll_interval_(std::max(poll_interval, std::chrono::milliseconds(10))),
+      metrics_(std::move(metrics)) {}
 
 Forwarder::~Forwarder() { stop(); }
 
@@ -239,7 +255,7 @@ Status Forwarder::start() {
       return make_error("sender_failed", "destination '" + destination.name + "': " + e.what());
     }
     if (!sender) return make_error("sender_failed", "destination '" + destination.name + "': no sender");
-    lanes.push_back(std::make_unique<Lane>(journal_, destination, std::move(sender), poll_interval_));
+    lanes.push_back(std::make_unique<Lane>(journal_, destination, std::move(sender), poll_interval_, metrics_));
   }
   lanes_ = std::move(lanes);
   for (auto& lane : lanes_) lane->start();

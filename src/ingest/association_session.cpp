@@ -116,13 +116,21 @@ Result<std::unique_ptr<AcceptorNetwork>> AcceptorNetwork::create(int acse_timeou
 
 AcceptorNetwork::~AcceptorNetwork() { ASC_dropNetwork(&network_); }
 
-AssociationSession::AssociationSession(ScpShared& shared, int socket, std::string peer_address)
+AssociationSession::AssociationSession(ScpShared& shared, int socket, std::string peer_address,
+                                       const std::string& calling_ae_hint)
     : shared_(shared),
       socket_(socket),
       peer_address_(std::move(peer_address)),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()) {
+  if (shared_.watchdog != nullptr) {
+    progress_ = shared_.watchdog->watch(socket_, peer_address_ + " calling=" + printable(calling_ae_hint));
+  }
+}
 
-AssociationSession::~AssociationSession() { release_association(); }
+AssociationSession::~AssociationSession() {
+  release_association();
+  if (progress_) shared_.watchdog->forget(progress_);
+}
 
 void AssociationSession::run() noexcept {
   // Firewall: nothing from DCMTK, the sink or the file system may take the worker thread down.
@@ -137,6 +145,7 @@ void AssociationSession::run() noexcept {
   } catch (...) {
     ended_ = "internal error";
   }
+  if (progress_ && !progress_->verdict().empty()) ended_ = "aborted: " + progress_->verdict();
   release_association();
   try {
     log_summary();
@@ -162,6 +171,7 @@ void AssociationSession::serve() {
     return;
   }
   admitted_ = true;
+  if (progress_) progress_->message_completed();
   serve_commands();
 }
 
@@ -297,6 +307,7 @@ void AssociationSession::serve_commands() {
       abort(std::string("no command: ") + got.text());
       return;
     }
+    if (progress_) progress_->message_completed();
     switch (message.CommandField) {
       case DIMSE_C_ECHO_RQ:
         answer_echo(context_id, message.msg.CEchoRQ);
@@ -318,7 +329,8 @@ void AssociationSession::answer_echo(T_ASC_PresentationContextID context_id, con
 
 bool AssociationSession::answer_store(T_ASC_PresentationContextID context_id, const T_DIMSE_C_StoreRQ& request) {
   const std::string peer_label = calling_ae_ + "@" + peer_address_;
-  const StoreReply reply = receive_store(shared_, {association_, gateway_id_, peer_label}, context_id, request);
+  const StoreReply reply =
+      receive_store(shared_, {association_, gateway_id_, peer_label, progress_.get()}, context_id, request);
   if (reply.association_broken) {
     ++images_failed_;
     abort("C-STORE data set not received");
@@ -339,6 +351,8 @@ bool AssociationSession::answer_store(T_ASC_PresentationContextID context_id, co
     (void)detail->putAndInsertString(DCM_ErrorComment, printable(reply.comment).c_str());
   }
   const OFCondition sent = DIMSE_sendStoreResponse(association_, context_id, &request, &response, detail.get());
+  // Our own time (spool, journal, the response) is not the peer's inactivity.
+  if (progress_) progress_->message_completed();
   const bool acknowledged = sent.good() && reply.status == STATUS_Success;
   if (acknowledged) {
     ++images_ok_;
@@ -384,8 +398,13 @@ void AssociationSession::release_association() noexcept {
 }
 
 void AssociationSession::log_summary() const {
+  if (shared_.options.metrics) shared_.options.metrics->association_ended(ended_);
   const auto elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+  const bool ordinary = admitted_ && ended_ == "released";
+  if (!ordinary && shared_.throttle != nullptr && !shared_.throttle->admit(admitted_ ? "association aborted" : "association refused")) {
+    return;
+  }
   if (!admitted_) {
     logger()->warn("association from {} calling={} called={} {} after {} ms", peer_address_, printable(calling_ae_),
                    printable(called_ae_), ended_, elapsed);

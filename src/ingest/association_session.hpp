@@ -16,6 +16,8 @@
 #include "creni/ingest/arrival_sink.hpp"
 #include "creni/ingest/association_admission.hpp"
 #include "creni/ingest/storage_scp.hpp"
+#include "association_watchdog.hpp"
+#include "log_throttle.hpp"
 
 namespace creni::ingest {
 
@@ -46,16 +48,20 @@ struct ScpShared {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> images_stored{0};
   fs::FolderSyncer spool_folder;  // new spool entries made durable, one fsync shared by concurrent associations
+  LogThrottle* throttle = nullptr;         // per-connection log lines; null = unthrottled
+  AssociationWatchdog* watchdog = nullptr;  // total deadlines; null = none
 };
 
 /// One association from its A-ASSOCIATE-RQ (already buffered in `socket`) to release or abort: hands the socket
 /// to DCMTK under the process-wide lock, admits or rejects, negotiates, serves C-ECHO and C-STORE until the peer
-/// releases, aborts, falls silent for dimse_timeout_s or the SCP stops, and writes one log line. A fresh object
+/// releases, aborts, falls silent for dimse_timeout_s, is aborted by the watchdog (inactivity, transfer rate) or the
+/// SCP stops, and writes one log line (rate-limited for associations that were refused or aborted). A fresh object
 /// per association; run() on one worker thread, never throws. `socket` stays owned by the caller, who may
 /// shutdown() it to end a session early.
 class AssociationSession {
  public:
-  AssociationSession(ScpShared& shared, int socket, std::string peer_address);
+  /// `calling_ae_hint` (as the intake peeked it) only labels the association for the watchdog's log.
+  AssociationSession(ScpShared& shared, int socket, std::string peer_address, const std::string& calling_ae_hint = "");
   ~AssociationSession();
   AssociationSession(const AssociationSession&) = delete;
   AssociationSession& operator=(const AssociationSession&) = delete;
@@ -94,6 +100,7 @@ class AssociationSession {
   bool admitted_ = false;
   bool peer_closes_next_ = false;  // after A-RELEASE-RP or A-ASSOCIATE-RJ the peer is the one to close
   std::chrono::steady_clock::time_point started_;
+  std::shared_ptr<SessionProgress> progress_;  // watched by shared_.watchdog while the session lives
 };
 
 /// Log-safe copy of peer-chosen text (AE titles, UIDs): control and non-ASCII bytes become '?'.

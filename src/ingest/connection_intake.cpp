@@ -1,5 +1,7 @@
 #include "connection_intake.hpp"
 
+#include "listen_socket.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,7 +29,7 @@ constexpr std::size_t kPduHeaderBytes = 6;
 // the PDU is 1 MiB); anything longer is not a sender we want to buffer for.
 constexpr std::uint32_t kMaxRqBodyBytes = 64 * 1024;
 constexpr auto kLingerAfterReject = std::chrono::seconds(2);
-constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+constexpr auto kLoopFailurePause = std::chrono::milliseconds(100);
 constexpr int kMaxAcceptsPerRound = 64;
 constexpr int kMaxPollWaitMs = 1000;
 
@@ -46,12 +48,6 @@ void set_blocking(int fd, bool blocking) {
   (void)::fcntl(fd, F_SETFL, blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK));
 }
 
-std::string numeric_address(const sockaddr_in& address) {
-  std::array<char, INET_ADDRSTRLEN> text{};
-  if (::inet_ntop(AF_INET, &address.sin_addr, text.data(), text.size()) == nullptr) return "?";
-  return text.data();
-}
-
 std::uint32_t big_endian_32(const std::uint8_t* p) {
   return (static_cast<std::uint32_t>(p[0]) << 24) | (static_cast<std::uint32_t>(p[1]) << 16) |
          (static_cast<std::uint32_t>(p[2]) << 8) | static_cast<std::uint32_t>(p[3]);
@@ -62,46 +58,40 @@ std::uint32_t big_endian_32(const std::uint8_t* p) {
 constexpr std::array<std::uint8_t, 10> kRejectLocalLimitExceeded = {0x03, 0x00, 0x00, 0x00, 0x00,
                                                                     0x04, 0x00, 0x02, 0x03, 0x02};
 
-Result<UniqueFd> listen_on(const std::string& address, std::uint16_t port) {
-  const std::string where = address + ":" + std::to_string(port);
-  auto failed = [&](const std::string& why) {
-    return make_error("bind_failed", "cannot listen on " + where + ": " + why);
-  };
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  local.sin_port = htons(port);
-  if (::inet_pton(AF_INET, address.c_str(), &local.sin_addr) != 1) return failed("not a numeric IPv4 address");
-  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!socket.valid()) return failed(std::strerror(errno));
-  set_int_option(socket.get(), SOL_SOCKET, SO_REUSEADDR, 1);
-  // Inherited by accepted sockets on Linux; set again on each one anyway.
-  set_int_option(socket.get(), IPPROTO_TCP, TCP_NODELAY, 1);
-  if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0)
-    return failed(std::strerror(errno));
-  if (::listen(socket.get(), SOMAXCONN) != 0) return failed(std::strerror(errno));
-  return socket;
+// PS3.8 section 9.3.2: the calling AE title is the 16 bytes at offset 26 of the A-ASSOCIATE-RQ PDU. Read without
+// consuming, so DCMTK still gets the whole PDU.
+std::string peek_calling_ae(int fd) {
+  constexpr std::size_t kCallingAeOffset = 26;
+  constexpr std::size_t kAeLength = 16;
+  std::array<char, kCallingAeOffset + kAeLength> head{};
+  const ssize_t peeked = ::recv(fd, head.data(), head.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (peeked < static_cast<ssize_t>(head.size())) return "";
+  std::string ae(head.data() + kCallingAeOffset, kAeLength);
+  const auto first = ae.find_first_not_of(' ');
+  if (first == std::string::npos) return "";
+  return ae.substr(first, ae.find_last_not_of(' ') - first + 1);
 }
 
 }  // namespace
 
-ConnectionIntake::ConnectionIntake(ConnectionIntakeOptions options, HandOver hand_over)
-    : options_(std::move(options)), hand_over_(std::move(hand_over)) {}
+ConnectionIntake::ConnectionIntake(ConnectionIntakeOptions options, HandOver hand_over, LogThrottle& throttle)
+    : options_(std::move(options)),
+      hand_over_(std::move(hand_over)),
+      throttle_(throttle),
+      backoff_("scp", logger()) {}
 
 ConnectionIntake::~ConnectionIntake() { stop(); }
 
 Status ConnectionIntake::start() {
   if (thread_.joinable()) return {};
-  auto listening = listen_on(options_.bind_address, options_.port);
+  auto listening = listen_on(options_.bind_address, options_.port, SOMAXCONN);
   if (!listening) return listening.error();
-  sockaddr_in bound{};
-  socklen_t length = sizeof(bound);
-  if (::getsockname(listening->get(), reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
-    return make_error("bind_failed", "cannot read the bound port: " + std::string(std::strerror(errno)));
-  }
+  const std::uint16_t port = bound_port(listening->get());
+  if (port == 0) return make_error("bind_failed", "cannot read the bound port: " + std::string(std::strerror(errno)));
   wake_event_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_event_.valid()) return make_error("bind_failed", "eventfd: " + std::string(std::strerror(errno)));
   listen_socket_ = std::move(listening.value());
-  bound_port_ = ntohs(bound.sin_port);
+  bound_port_ = port;
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
   return {};
@@ -127,11 +117,11 @@ void ConnectionIntake::run() {
     try {
       run_once();
     } catch (const std::exception& e) {
-      logger()->error("scp accept loop: {}", e.what());
-      std::this_thread::sleep_for(kAcceptBackoff);
+      if (throttle_.admit("scp accept loop failure")) logger()->error("scp accept loop: {}", e.what());
+      std::this_thread::sleep_for(kLoopFailurePause);
     } catch (...) {
-      logger()->error("scp accept loop: unknown failure");
-      std::this_thread::sleep_for(kAcceptBackoff);
+      if (throttle_.admit("scp accept loop failure")) logger()->error("scp accept loop: unknown failure");
+      std::this_thread::sleep_for(kLoopFailurePause);
     }
   }
 }
@@ -140,7 +130,9 @@ void ConnectionIntake::run_once() {
   std::vector<pollfd> fds;
   fds.reserve(2 + waiting_.size() + lingering_.size());
   fds.push_back({wake_event_.get(), POLLIN, 0});
-  fds.push_back({listen_socket_.get(), POLLIN, 0});
+  // While out of descriptors the listening socket stays out of the set: it would report readable at once.
+  const bool accepting = !backoff_.paused(Clock::now());
+  fds.push_back({accepting ? listen_socket_.get() : -1, POLLIN, 0});
   for (const auto& w : waiting_) fds.push_back({w.socket.get(), POLLIN | POLLRDHUP, 0});
   for (const auto& l : lingering_) fds.push_back({l.socket.get(), POLLIN | POLLRDHUP, 0});
   const std::size_t waiting_count = waiting_.size();
@@ -161,15 +153,17 @@ void ConnectionIntake::run_once() {
   for (std::size_t i = 0; i < lingering_count; ++i) {
     if (fds[2 + waiting_count + i].revents != 0) drain_lingering(lingering_[i]);
   }
-  if ((fds[1].revents & POLLIN) != 0) accept_new_connections();
+  if (accepting && (fds[1].revents & POLLIN) != 0) accept_new_connections();
   take_adopted();
   expire(Clock::now());
+  throttle_.flush();
 }
 
 int ConnectionIntake::poll_timeout_ms(Clock::time_point now) const {
   auto next = now + std::chrono::milliseconds(kMaxPollWaitMs);
   for (const auto& w : waiting_) next = std::min(next, w.deadline);
   for (const auto& l : lingering_) next = std::min(next, l.deadline);
+  if (backoff_.paused(now)) next = std::min(next, backoff_.resume_at());
   const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
   return static_cast<int>(std::clamp<long long>(wait + 1, 0, kMaxPollWaitMs));
 }
@@ -197,24 +191,25 @@ void ConnectionIntake::take_adopted() {
 
 void ConnectionIntake::accept_new_connections() {
   for (int accepted = 0; accepted < kMaxAcceptsPerRound; ++accepted) {
-    sockaddr_in peer{};
+    sockaddr_storage peer{};
     socklen_t length = sizeof(peer);
     UniqueFd socket(
         ::accept4(listen_socket_.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!socket.valid()) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) return;
-      // Out of descriptors or memory: the listening socket stays readable, so pause instead of spinning.
-      logger()->warn("scp accept failed: {}; pausing briefly", std::strerror(errno));
-      std::this_thread::sleep_for(kAcceptBackoff);
-      return;
+      const int error = errno;
+      if (AcceptBackoff::is_exhaustion(error)) backoff_.failed(error);
+      return;  // EAGAIN: nothing more; ECONNABORTED, EINTR and the like: the next round tries again
     }
+    backoff_.succeeded();
     set_int_option(socket.get(), IPPROTO_TCP, TCP_NODELAY, 1);
     if (waiting_.size() >= options_.max_waiting) {
-      logger()->warn("scp: {} connections still owe their A-ASSOCIATE-RQ; dropping the oldest, from {}",
-                     waiting_.size(), waiting_.front().peer_address);
+      if (throttle_.admit("scp waiting connections dropped")) {
+        logger()->warn("scp: {} connections still owe their A-ASSOCIATE-RQ; dropping the oldest, from {}",
+                       waiting_.size(), waiting_.front().peer_address);
+      }
       waiting_.erase(waiting_.begin());
     }
-    waiting_.push_back({std::move(socket), numeric_address(peer), Clock::now() + options_.rq_timeout, false});
+    waiting_.push_back({std::move(socket), numeric_peer_address(peer), Clock::now() + options_.rq_timeout, false});
   }
 }
 
@@ -260,12 +255,16 @@ void ConnectionIntake::inspect_waiting(std::size_t index, short revents) {
       logger()->debug("scp: connection from {} closed before its A-ASSOCIATE-RQ", waiting.peer_address);
       break;
     case RqState::not_associate_rq:
-      logger()->info("scp: connection from {} sent something other than an A-ASSOCIATE-RQ: closed",
-                     waiting.peer_address);
+      if (throttle_.admit("scp not an A-ASSOCIATE-RQ")) {
+        logger()->info("scp: connection from {} sent something other than an A-ASSOCIATE-RQ: closed",
+                       waiting.peer_address);
+      }
       break;
     case RqState::too_large:
-      logger()->info("scp: connection from {} announced an A-ASSOCIATE-RQ over {} bytes: closed", waiting.peer_address,
-                     kMaxRqBodyBytes);
+      if (throttle_.admit("scp A-ASSOCIATE-RQ too large")) {
+        logger()->info("scp: connection from {} announced an A-ASSOCIATE-RQ over {} bytes: closed",
+                       waiting.peer_address, kMaxRqBodyBytes);
+      }
       break;
   }
   waiting.socket.reset();
@@ -275,16 +274,20 @@ void ConnectionIntake::offer(Waiting& waiting) {
   // DCMTK reads with its own timeouts from a blocking socket and expects every byte to wake it.
   set_int_option(waiting.socket.get(), SOL_SOCKET, SO_RCVLOWAT, 1);
   set_blocking(waiting.socket.get(), true);
-  ReadyConnection ready{std::move(waiting.socket), waiting.peer_address};
-  if (hand_over_(ready)) return;
+  std::string calling_ae = peek_calling_ae(waiting.socket.get());
+  ReadyConnection ready{std::move(waiting.socket), waiting.peer_address, std::move(calling_ae)};
+  const auto refused = hand_over_(ready);
+  if (!refused) return;
   waiting.socket = std::move(ready.socket);
-  reject_for_capacity(waiting);
+  reject_for_capacity(waiting, *refused);
 }
 
-void ConnectionIntake::reject_for_capacity(Waiting& waiting) {
+void ConnectionIntake::reject_for_capacity(Waiting& waiting, const std::string& why) {
   const int fd = waiting.socket.get();
   set_blocking(fd, false);
-  logger()->warn("scp: association from {} rejected (transient): all workers busy", waiting.peer_address);
+  if (throttle_.admit("scp association rejected (transient)")) {
+    logger()->warn("scp: association from {} rejected (transient): {}", waiting.peer_address, why);
+  }
   (void)::send(fd, kRejectLocalLimitExceeded.data(), kRejectLocalLimitExceeded.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   (void)::shutdown(fd, SHUT_WR);
   // Reading what the peer still sends (its A-ASSOCIATE-RQ) until it closes avoids a reset that could destroy the
@@ -306,7 +309,7 @@ void ConnectionIntake::drain_lingering(Lingering& lingering) {
 void ConnectionIntake::expire(Clock::time_point now) {
   for (auto& w : waiting_) {
     if (w.socket.valid() && w.deadline <= now) {
-      logger()->info("scp: connection from {} sent no complete A-ASSOCIATE-RQ within {} ms: closed", w.peer_address,
+      if (throttle_.admit("scp no A-ASSOCIATE-RQ in time")) logger()->info("scp: connection from {} sent no complete A-ASSOCIATE-RQ within {} ms: closed", w.peer_address,
                      options_.rq_timeout.count());
       w.socket.reset();
     }

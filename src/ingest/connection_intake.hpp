@@ -5,11 +5,14 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "accept_backoff.hpp"
 #include "creni/common/result.hpp"
+#include "log_throttle.hpp"
 #include "unique_fd.hpp"
 
 namespace creni::ingest {
@@ -18,7 +21,8 @@ namespace creni::ingest {
 /// again, with TCP_NODELAY, ready for DCMTK.
 struct ReadyConnection {
   UniqueFd socket;
-  std::string peer_address;  ///< numeric IPv4 address
+  std::string peer_address;  ///< numeric IPv4 or IPv6 address (IPv4 peers of a dual-stack socket as plain IPv4)
+  std::string calling_ae;    ///< the calling AE title the A-ASSOCIATE-RQ names, trimmed (not yet validated)
 };
 
 struct ConnectionIntakeOptions {
@@ -34,20 +38,23 @@ struct ConnectionIntakeOptions {
 /// has arrived, so trickling peers cost no CPU. A first byte other than 0x01, an over-long PDU or a peer that
 /// closes early ends the connection at once; one still incomplete after rq_timeout is dropped; beyond
 /// max_waiting the oldest waiting one is dropped. A complete one goes to `hand_over`; when that declines
-/// (no free worker), the peer gets an A-ASSOCIATE-RJ transient "local limit exceeded" and the socket is drained
-/// briefly so the rejection is read rather than reset.
+/// (no free worker, or this peer holds its share already), the peer gets an A-ASSOCIATE-RJ transient "local limit
+/// exceeded" and the socket is drained briefly so the rejection is read rather than reset. Out of descriptors, the
+/// listening socket is left alone for a growing pause (AcceptBackoff) while waiting connections are still served.
+/// Messages a peer can cause once per connection go through `throttle`.
 /// start()/stop() from one thread; `hand_over` runs on the intake thread and takes the connection by moving from
 /// it when it returns true.
 class ConnectionIntake {
  public:
-  using HandOver = std::function<bool(ReadyConnection&)>;
+  /// Takes the connection (moving from it) and returns nothing, or leaves it and returns why it is refused.
+  using HandOver = std::function<std::optional<std::string>(ReadyConnection&)>;
 
-  ConnectionIntake(ConnectionIntakeOptions options, HandOver hand_over);
+  ConnectionIntake(ConnectionIntakeOptions options, HandOver hand_over, LogThrottle& throttle);
   ~ConnectionIntake();
   ConnectionIntake(const ConnectionIntake&) = delete;
   ConnectionIntake& operator=(const ConnectionIntake&) = delete;
 
-  /// Binds, listens and starts the thread. Error "bind_failed" naming address:port.
+  /// Binds, listens and starts the thread. Errors as listen_on(): "invalid_config" (address), "bind_failed".
   [[nodiscard]] Status start();
   /// Stops the thread and closes the listening socket and every connection not yet handed over. Idempotent.
   void stop();
@@ -84,7 +91,7 @@ class ConnectionIntake {
   void take_adopted();
   void inspect_waiting(std::size_t index, short revents);
   void offer(Waiting& waiting);
-  void reject_for_capacity(Waiting& waiting);
+  void reject_for_capacity(Waiting& waiting, const std::string& why);
   void drain_lingering(Lingering& lingering);
   void expire(Clock::time_point now);
   [[nodiscard]] int poll_timeout_ms(Clock::time_point now) const;
@@ -92,6 +99,8 @@ class ConnectionIntake {
 
   ConnectionIntakeOptions options_;
   HandOver hand_over_;
+  LogThrottle& throttle_;
+  AcceptBackoff backoff_;
   UniqueFd listen_socket_;
   UniqueFd wake_event_;
   std::atomic<std::uint16_t> bound_port_{0};

@@ -15,7 +15,10 @@
 #include <thread>
 
 #include "association_session.hpp"
+#include "association_watchdog.hpp"
 #include "connection_intake.hpp"
+#include "log_throttle.hpp"
+#include "peer_shares.hpp"
 #include "tls_terminator.hpp"
 #include "creni/common/atomic_file.hpp"
 
@@ -37,14 +40,28 @@ Status check_options(const StorageScpOptions& options) {
   if (options.max_associations < 1 || options.max_associations > kMaxWorkers) {
     return invalid("max_associations must be 1.." + std::to_string(kMaxWorkers));
   }
-  if (options.acse_timeout_s < 1 || options.dimse_timeout_s < 1) return invalid("timeouts must be at least 1 s");
+  if (options.acse_timeout_s < 1 || options.dimse_timeout_s < 1 || options.inactivity_timeout_s < 1 ||
+      options.min_transfer_rate_grace_s < 1 || options.tls_handshake_timeout_s < 1) {
+    return invalid("timeouts must be at least 1 s");
+  }
+  if (options.max_associations_per_peer < 1) return invalid("max_associations_per_peer must be at least 1");
+  if (options.max_dataset_bytes == 0) return invalid("max_dataset_bytes must be at least 1");
   if (options.spool_dir.empty()) return invalid("spool_dir is empty");
   return {};
 }
 
 StorageScpOptions normalized(StorageScpOptions options) {
   options.max_pdu = std::clamp<std::uint32_t>(options.max_pdu, ASC_MINIMUMPDUSIZE, ASC_MAXIMUMPDUSIZE);
+  options.max_associations_per_peer = std::min(options.max_associations_per_peer, options.max_associations);
   return options;
+}
+
+AssociationWatchdog::Limits watchdog_limits(const StorageScpOptions& options) {
+  AssociationWatchdog::Limits limits;
+  limits.inactivity = std::chrono::seconds(options.inactivity_timeout_s);
+  limits.min_bytes_per_s = options.min_transfer_rate;
+  limits.grace = std::chrono::seconds(options.min_transfer_rate_grace_s);
+  return limits;
 }
 
 }  // namespace
@@ -55,6 +72,12 @@ StorageScpOptions storage_scp_options(const config::NodeConfig& config) {
   options.bind_address = config.scp.bind;
   options.port = config.scp.port;
   options.max_associations = config.scp.max_associations;
+  options.max_associations_per_peer = config.scp.max_associations_per_peer;
+  options.inactivity_timeout_s = config.scp.inactivity_timeout_s;
+  options.min_transfer_rate = static_cast<std::uint64_t>(config.scp.min_transfer_rate_kib_s) * 1024;
+  options.min_transfer_rate_grace_s = config.scp.min_transfer_rate_grace_s;
+  options.max_dataset_bytes = config.scp.max_dataset_mb << 20;
+  options.tls_handshake_timeout_s = config.scp.tls_handshake_timeout_s;
   options.acse_timeout_s = config.scp.acse_timeout_s;
   options.dimse_timeout_s = config.scp.dimse_timeout_s;
   options.max_pdu = config.scp.max_pdu;
@@ -71,9 +94,17 @@ StorageScpOptions storage_scp_options(const config::NodeConfig& config) {
 class StorageScp::Runtime {
  public:
   Runtime(const StorageScpOptions& options, ArrivalSink& sink, std::function<bool()> intake_paused)
-      : shared_{options, AssociationAdmission(options.ae_title, options.gateways, options.default_gateway), sink,
+      : throttle_(logger()),
+        watchdog_(watchdog_limits(options)),
+        shared_{options, AssociationAdmission(options.ae_title, options.gateways, options.default_gateway), sink,
                 std::move(intake_paused)},
-        intake_(intake_options(options), [this](ReadyConnection& connection) { return hand_over(connection); }) {}
+        peers_(options.max_associations_per_peer),
+        intake_(
+            intake_options(options), [this](ReadyConnection& connection) { return hand_over(connection); },
+            throttle_) {
+    shared_.throttle = &throttle_;
+    shared_.watchdog = &watchdog_;
+  }
 
   ~Runtime() { stop(); }
 
@@ -94,12 +125,15 @@ class StorageScp::Runtime {
     return intake;
   }
 
-  bool hand_over(ReadyConnection& connection);
+  std::optional<std::string> hand_over(ReadyConnection& connection);
   void work(int index);
   void serve(ReadyConnection connection);
   void cut_active_sockets();
 
+  LogThrottle throttle_;
+  AssociationWatchdog watchdog_;
   ScpShared shared_;
+  PeerShares peers_;  // guarded by mutex_
   std::unique_ptr<AcceptorNetwork> network_;
   ConnectionIntake intake_;
   std::unique_ptr<TlsTerminator> tls_;
@@ -125,18 +159,19 @@ Status StorageScp::Runtime::start() {
   shared_.network = network_.get();
   for (int i = 0; i < options.max_associations; ++i) workers_.emplace_back([this, i] { work(i); });
   if (Status listening = intake_.start(); !listening) return listening;
-  logger()->info("storage SCP {} listening on {}:{} ({} associations at most, spool {})", options.ae_title,
-                 options.bind_address, intake_.port(), options.max_associations, options.spool_dir.string());
+  logger()->info("storage SCP {} listening on {} port {} ({} associations at most, {} per peer, spool {})",
+                 options.ae_title, options.bind_address, intake_.port(), options.max_associations,
+                 options.max_associations_per_peer, options.spool_dir.string());
   if (options.tls_port != 0) {
     TlsTerminator::Options tls;
     tls.bind_address = options.bind_address;
     tls.port = options.tls_port;
     tls.tls = options.tls;
-    tls.handshake_timeout = std::chrono::seconds(options.acse_timeout_s);
+    tls.handshake_timeout = std::chrono::seconds(options.tls_handshake_timeout_s);
     tls.max_connections = static_cast<std::size_t>(options.max_associations);
-    auto terminator = TlsTerminator::create(tls, [this](UniqueFd plaintext, std::string peer) {
-      intake_.adopt(std::move(plaintext), std::move(peer));
-    });
+    auto terminator = TlsTerminator::create(
+        tls, [this](UniqueFd plaintext, std::string peer) { intake_.adopt(std::move(plaintext), std::move(peer)); },
+        throttle_);
     if (!terminator) return terminator.error();
     tls_ = std::move(terminator).value();
     if (Status listening = tls_->start(); !listening) return listening;
@@ -166,13 +201,22 @@ void StorageScp::Runtime::stop() {
   logger()->info("storage SCP stopped ({} images stored)", shared_.images_stored.load());
 }
 
-bool StorageScp::Runtime::hand_over(ReadyConnection& connection) {
+std::optional<std::string> StorageScp::Runtime::hand_over(ReadyConnection& connection) {
   const std::lock_guard lock(mutex_);
-  if (closed_ || in_flight_.load() >= shared_.options.max_associations) return false;
+  if (closed_) return std::string("node stopping");
+  // A refusal here ends the connection before it becomes an association: counted as "busy" either way.
+  if (in_flight_.load() >= shared_.options.max_associations) {
+    if (shared_.options.metrics) shared_.options.metrics->association_ended("busy");
+    return std::string("all workers busy");
+  }
+  if (auto refused = peers_.take(connection.peer_address, connection.calling_ae)) {
+    if (shared_.options.metrics) shared_.options.metrics->association_ended("busy");
+    return refused;
+  }
   ready_.push_back(std::move(connection));
   ++in_flight_;
   ready_or_closed_.notify_one();
-  return true;
+  return std::nullopt;
 }
 
 void StorageScp::Runtime::work(int index) {
@@ -200,7 +244,7 @@ void StorageScp::Runtime::work(int index) {
 void StorageScp::Runtime::serve(ReadyConnection connection) {
   const int socket = connection.socket.get();
   try {
-    AssociationSession session(shared_, socket, connection.peer_address);
+    AssociationSession session(shared_, socket, connection.peer_address, connection.calling_ae);
     session.run();
   } catch (...) {
     logger()->error("scp: association from {} ended on an internal error", connection.peer_address);
@@ -209,6 +253,7 @@ void StorageScp::Runtime::serve(ReadyConnection connection) {
     // Deregistered before the descriptor is closed, so stop() never shuts down a reused number.
     const std::lock_guard lock(mutex_);
     active_sockets_.erase(socket);
+    peers_.give_back(connection.peer_address, connection.calling_ae);
     --in_flight_;
   }
   finished_.notify_all();

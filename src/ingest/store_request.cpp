@@ -11,6 +11,7 @@
 #include "creni/common/crash_point.hpp"
 #include "creni/common/uid.hpp"
 #include "creni/dicom/dataset_identity.hpp"
+#include "dataset_sink.hpp"
 #include "spool_file.hpp"
 
 namespace creni::ingest {
@@ -24,14 +25,37 @@ std::shared_ptr<spdlog::logger> logger() {
   return named ? named : spdlog::default_logger();
 }
 
-enum class Reception { complete, write_failed, wrong_context, association_broken };
+enum class Reception { complete, write_failed, too_large, wrong_context, association_broken };
 
 struct ByteCount {
   unsigned long bytes = 0;
+  SessionProgress* progress = nullptr;
 };
 
 // DCMTK reports the running total of data set bytes received after each PDV.
-void count_bytes(void* context, unsigned long byte_count) { static_cast<ByteCount*>(context)->bytes = byte_count; }
+void count_bytes(void* context, unsigned long byte_count) {
+  auto* count = static_cast<ByteCount*>(context);
+  count->bytes = byte_count;
+  if (count->progress != nullptr) count->progress->dataset_bytes(byte_count);
+}
+
+struct Received {
+  OFCondition condition;
+  T_ASC_PresentationContextID context_id = 0;
+  unsigned long bytes = 0;
+};
+
+// Reads one data set into `sink`, with its progress visible to the watchdog (transfer rate) all along.
+Received receive_dataset(const ScpShared& shared, const StoreOrigin& origin, DatasetSink& sink) {
+  ByteCount counted{0, origin.progress};
+  if (origin.progress != nullptr) origin.progress->dataset_started();
+  Received received;
+  received.condition = DIMSE_receiveDataSetInFile(origin.association, DIMSE_NONBLOCKING, shared.options.dimse_timeout_s,
+                                                  &received.context_id, &sink.stream(), count_bytes, &counted);
+  if (origin.progress != nullptr) origin.progress->message_completed();
+  received.bytes = counted.bytes;
+  return received;
+}
 
 std::uint64_t size_on_disk(const std::filesystem::path& path) {
   struct stat info {};
@@ -53,15 +77,21 @@ StoreReply broken() {
 }
 
 // Reads and drops a data set we refuse, so that the next command can follow on the same association.
-bool discard_dataset(const ScpShared& shared, T_ASC_Association* association) {
-  DIC_UL bytes = 0;
-  DIC_UL fragments = 0;
-  return DIMSE_ignoreDataSet(association, DIMSE_NONBLOCKING, shared.options.dimse_timeout_s, &bytes, &fragments).good();
+bool discard_dataset(const ScpShared& shared, const StoreOrigin& origin) {
+  auto sink = DatasetSink::discarding();
+  if (!sink) {
+    DIC_UL bytes = 0;
+    DIC_UL fragments = 0;
+    return DIMSE_ignoreDataSet(origin.association, DIMSE_NONBLOCKING, shared.options.dimse_timeout_s, &bytes,
+                               &fragments)
+        .good();
+  }
+  return receive_dataset(shared, origin, **sink).condition.good();
 }
 
-StoreReply refuse_unread(const ScpShared& shared, T_ASC_Association* association, std::uint16_t status,
+StoreReply refuse_unread(const ScpShared& shared, const StoreOrigin& origin, std::uint16_t status,
                          std::string comment) {
-  if (!discard_dataset(shared, association)) return broken();
+  if (!discard_dataset(shared, origin)) return broken();
   return failed(status, std::move(comment));
 }
 
@@ -83,24 +113,33 @@ bool intake_paused(const ScpShared& shared) {
 
 Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_ASC_PresentationContextID context_id,
                         const T_DIMSE_C_StoreRQ& request, const std::filesystem::path& path) {
-  DcmOutputFileStream* raw_stream = nullptr;
-  // The meta group comes from the command and the presentation context; the data set bytes follow unparsed.
-  const OFCondition created =
-      DIMSE_createFilestream(OFFilename(path.c_str()), &request, origin.association, context_id, OFTrue, &raw_stream);
-  std::unique_ptr<DcmOutputFileStream> stream(raw_stream);
-  if (created.bad() || !stream) {
-    logger()->error("gw={} cannot create spool file {}: {}", origin.gateway_id, path.string(), created.text());
-    return discard_dataset(shared, origin.association) ? Reception::write_failed : Reception::association_broken;
+  const auto cannot_store = [&](const std::string& why) {
+    logger()->error("gw={} cannot create spool file {}: {}", origin.gateway_id, path.string(), why);
+    return discard_dataset(shared, origin) ? Reception::write_failed : Reception::association_broken;
+  };
+  std::uint64_t meta_bytes = 0;
+  {
+    // The meta group comes from the command and the presentation context; the data set bytes follow unparsed.
+    DcmOutputFileStream* raw_stream = nullptr;
+    const OFCondition created =
+        DIMSE_createFilestream(OFFilename(path.c_str()), &request, origin.association, context_id, OFTrue, &raw_stream);
+    std::unique_ptr<DcmOutputFileStream> meta(raw_stream);
+    if (created.bad() || !meta) return cannot_store(created.text());
+    meta_bytes = static_cast<std::uint64_t>(meta->tell());
+    meta->flush();
+    if (!meta->good()) return cannot_store("meta group not written");
   }
-  const auto meta_bytes = static_cast<std::uint64_t>(stream->tell());
-  ByteCount received;
-  T_ASC_PresentationContextID data_context_id = 0;
-  const OFCondition got =
-      DIMSE_receiveDataSetInFile(origin.association, DIMSE_NONBLOCKING, shared.options.dimse_timeout_s,
-                                 &data_context_id, stream.get(), count_bytes, &received);
-  stream->flush();
-  const bool written = stream->good();
-  stream.reset();  // closes the file
+  auto sink = DatasetSink::append_to(path, shared.options.max_dataset_bytes);
+  if (!sink) return cannot_store(sink.error().describe());
+  const Received received = receive_dataset(shared, origin, **sink);
+  const bool written = (*sink)->close();
+  const OFCondition& got = received.condition;
+  if ((*sink)->exceeded() && got.good()) return Reception::too_large;
+  if (!written && got.good()) {
+    logger()->warn("gw={} peer={} cannot write the spool file {}: disk full or unwritable", origin.gateway_id,
+                   origin.peer_label, path.string());
+    return Reception::write_failed;
+  }
   if (got.code() == DIMSEC_OUTOFRESOURCES && got.module() == OFM_dcmnet) {
     // DCMTK could not write to the spool (disk full) and has read the rest of the data set off the wire: the
     // association is still in step, so the sender gets 0xA700 for this image instead of an abort.
@@ -113,8 +152,8 @@ Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_AS
                    got.text());
     return Reception::association_broken;
   }
-  if (data_context_id != context_id) return Reception::wrong_context;
-  // A full disk may surface only when the stream's buffer is flushed at close: compare sizes.
+  if (received.context_id != context_id) return Reception::wrong_context;
+  // A full disk may surface only when the last buffered bytes are written at close: compare sizes.
   if (!written || size_on_disk(path) != meta_bytes + received.bytes) return Reception::write_failed;
   return Reception::complete;
 }
@@ -168,17 +207,17 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
   const std::string sop_class = uid::strip_padding(request.AffectedSOPClassUID);
   const std::string sop_instance = uid::strip_padding(request.AffectedSOPInstanceUID);
   if (!context_carries(origin.association, context_id, sop_class)) {
-    return refuse_unread(shared, origin.association, STATUS_STORE_Refused_SOPClassNotSupported,
+    return refuse_unread(shared, origin, STATUS_STORE_Refused_SOPClassNotSupported,
                          "SOP Class not negotiated on this presentation context");
   }
   if (intake_paused(shared)) {
-    return refuse_unread(shared, origin.association, STATUS_STORE_Refused_OutOfResources,
+    return refuse_unread(shared, origin, STATUS_STORE_Refused_OutOfResources,
                          "intake paused: low disk space");
   }
   // UIDs name folders and files later on: one that is not a valid UID (PS3.5 section 9.1), such as "../../x", is
   // refused before a byte is stored (the data set must carry the same UID, so it could never be processed).
   if (!uid::is_valid(sop_instance) || !uid::is_valid(sop_class)) {
-    return refuse_unread(shared, origin.association, STATUS_STORE_Error_CannotUnderstand,
+    return refuse_unread(shared, origin, STATUS_STORE_Error_CannotUnderstand,
                          "Affected SOP Class/Instance UID is not a valid UID");
   }
 
@@ -190,6 +229,10 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
       return broken();
     case Reception::write_failed:
       return failed(STATUS_STORE_Refused_OutOfResources, "cannot write the spool file");
+    case Reception::too_large:
+      logger()->warn("gw={} peer={} data set over scp.max_dataset_mb ({} MiB): refused, nothing kept",
+                     origin.gateway_id, origin.peer_label, shared.options.max_dataset_bytes >> 20);
+      return failed(STATUS_STORE_Refused_OutOfResources, "data set larger than scp.max_dataset_mb");
     case Reception::wrong_context:
       return failed(STATUS_STORE_Error_CannotUnderstand, "data set sent on another presentation context");
   }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "association_session.hpp"
+#include "association_watchdog.hpp"
 
 namespace creni::ingest {
 
@@ -25,6 +26,7 @@ struct StoreOrigin {
   T_ASC_Association* association = nullptr;
   std::string gateway_id;
   std::string peer_label;  ///< "CALLING_AE@address"
+  SessionProgress* progress = nullptr;  ///< the association's progress, for the watchdog; may be null
 };
 
 /// Receives the data set of one C-STORE-RQ into the spool byte for byte, checks that its own SOP Class and

@@ -13,9 +13,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+
+#include "listen_socket.hpp"
 
 namespace creni::ingest {
 
@@ -69,12 +72,6 @@ Result<SSL_CTX*> make_context(const config::TlsConfig& tls) {
   return context;
 }
 
-std::string numeric_address(const sockaddr_in& address) {
-  char text[INET_ADDRSTRLEN] = {0};
-  ::inet_ntop(AF_INET, &address.sin_addr, text, sizeof text);
-  return text;
-}
-
 // Waits until `fd` is ready for what OpenSSL asked (`want`), up to `deadline`; false on timeout or stop.
 bool wait_for(int fd, int ssl_error, std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& stop) {
   while (!stop.load()) {
@@ -111,6 +108,8 @@ struct TlsTerminator::Connection {
   std::string peer;
   SSL* ssl = nullptr;
   std::thread thread;
+  std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
+  std::atomic<bool> handshaking{true};
   std::atomic<bool> finished{false};
   ~Connection() {
     if (thread.joinable()) thread.join();
@@ -118,14 +117,20 @@ struct TlsTerminator::Connection {
   }
 };
 
-Result<std::unique_ptr<TlsTerminator>> TlsTerminator::create(Options options, Deliver deliver) {
+Result<std::unique_ptr<TlsTerminator>> TlsTerminator::create(Options options, Deliver deliver,
+                                                             LogThrottle& throttle) {
   auto context = make_context(options.tls);
   if (!context) return context.error();
-  return std::unique_ptr<TlsTerminator>(new TlsTerminator(std::move(options), std::move(deliver), context.value()));
+  return std::unique_ptr<TlsTerminator>(
+      new TlsTerminator(std::move(options), std::move(deliver), context.value(), throttle));
 }
 
-TlsTerminator::TlsTerminator(Options options, Deliver deliver, SSL_CTX* context)
-    : options_(std::move(options)), deliver_(std::move(deliver)), context_(context) {}
+TlsTerminator::TlsTerminator(Options options, Deliver deliver, SSL_CTX* context, LogThrottle& throttle)
+    : options_(std::move(options)),
+      deliver_(std::move(deliver)),
+      context_(context),
+      throttle_(throttle),
+      backoff_("scp-tls", logger()) {}
 
 TlsTerminator::~TlsTerminator() {
   stop();
@@ -133,25 +138,12 @@ TlsTerminator::~TlsTerminator() {
 }
 
 Status TlsTerminator::start() {
-  listen_socket_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   wake_event_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  const std::string where = options_.bind_address + ":" + std::to_string(options_.port);
-  if (!listen_socket_.valid() || !wake_event_.valid()) return make_error("bind_failed", where + ": " + std::strerror(errno));
-  const int yes = 1;
-  ::setsockopt(listen_socket_.get(), SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(options_.port);
-  if (::inet_pton(AF_INET, options_.bind_address.c_str(), &address.sin_addr) != 1) {
-    return make_error("bind_failed", where + ": not a numeric IPv4 address");
-  }
-  if (::bind(listen_socket_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listen_socket_.get(), 64) != 0) {
-    return make_error("bind_failed", where + ": " + std::strerror(errno));
-  }
-  socklen_t length = sizeof address;
-  ::getsockname(listen_socket_.get(), reinterpret_cast<sockaddr*>(&address), &length);
-  bound_port_ = ntohs(address.sin_port);
+  if (!wake_event_.valid()) return make_error("bind_failed", std::string("eventfd: ") + std::strerror(errno));
+  auto listening = listen_on(options_.bind_address, options_.port, 64);
+  if (!listening) return listening.error();
+  listen_socket_ = std::move(listening).value();
+  bound_port_ = bound_port(listen_socket_.get());
   stopping_.store(false);
   accept_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "scp-tls-accept");
@@ -161,7 +153,7 @@ Status TlsTerminator::start() {
       logger()->critical("TLS accept loop stopped: {}", e.what());
     }
   });
-  logger()->info("DICOM TLS listening on {}:{}", options_.bind_address, bound_port_);
+  logger()->info("DICOM TLS listening on {} port {}", options_.bind_address, bound_port_);
   return {};
 }
 
@@ -183,37 +175,82 @@ void TlsTerminator::stop() {
 
 void TlsTerminator::accept_loop() {
   while (!stopping_.load()) {
-    std::array<pollfd, 2> fds{{{wake_event_.get(), POLLIN, 0}, {listen_socket_.get(), POLLIN, 0}}};
-    if (::poll(fds.data(), fds.size(), 500) < 0 && errno != EINTR) return;
-    reap_finished();
-    if (stopping_.load() || (fds[1].revents & POLLIN) == 0) continue;
-    sockaddr_in peer{};
-    socklen_t length = sizeof peer;
-    UniqueFd socket(::accept4(listen_socket_.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!socket.valid()) continue;
-    const std::lock_guard lock(mutex_);
-    if (connections_.size() >= options_.max_connections) {
-      logger()->warn("TLS connection from {} closed: {} TLS connections already open", numeric_address(peer),
-                     connections_.size());
-      continue;
+    const auto now = std::chrono::steady_clock::now();
+    const bool accepting = !backoff_.paused(now);
+    // While out of descriptors the listening socket stays out of the set: it would report readable at once.
+    std::array<pollfd, 2> fds{{{wake_event_.get(), POLLIN, 0}, {accepting ? listen_socket_.get() : -1, POLLIN, 0}}};
+    int wait_ms = 500;
+    if (!accepting) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(backoff_.resume_at() - now).count();
+      wait_ms = static_cast<int>(std::clamp<long long>(left + 1, 1, 500));
     }
-    const int yes = 1;
-    ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    auto connection = std::make_unique<Connection>();
-    connection->socket = std::move(socket);
-    connection->peer = numeric_address(peer);
-    Connection& served = *connection;
-    connections_.push_back(std::move(connection));
-    served.thread = std::thread([this, &served] {
-      pthread_setname_np(pthread_self(), "scp-tls");
-      try {
-        serve(served);
-      } catch (const std::exception& e) {
-        logger()->error("TLS connection from {} failed: {}", served.peer, e.what());
-      }
-      served.finished.store(true);
-    });
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) return;
+    reap_finished();
+    throttle_.flush();
+    if (stopping_.load() || !accepting || (fds[1].revents & POLLIN) == 0) continue;
+    accept_one();
   }
+}
+
+void TlsTerminator::accept_one() {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  UniqueFd socket(
+      ::accept4(listen_socket_.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (!socket.valid()) {
+    const int error = errno;
+    if (AcceptBackoff::is_exhaustion(error)) backoff_.failed(error);
+    return;
+  }
+  backoff_.succeeded();
+  const std::string peer_address = numeric_peer_address(peer);
+  const std::lock_guard lock(mutex_);
+  if (!make_room()) {
+    if (throttle_.admit("TLS connection refused")) {
+      logger()->warn("TLS connection from {} closed: {} TLS connections already open", peer_address,
+                     connections_.size());
+    }
+    return;
+  }
+  const int yes = 1;
+  ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  auto connection = std::make_unique<Connection>();
+  connection->socket = std::move(socket);
+  connection->peer = peer_address;
+  Connection& served = *connection;
+  connections_.push_back(std::move(connection));
+  served.thread = std::thread([this, &served] {
+    pthread_setname_np(pthread_self(), "scp-tls");
+    try {
+      serve(served);
+    } catch (const std::exception& e) {
+      logger()->error("TLS connection from {} failed: {}", served.peer, e.what());
+    }
+    served.finished.store(true);
+  });
+}
+
+bool TlsTerminator::make_room() {
+  // Called with mutex_ held. Finished connections still in the list are reaped soon; they hold no slot.
+  std::size_t open = 0;
+  Connection* oldest_handshake = nullptr;
+  for (const auto& connection : connections_) {
+    if (connection->finished.load()) continue;
+    ++open;
+    if (connection->handshaking.load() && (oldest_handshake == nullptr || connection->accepted < oldest_handshake->accepted)) {
+      oldest_handshake = connection.get();
+    }
+  }
+  if (open < options_.max_connections) return true;
+  if (oldest_handshake == nullptr) return false;
+  // Every slot taken: the handshake that has waited longest gives way (its thread sees the socket shut down).
+  if (throttle_.admit("TLS handshake preempted")) {
+    logger()->info("TLS handshake with {} ended: all TLS slots taken and a new connection is waiting",
+                   oldest_handshake->peer);
+  }
+  oldest_handshake->handshaking.store(false);
+  (void)::shutdown(oldest_handshake->socket.get(), SHUT_RDWR);
+  return true;
 }
 
 void TlsTerminator::reap_finished() {
@@ -247,10 +284,14 @@ void TlsTerminator::serve(Connection& connection) {
     if ((error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) && wait_for(fd, error, deadline, stopping_)) {
       continue;
     }
-    logger()->warn("TLS handshake with {} failed: {}", connection.peer,
-                   error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE ? "timed out" : openssl_error());
+    const std::string why =
+        error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE ? "timed out" : openssl_error();
+    if (throttle_.admit("TLS handshake failed")) {
+      logger()->warn("TLS handshake with {} failed: {}", connection.peer, why);
+    }
     return;
   }
+  connection.handshaking.store(false);
   logger()->debug("TLS handshake with {} done ({}, {})", connection.peer, SSL_get_version(connection.ssl),
                   SSL_get_cipher_name(connection.ssl));
 

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "creni/common/atomic_file.hpp"
+#include "creni/common/clock.hpp"
 #include "creni/common/crash_point.hpp"
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/worker_process.hpp"
@@ -53,6 +54,12 @@ void dispose_of_input(const PipelineOptions& options, const journal::Job& job) {
   if (ec) logger()->warn("gw={} job={} cannot dispose of {}: {}", job.gateway_id, job.id, job.input_path.string(), ec.message());
 }
 
+void observe_written(metrics::PipelineMetrics& metrics, const journal::Job& job, long long worker_ms, std::int64_t inference_us) {
+  metrics.step_took("worker", static_cast<double>(worker_ms) / 1000.0);
+  if (inference_us > 0) metrics.step_took("infer", static_cast<double>(inference_us) / 1e6);
+  metrics.written(job.gateway_id, static_cast<double>(unix_time_ms() - job.created_at_ms) / 1000.0);
+}
+
 }  // namespace
 
 // One worker process and what it takes to (re)start it.
@@ -76,6 +83,7 @@ class WorkerSlot {
     worker_ = std::move(spawned).value();
     pid_ = static_cast<long>(worker_->pid());
     logger()->debug("worker {} started, pid {}", index_, worker_->pid());
+    if (options_.metrics) options_.metrics->worker_started();
     return worker_.get();
   }
 
@@ -86,6 +94,7 @@ class WorkerSlot {
     if (!worker_) return {};
     const std::string how = worker_->kill_and_reap();
     worker_.reset();
+    if (options_.metrics) options_.metrics->worker_replaced();
     return how;
   }
 
@@ -252,10 +261,14 @@ void Pipeline::supervise(int slot_index) {
 }
 
 Pipeline::Committing Pipeline::commit_in_background(Finished finished) {
-  auto commit = [this, staged = finished.reply.staged_output, output = finished.reply.output,
-                 mirrored = finished.reply.mirrored_input]() -> Status {
+  // Copies: `finished` moves on into the Committing entry while this runs.
+  JobReply paths;
+  paths.staged_output = finished.reply.staged_output;
+  paths.output = finished.reply.output;
+  paths.mirrored_input = finished.reply.mirrored_input;
+  auto commit = [this, job_id = finished.job.id, request = finished.request, reply = std::move(paths)]() -> Status {
     try {
-      return commit_result(staged, output, mirrored);
+      return commit_result(job_id, request, reply);
     } catch (const std::exception& e) {
       return make_error("io_error", std::string("cannot commit the result: ") + e.what());
     }
@@ -289,6 +302,8 @@ Pipeline::InFlight Pipeline::send_to(WorkerProcess& worker, journal::Job job) {
   sent.request.output_root = output_folder_of(options_, job.gateway_id);
   sent.request.layout = gateway != nullptr ? gateway->output_layout : config::OutputLayout::nested;
   if (job.source == journal::Source::scp) sent.request.mirror_root = mirror_folder_of(options_, job.gateway_id);
+  sent.request.expected_sop_instance_uid = job.sop_instance_uid;
+  sent.request.expected_content_hash = job.content_hash;
   sent.destinations = gateway != nullptr ? gateway->destinations : std::vector<std::string>{};
   sent.job = std::move(job);
   sent.worker = &worker;
@@ -336,34 +351,36 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
     return std::nullopt;
   }
   if (!reply->ok) {
-    logger()->warn("gw={} job={} rejected: {}: {}", job.gateway_id, job.id, reply->reason, reply->detail);
-    if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {
-      logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
-    }
-    // An object ignored by policy ([processing] non_image = "ignore") is recorded, but nothing of it is kept.
-    if (reply->reason != "ignored") keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
+    reject(job, reply->reason, reply->detail);
     return std::nullopt;
   }
   return Finished{std::move(in_flight.job), std::move(in_flight.request), std::move(in_flight.destinations),
                   std::move(reply).value(), elapsed_ms};
 }
 
-Status Pipeline::commit_result(const std::filesystem::path& staged, const std::filesystem::path& output,
-                               const std::filesystem::path& mirrored) {
-  // The worker wrote the result next to its final name and went on with the next job; the fsync, the rename and
-  // the folder fsyncs happen here, all before the journal says `written` (and before it points at the mirror).
-  crash_point("result_answered_before_commit");
-  if (!staged.empty()) {
-    if (Status committed = fs::commit_file(staged, output, fs::FolderSync::by_caller); !committed) return committed;
+void Pipeline::reject(const journal::Job& job, const std::string& reason, const std::string& detail) {
+  logger()->warn("gw={} job={} rejected: {}: {}", job.gateway_id, job.id, reason, detail);
+  if (Status recorded = journal_.mark_rejected(job.id, reason, detail); !recorded) {
+    logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
   }
-  if (Status synced = folder_syncer_.sync(output.parent_path()); !synced) return synced;
-  if (!mirrored.empty()) return folder_syncer_.sync(mirrored.parent_path());
-  return {};
+  // An object ignored by policy ([processing] non_image = "ignore") is recorded, but nothing of it is kept.
+  if (reason != "ignored") keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
 }
 
 std::optional<journal::Job> Pipeline::record_written(Finished& finished, const Status& durable, bool claim_next) {
   const journal::Job& job = finished.job;
   JobReply& reply = finished.reply;
+  // Once recorded (or not to be recorded), the journal says whose result this name is.
+  struct ClaimRelease {
+    OutputClaims& claims;
+    const std::filesystem::path output;
+    std::int64_t job_id;
+    ~ClaimRelease() { claims.release(output, job_id); }
+  } const release{output_claims_, reply.output, job.id};
+  if (!durable && durable.error().code == "output_conflict") {
+    reject(job, durable.error().code, durable.error().message);
+    return std::nullopt;
+  }
   if (!durable) {
     // Like a worker's io_error: the disk's fault, not the image's; the job runs again after a pause.
     logger()->error("gw={} job={} result not durable, retrying in {} s: {}", job.gateway_id, job.id,
@@ -413,6 +430,7 @@ std::optional<journal::Job> Pipeline::record_written(Finished& finished, const S
   catalog_writer_->add(job.id, std::move(rows));
   logger()->info("gw={} job={} sop={} written {} ({} ms)", job.gateway_id, job.id, reply.source.sop_instance_uid,
                  reply.output.string(), finished.elapsed_ms);
+  if (options_.metrics) observe_written(*options_.metrics, job, finished.elapsed_ms, reply.inference_us);
   if (job.source == journal::Source::folder) dispose_of_input(options_, job);
   if (on_written_ && !finished.destinations.empty()) on_written_();
   return next;

@@ -14,8 +14,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "creni/process/pixel_frames.hpp"
-#include "json_text.hpp"
 
 namespace creni::process {
 
@@ -24,6 +25,8 @@ namespace {
 constexpr std::size_t kMaxResultBytes = 1 << 20;
 constexpr std::size_t kMaxFindings = 64;
 constexpr std::size_t kMaxLabel = 64;
+// result.json is small and flat; anything nested deeper is not a result file.
+constexpr int kMaxJsonDepth = 32;
 
 std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("process");
@@ -72,18 +75,30 @@ Status write_text(const std::filesystem::path& path, const std::string& text) {
 
 std::string settings_json(const std::filesystem::path& folder, const std::string& marker,
                           const std::vector<std::pair<std::string, std::string>>& parameters) {
-  std::ostringstream json;
-  json << "{\n  \"contract\": 1,\n"
-       << "  \"input\": " << json::quote((folder / "input.dcm").string()) << ",\n"
-       << "  \"output\": " << json::quote((folder / "output.dcm").string()) << ",\n"
-       << "  \"result\": " << json::quote((folder / "result.json").string()) << ",\n"
-       << "  \"marker\": " << json::quote(marker) << ",\n"
-       << "  \"parameters\": {";
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    json << (i == 0 ? "\n    " : ",\n    ") << json::quote(parameters[i].first) << ": " << json::quote(parameters[i].second);
+  nlohmann::ordered_json settings = {{"contract", 1},
+                                     {"input", (folder / "input.dcm").string()},
+                                     {"output", (folder / "output.dcm").string()},
+                                     {"result", (folder / "result.json").string()},
+                                     {"marker", marker},
+                                     {"parameters", nlohmann::ordered_json::object()}};
+  for (const auto& [name, value] : parameters) settings["parameters"][name] = value;
+  return settings.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+// The module's result file as JSON: RFC 8259 (valid UTF-8), at most kMaxJsonDepth deep. Error "invalid_json".
+Result<nlohmann::json> parse_json(const std::string& text) {
+  bool too_deep = false;
+  const nlohmann::json::parser_callback_t depth_limit = [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    too_deep = too_deep || depth > kMaxJsonDepth;
+    return !too_deep;
+  };
+  try {
+    nlohmann::json parsed = nlohmann::json::parse(text, depth_limit);
+    if (too_deep) return make_error("invalid_json", "nested more than " + std::to_string(kMaxJsonDepth) + " deep");
+    return parsed;
+  } catch (const nlohmann::json::parse_error& e) {
+    return make_error("invalid_json", "not valid JSON at byte " + std::to_string(e.byte));
   }
-  json << (parameters.empty() ? "}" : "\n  }") << "\n}\n";
-  return json.str();
 }
 
 std::vector<std::string> clean_environment(const std::vector<std::string>& extra, const std::string& folder) {
@@ -118,27 +133,27 @@ bool is_plain_label(const std::string& label) {
 }  // namespace
 
 Result<std::vector<Finding>> parse_result_json(const std::string& text) {
-  auto parsed = json::parse(text);
+  auto parsed = parse_json(text);
   if (!parsed) return failed("result.json: " + parsed.error().message);
-  if (parsed->kind != json::Value::Kind::object) return failed("result.json: the top level must be an object");
-  const json::Value* list = parsed->find("findings");
-  if (list == nullptr) return failed("result.json: no \"findings\" array");
-  if (list->kind != json::Value::Kind::array) return failed("result.json: \"findings\" must be an array");
-  if (list->items.size() > kMaxFindings) return failed("result.json: more than " + std::to_string(kMaxFindings) + " findings");
+  if (!parsed->is_object()) return failed("result.json: the top level must be an object");
+  const auto list = parsed->find("findings");
+  if (list == parsed->end()) return failed("result.json: no \"findings\" array");
+  if (!list->is_array()) return failed("result.json: \"findings\" must be an array");
+  if (list->size() > kMaxFindings) return failed("result.json: more than " + std::to_string(kMaxFindings) + " findings");
   std::vector<Finding> findings;
-  for (std::size_t i = 0; i < list->items.size(); ++i) {
-    const json::Value& item = list->items[i];
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const nlohmann::json& item = (*list)[i];
     const std::string where = "result.json: findings[" + std::to_string(i) + "]";
-    if (item.kind != json::Value::Kind::object) return failed(where + " must be an object");
-    const json::Value* label = item.find("label");
-    const json::Value* score = item.find("score");
-    if (label == nullptr || label->kind != json::Value::Kind::string || !is_plain_label(label->text)) {
+    if (!item.is_object()) return failed(where + " must be an object");
+    const auto label = item.find("label");
+    const auto score = item.find("score");
+    if (label == item.end() || !label->is_string() || !is_plain_label(label->get<std::string>())) {
       return failed(where + ".label must be 1-64 printable ASCII characters without backslash");
     }
-    if (score == nullptr || score->kind != json::Value::Kind::number || !(score->number >= 0.0 && score->number <= 1.0)) {
+    if (score == item.end() || !score->is_number() || !(score->get<double>() >= 0.0 && score->get<double>() <= 1.0)) {
       return failed(where + ".score must be a number between 0 and 1");
     }
-    findings.push_back(Finding{label->text, score->number});
+    findings.push_back(Finding{label->get<std::string>(), score->get<double>()});
   }
   return findings;
 }

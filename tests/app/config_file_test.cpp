@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "harness/harness.hpp"
+
 namespace creni::app {
 namespace {
 
@@ -70,6 +74,74 @@ TEST(ConfigFile, embedded_defaults_are_valid_and_documented_values) {
   EXPECT_EQ(c.scp.port, 11112);
   EXPECT_TRUE(c.destinations.empty());
   EXPECT_EQ(c.scp.default_gateway, "1");
+}
+
+TEST(ConfigFile, reads_the_scp_limits_for_slow_and_hostile_peers_with_sane_defaults) {
+  const config::NodeConfig defaults = embedded_defaults();
+  EXPECT_EQ(defaults.scp.max_associations_per_peer, 8);
+  EXPECT_EQ(defaults.scp.inactivity_timeout_s, 60);
+  EXPECT_EQ(defaults.scp.min_transfer_rate_kib_s, 8);
+  EXPECT_EQ(defaults.scp.min_transfer_rate_grace_s, 10);
+  EXPECT_EQ(defaults.scp.max_dataset_mb, 2048u);
+  EXPECT_EQ(defaults.scp.tls_handshake_timeout_s, 10);
+
+  auto parsed = parse_config(
+      "[scp]\nbind = \"::\"\nmax_associations_per_peer = 2\ninactivity_timeout_s = 5\nmin_transfer_rate_kib_s = 0\n"
+      "min_transfer_rate_grace_s = 3\nmax_dataset_mb = 10\ntls_handshake_timeout_s = 4\n",
+      "test.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->scp.bind, "::");
+  EXPECT_EQ(parsed->scp.max_associations_per_peer, 2);
+  EXPECT_EQ(parsed->scp.inactivity_timeout_s, 5);
+  EXPECT_EQ(parsed->scp.min_transfer_rate_kib_s, 0);
+  EXPECT_EQ(parsed->scp.min_transfer_rate_grace_s, 3);
+  EXPECT_EQ(parsed->scp.max_dataset_mb, 10u);
+  EXPECT_EQ(parsed->scp.tls_handshake_timeout_s, 4);
+
+  EXPECT_NE(error_of("[scp]\nmax_associations_per_peer = 0\n").find("scp.max_associations_per_peer"), std::string::npos);
+  EXPECT_NE(error_of("[scp]\ninactivity_timeout_s = 0\n").find("scp.inactivity_timeout_s"), std::string::npos);
+  EXPECT_NE(error_of("[scp]\nmax_dataset_mb = 0\n").find("scp.max_dataset_mb"), std::string::npos);
+  EXPECT_NE(error_of("[scp]\nmin_transfer_rate_grace_s = 0\n").find("scp.min_transfer_rate_grace_s"),
+            std::string::npos);
+}
+
+TEST(ConfigFile, http_defaults_and_keys_are_the_contract_names) {
+  const config::NodeConfig defaults = embedded_defaults();
+  EXPECT_TRUE(defaults.http.enabled);
+  EXPECT_EQ(defaults.http.listen, "127.0.0.1:11180");
+  EXPECT_TRUE(defaults.http.token_file.empty());
+  const auto parsed = parse_config("[http]\nenabled = false\nlisten = \"0.0.0.0:8080\"\ntoken_file = \"/etc/creni/token\"\n",
+                                   "test.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_FALSE(parsed->http.enabled);
+  EXPECT_EQ(parsed->http.listen, "0.0.0.0:8080");
+  EXPECT_EQ(parsed->http.token_file, "/etc/creni/token");
+}
+
+TEST(ConfigFile, refuses_an_http_listen_address_that_is_reachable_from_elsewhere_without_a_token) {
+  EXPECT_NE(error_of("[http]\nlisten = \"0.0.0.0:11180\"\n").find("http.listen"), std::string::npos);
+  EXPECT_NE(error_of("[http]\nlisten = \"192.168.1.5:11180\"\n").find("token_file"), std::string::npos);
+  EXPECT_TRUE(parse_config("[http]\nlisten = \"127.0.0.2:11180\"\n", "t").ok());
+  EXPECT_TRUE(parse_config("[http]\nlisten = \"localhost:11180\"\n", "t").ok());
+  EXPECT_TRUE(parse_config("[http]\nenabled = false\nlisten = \"0.0.0.0:11180\"\n", "t").ok());
+}
+
+TEST(ConfigFile, refuses_a_malformed_http_listen_address) {
+  for (const char* listen : {"11180", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000", "127.0.0.1:80x", "example.org:80"}) {
+    EXPECT_NE(error_of(std::string("[http]\nlisten = \"") + listen + "\"\n").find("http.listen"), std::string::npos)
+        << listen;
+  }
+}
+
+TEST(ConfigFile, reads_the_http_token_without_surrounding_white_space) {
+  harness::TempDir dir;
+  std::ofstream(dir / "token") << "  abc-123\n";
+  EXPECT_EQ(config::read_http_token(dir / "token").value(), "abc-123");
+  std::ofstream(dir / "empty") << "\n";
+  EXPECT_FALSE(config::read_http_token(dir / "empty").ok());
+  std::ofstream(dir / "two") << "abc def";
+  EXPECT_FALSE(config::read_http_token(dir / "two").ok());
+  EXPECT_EQ(config::read_http_token(dir / "missing").error().code, "invalid_config");
 }
 
 TEST(ConfigFile, refuses_unknown_keys_with_their_full_name) {

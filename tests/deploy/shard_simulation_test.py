@@ -33,7 +33,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def shard_config(folder: pathlib.Path, shard: str, port: int) -> str:
+def shard_config(folder: pathlib.Path, shard: str, port: int, http_port: int) -> str:
     gateways = "".join(f'[[gateway]]\nid = "{g}"\ncalling_ae_titles = ["GATEWAY_{g}"]\n\n' for g in SHARDS[shard])
     return f"""
 [node]
@@ -47,6 +47,9 @@ min_free_mb = 1
 bind = "127.0.0.1"
 port = {port}
 default_gateway = ""
+
+[http]
+listen = "127.0.0.1:{http_port}"
 
 [input]
 settle_ms = 20
@@ -62,7 +65,7 @@ class Shard:
         self.name = name
         self.port = free_port()
         self.config = folder / f"shard-{name}.toml"
-        self.config.write_text(shard_config(folder, name, self.port))
+        self.config.write_text(shard_config(folder, name, self.port, free_port()))
         self.journal = folder / f"state-{name}" / "journal.db"
         self.log = open(folder / f"shard-{name}.log", "w+")
         self.process = subprocess.Popen([NODE, "run", "--config", str(self.config)], stdout=self.log,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "dicom_factory.hpp"
 #include "node_under_test.hpp"
@@ -114,6 +115,72 @@ TEST_F(DiskFull, a_full_journal_volume_gets_0xa700_keeps_the_journal_intact_and_
   EXPECT_FALSE(refused_out_of_resources(stored)) << stored.out << node.log();
   ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.status_json() << node.log();
   EXPECT_EQ(node.outputs().size(), 1u);
+  EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
+}
+
+// Fills `folder` (as the node sees it) with one file until the volume is full or `megabytes` are written.
+std::filesystem::path fill(const NodeUnderTest& node, const std::filesystem::path& folder, int megabytes) {
+  const auto filler = seen_by(node, folder / "filler");
+  std::ofstream out(filler, std::ios::binary);
+  const std::string block(1 << 20, 'x');
+  for (int i = 0; i < megabytes && out.write(block.data(), static_cast<std::streamsize>(block.size())); ++i) {
+    out.flush();
+  }
+  return filler;
+}
+
+TEST_F(DiskFull, below_the_watermark_c_stores_get_0xa700_at_once_the_folder_door_waits_and_both_resume_with_space) {
+  NodeUnderTest::Settings settings;
+  settings.node = "min_free_mb = 8";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start_under(in_own_mounts({{"16m", node.state()}}))) << node.log();
+  node.read_status_in_its_mount_namespace();
+  const auto filler = fill(node, node.state(), 10);  // 6 MiB left: under the 8 MiB watermark
+
+  const auto began = std::chrono::steady_clock::now();
+  const auto refused = store(node, small_);
+  EXPECT_TRUE(refused_out_of_resources(refused)) << refused.out << refused.err << node.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 3s);
+  EXPECT_NE(node.log().find("intake paused: low disk space"), std::string::npos) << node.log();
+  // The folder door leaves a new file where it is while space is low.
+  const auto dropped = seen_by(node, node.input() / "gateway_2" / "dropped.dcm");
+  std::filesystem::create_directories(dropped.parent_path());
+  std::filesystem::copy_file(small_, dropped);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(node.count_in_state("received") + node.count_in_state("processing") + node.count_in_state("written"), 0)
+      << node.status_json();
+
+  std::filesystem::remove(filler);  // space returns: no restart, nothing lost
+  const auto stored = store(node, small_);
+  EXPECT_EQ(stored.exit_code, 0) << stored.out << stored.err << node.log();
+  EXPECT_FALSE(refused_out_of_resources(stored)) << stored.out;
+  EXPECT_TRUE(node.wait_for_state("written", 2, 60s)) << node.status_json() << node.log();
+}
+
+TEST_F(DiskFull, a_state_volume_full_to_the_last_byte_never_stops_the_node) {
+  NodeUnderTest::Settings settings = no_watermark();
+  settings.tables = "[processing]\nio_retry_s = 1\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start_under(in_own_mounts({{"4m", node.state()}}))) << node.log();
+  node.read_status_in_its_mount_namespace();
+  const auto filler = fill(node, node.state(), 64);  // until ENOSPC
+
+  for (int i = 0; i < 3; ++i) {
+    const auto began = std::chrono::steady_clock::now();
+    const auto refused = store(node, small_);
+    EXPECT_TRUE(refused_out_of_resources(refused)) << refused.out << refused.err << node.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - began, 3s);
+  }
+  const auto dropped = seen_by(node, node.input() / "gateway_2" / "dropped.dcm");
+  std::filesystem::create_directories(dropped.parent_path());
+  std::filesystem::copy_file(small_, dropped);
+  std::this_thread::sleep_for(3s);
+  ASSERT_FALSE(node.exited_within(100ms)) << "the node stopped on a full disk: " << node.log();
+
+  std::filesystem::remove(filler);
+  const auto stored = store(node, small_);
+  EXPECT_EQ(stored.exit_code, 0) << stored.out << stored.err << node.log();
+  EXPECT_TRUE(node.wait_for_state("written", 2, 90s)) << node.status_json() << node.log();
   EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
 }
 

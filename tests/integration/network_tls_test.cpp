@@ -17,13 +17,16 @@ class NetworkTls : public ::testing::Test {
     ASSERT_TRUE(peers::make_test_pki(pki_dir_.path(), pki_, error)) << error;
     tls_port_ = harness::free_port();
     NodeUnderTest::Settings settings;
-    settings.scp = "tls_port = " + std::to_string(tls_port_);
+    settings.scp = "tls_port = " + std::to_string(tls_port_) + "\n" + scp_extra();
     settings.tables = "[scp.tls]\nenabled = true\ncertificate = \"" + pki_.server_certificate.string() +
                       "\"\nprivate_key = \"" + pki_.server_key.string() + "\"\ntrusted_certificates = [\"" +
                       pki_.ca.string() + "\"]\nrequire_peer_certificate = true\n";
     node_ = std::make_unique<NodeUnderTest>(settings);
     ASSERT_TRUE(node_->start()) << node_->log();
   }
+
+  // More [scp] keys for a fixture of its own.
+  [[nodiscard]] virtual std::string scp_extra() const { return ""; }
 
   // echoscu or storescu over TLS with our client certificate, trusting `ca`.
   harness::CommandResult over_tls(const std::string& program, const std::filesystem::path& ca,
@@ -95,6 +98,35 @@ TEST_F(NetworkTls, plain_dicom_on_the_tls_port_fails_fast_and_the_plain_port_sti
   const auto echo = harness::run_command({harness::find_program("echoscu"), "-aet", "GATEWAY_1", "-aec", "CRENI",
                                           "127.0.0.1", std::to_string(node_->port())});
   EXPECT_EQ(echo.exit_code, 0) << echo.err;
+}
+
+// Few TLS slots and a short handshake deadline, to show that idle or half-open handshakes cannot hold the port.
+class NetworkTlsUnderSiege : public NetworkTls {
+ protected:
+  [[nodiscard]] std::string scp_extra() const override {
+    return "max_associations = 4\nmax_associations_per_peer = 4\ntls_handshake_timeout_s = 2\n";
+  }
+};
+
+TEST_F(NetworkTlsUnderSiege, idle_connections_that_never_handshake_cannot_hold_every_tls_slot) {
+  std::vector<std::unique_ptr<harness::RawConnection>> idle;
+  for (int i = 0; i < 12; ++i) {  // three times the slots, none of them ever saying a word
+    idle.push_back(std::make_unique<harness::RawConnection>(tls_port_));
+    ASSERT_TRUE(idle.back()->connected());
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto echo = over_tls("echoscu", pki_.ca);
+  EXPECT_EQ(echo.exit_code, 0) << echo.out << echo.err << node_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST_F(NetworkTlsUnderSiege, a_half_open_handshake_is_dropped_at_the_handshake_deadline) {
+  harness::RawConnection half_open(tls_port_);
+  ASSERT_TRUE(half_open.connected());
+  half_open.send_text(std::string("\x16\x03\x01\x00\x80\x01", 6));  // a ClientHello record that never completes
+  EXPECT_FALSE(half_open.closed_by_peer_within(1s));
+  EXPECT_TRUE(half_open.closed_by_peer_within(4s)) << node_->log();
+  EXPECT_NE(node_->log().find("timed out"), std::string::npos) << node_->log();
 }
 
 }  // namespace

@@ -32,8 +32,10 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
       output_(root_ / "OUTPUT"),
       state_(root_ / "state"),
       config_file_(root_ / "node.toml"),
-      launcher_(settings.launcher) {
+      launcher_(settings.launcher),
+      arguments_(settings.arguments) {
   port_ = harness::free_port();
+  http_port_ = harness::free_port();
   std::ofstream config(config_file_);
   config << "[node]\n"
          << "input_dir = \"" << input_.string() << "\"\n"
@@ -43,7 +45,12 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
          << (settings.node.find("min_free_mb") == std::string::npos ? "min_free_mb = 1\n" : "")
          << "log_level = \"debug\"\n"
          << settings.node << "\n"
-         << "[scp]\nbind = \"127.0.0.1\"\nport = " << port_ << "\n" << settings.scp << "\n"
+         << "[scp]\nbind = \"" << (settings.bind.empty() ? "127.0.0.1" : settings.bind) << "\"\nport = " << port_ << "\n" << settings.scp << "\n"
+         << "[http]\n"
+         << (settings.http.find("listen") == std::string::npos
+                 ? "listen = \"127.0.0.1:" + std::to_string(http_port_) + "\"\n"
+                 : std::string())
+         << settings.http << "\n"
          << "[input]\nsettle_ms = 20\nstability_ms = 300\nrescan_interval_s = 2\n" << settings.input << "\n"
          << "[[gateway]]\nid = \"1\"\ncalling_ae_titles = [\"GATEWAY_1\"]\noutput_layout = \"nested\"\n"
          << settings.gateway_1 << "\n"
@@ -58,6 +65,7 @@ constexpr std::string_view kReadyLine = " started: input ";
 bool NodeUnderTest::start() {
   std::vector<std::string> argv = launcher_;
   argv.insert(argv.end(), {CRENI_NODE_BINARY, "run", "--config", config_file_.string()});
+  argv.insert(argv.end(), arguments_.begin(), arguments_.end());
   process_ = std::make_unique<harness::ChildProcess>(argv, root_.path());
   return harness::wait_until(
       [&] { return log().find(kReadyLine) != std::string::npos || !process_->running(); }, std::chrono::seconds(20)) &&

@@ -28,13 +28,16 @@ class NodeUnderTest {
     std::string node;       ///< keys for [node]
     std::string input;      ///< keys for [input]
     std::string scp;        ///< keys for [scp]
+    std::string http;       ///< keys for [http] (listen is set to a free loopback port unless given)
     std::string gateway_1;  ///< keys for gateway "1" (for example destinations = ["pacs"])
     std::string tables;     ///< whole tables ([processing], [[destination]], ...)
     std::vector<std::string> launcher;  ///< argv prefix the node runs under (for example strace); empty = none
+    std::string bind;                   ///< [scp] bind; empty = "127.0.0.1"
+    std::vector<std::string> arguments; ///< extra arguments of `run` (for example "--log-format", "json")
   };
 
   /// A base config: [node] with the temp folders and 2 workers, [input] with short windows, gateways "1" (nested)
-  /// and "2" (flat), SCP on a free loopback port; `settings` adds to it.
+  /// and "2" (flat), SCP and HTTP on free loopback ports; `settings` adds to it.
   explicit NodeUnderTest(const Settings& settings = {});
   /// Stops the node (SIGTERM, then SIGKILL), also when a launcher such as strace forked it.
   ~NodeUnderTest();
@@ -57,6 +60,8 @@ class NodeUnderTest {
   [[nodiscard]] const std::filesystem::path& state() const { return state_; }
   [[nodiscard]] const std::filesystem::path& config_file() const { return config_file_; }
   [[nodiscard]] int port() const { return port_; }
+  /// The HTTP server's port (a free loopback port chosen for this node).
+  [[nodiscard]] int http_port() const { return http_port_; }
   [[nodiscard]] std::string log() const;
   /// PID of the node process (-1 when not started).
   [[nodiscard]] pid_t pid() const;
@@ -83,10 +88,12 @@ class NodeUnderTest {
   std::filesystem::path state_;
   std::filesystem::path config_file_;
   int port_ = 0;
+  int http_port_ = 0;
   std::unique_ptr<harness::ChildProcess> process_;
   [[nodiscard]] pid_t node_process() const;
 
   std::vector<std::string> launcher_;
+  std::vector<std::string> arguments_;
   bool status_in_namespace_ = false;
 };
 

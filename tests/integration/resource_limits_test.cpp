@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "node_under_test.hpp"
+#include "pacs_peers.hpp"
 
 namespace creni::testing {
 namespace {
@@ -29,6 +30,12 @@ double cpu_seconds_of(pid_t pid) {
     if (index == 14 || index == 15) ticks += std::stol(field);  // utime, stime
   }
   return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+long occurrences(const std::string& text, const std::string& what) {
+  long count = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++count;
+  return count;
 }
 
 bool echo_answered(const NodeUnderTest& node) {
@@ -90,9 +97,48 @@ TEST(ResourceLimits, out_of_descriptors_the_scp_refuses_without_spinning_and_rec
   const double before = cpu_seconds_of(node.pid());
   std::this_thread::sleep_for(2s);
   EXPECT_LT(cpu_seconds_of(node.pid()) - before, 0.3) << "the node spins while out of descriptors";
+  EXPECT_EQ(occurrences(node.log(), "scp accept failed"), 1) << "logged once per interval: " << node.log();
 
   flood.clear();
   EXPECT_TRUE(harness::wait_until([&] { return echo_answered(node); }, 30s)) << node.log();
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+TEST(ResourceLimits, out_of_descriptors_the_tls_port_pauses_without_spinning_and_recovers) {
+  harness::TempDir pki_dir("creni-pki");
+  peers::TestPki pki;
+  std::string error;
+  ASSERT_TRUE(peers::make_test_pki(pki_dir.path(), pki, error)) << error;
+  const int tls_port = harness::free_port();
+  NodeUnderTest::Settings settings;
+  settings.scp = "tls_port = " + std::to_string(tls_port) + "\n";
+  settings.tables = "[scp.tls]\nenabled = true\ncertificate = \"" + pki.server_certificate.string() +
+                    "\"\nprivate_key = \"" + pki.server_key.string() + "\"\ntrusted_certificates = [\"" +
+                    pki.ca.string() + "\"]\nrequire_peer_certificate = true\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start_under({harness::find_program("prlimit"), "--nofile=64:64"})) << node.log();
+  const auto tls_echo = [&] {
+    return harness::run_command({harness::find_program("echoscu"), "-to", "5", "-aet", "GATEWAY_1", "-aec", "CRENI",
+                                 "+tls", pki.client_key.string(), pki.client_certificate.string(), "+cf",
+                                 pki.ca.string(), "127.0.0.1", std::to_string(tls_port)},
+                                20s)
+               .exit_code == 0;
+  };
+  ASSERT_TRUE(tls_echo()) << node.log();
+
+  // Silent connections to the plain port use up the descriptors (each waits for its A-ASSOCIATE-RQ); the TLS port's
+  // own connections are few (idle handshakes give way), so they alone would not.
+  std::vector<std::unique_ptr<harness::RawConnection>> flood;
+  for (int i = 0; i < 100; ++i) flood.push_back(std::make_unique<harness::RawConnection>(node.port()));
+  for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<harness::RawConnection>(tls_port));
+  ASSERT_TRUE(harness::wait_until([&] { return node.log().find("scp-tls accept failed") != std::string::npos; }, 10s))
+      << node.log();
+  const double before = cpu_seconds_of(node.pid());
+  std::this_thread::sleep_for(2s);
+  EXPECT_LT(cpu_seconds_of(node.pid()) - before, 0.3) << "the TLS accept loop spins while out of descriptors";
+
+  flood.clear();
+  EXPECT_TRUE(harness::wait_until(tls_echo, 30s)) << node.log();
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
 

@@ -232,14 +232,17 @@ TEST_F(Journal, a_job_returned_to_received_is_claimed_again_with_another_attempt
 
 TEST_F(Journal, a_job_that_failed_max_attempts_times_becomes_poison) {
   const std::int64_t poison = created(arrival("a.dcm", "1.1", "h1"));
-  const std::int64_t healthy = created(arrival("b.dcm", "1.2", "h2"));
   for (int attempt = 1; attempt <= 2; ++attempt) {
     const Job claimed = claim(2);
     ASSERT_EQ(claimed.id, poison);
     ASSERT_TRUE(journal_->return_to_received(poison, "worker_crashed", "killed by signal 11").ok());
   }
-  // The third claim skips the poison job, rejecting it, and hands out the next one.
+  const std::int64_t healthy = created(arrival("b.dcm", "1.2", "h2"));
+  // Fresh work goes first (ClaimOrder); the claim after it rejects the poison job instead of handing it out.
   EXPECT_EQ(claim(2).id, healthy);
+  auto none = journal_->claim_next(2);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
   const Job rejected = job(poison);
   EXPECT_EQ(rejected.state, JobState::rejected);
   EXPECT_EQ(rejected.reason, "poison");

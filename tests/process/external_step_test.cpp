@@ -288,10 +288,11 @@ TEST(ResultJson, reads_findings_and_refuses_everything_else) {
   EXPECT_EQ((*good)[1].label, "mass");
   EXPECT_DOUBLE_EQ((*good)[1].score, 0.1);
   EXPECT_TRUE(parse_result_json(R"({"findings": []})").ok());
-  for (const char* bad : {"", "[]", "{}", R"({"findings": {}})", R"({"findings": [{"label": "x"}]})",
+  for (const std::string& bad : std::vector<std::string>{"", "[]", "{}", R"({"findings": {}})", R"({"findings": [{"label": "x"}]})",
                           R"({"findings": [{"label": "", "score": 0.5}]})", R"({"findings": [{"label": "a\\b", "score": 0.5}]})",
                           R"({"findings": [{"label": "x", "score": "0.5"}]})", R"({"findings": [{"label": "x", "score": 0.5}]} x)",
-                          R"({"findings": [{"label": "x", "score": 0.5},]})", "{\"findings\": [{\"label\": \"x\u0001\", \"score\": 0.5}]}"}) {
+                          R"({"findings": [{"label": "x", "score": 0.5},]})", "{\"findings\": [{\"label\": \"x\u0001\", \"score\": 0.5}]}",
+                          "{\"findings\": [], \"deep\": " + std::string(40, '[') + std::string(40, ']') + "}"}) {
     auto parsed = parse_result_json(bad);
     EXPECT_FALSE(parsed.ok()) << bad;
     if (!parsed.ok()) {

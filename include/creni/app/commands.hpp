@@ -7,6 +7,7 @@
 
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
+#include "creni/journal/operator_change.hpp"
 
 namespace creni::app {
 
@@ -19,6 +20,8 @@ struct CommonOptions {
   std::filesystem::path output_dir;
   std::filesystem::path state_dir;
   std::uint16_t port = 0;
+  std::string http_listen;  ///< empty = [http] listen
+  std::filesystem::path http_token_file;  ///< empty = [http] token_file
 
   /// The configuration: the file (or the embedded defaults) with the command-line overrides applied, validated.
   [[nodiscard]] Result<config::NodeConfig> load() const;
@@ -43,7 +46,8 @@ struct JobSelection {
   std::string state;
 };
 
-enum class JobChange { reprocess, discard, resend };
+/// reprocess, discard or resend: the same change the HTTP API makes.
+using JobChange = journal::JobChange;
 
 /// A DICOM peer for `echo` and `send`.
 struct PeerOptions {

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "creni/http/api_documents.hpp"
+
 namespace creni::app {
 
 /// What a running node publishes about itself in <state>/node-status.json (every 2 s), for `creni-node status`,
@@ -23,7 +25,9 @@ struct NodeStatus {
   std::int64_t inference_us = 0;        ///< total model time over images_inferred
 };
 
-/// The snapshot as one JSON object (numbers only).
+/// The snapshot as one JSON object (numbers only): the "node" member of `status --json` and /api/status.
+[[nodiscard]] http::Json to_document(const NodeStatus& status);
+/// to_document() as text.
 [[nodiscard]] std::string to_json(const NodeStatus& status);
 
 /// The snapshot in `file`, or nullopt when there is none or it cannot be read (no node ran there yet).

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "creni/common/result.hpp"
+#include "creni/config/http_config.hpp"
 
 /// Plain configuration values. Each component receives its slice by value or const&; nothing here is global.
 /// The TOML keys named in comments are the contract with users and scripts (conf/creni-node.toml documents them).
@@ -62,9 +63,15 @@ struct GatewayConfig {
 /// [scp]: the network door.
 struct ScpConfig {
   bool enabled = true;                   ///< enabled
-  std::string bind = "0.0.0.0";          ///< bind
+  std::string bind = "0.0.0.0";          ///< bind: IPv4 or IPv6 address ("::" = every interface) or a host name
   std::uint16_t port = 11112;            ///< port
   int max_associations = 16;             ///< max_associations: beyond it, A-ASSOCIATE-RJ transient
+  int max_associations_per_peer = 8;     ///< max_associations_per_peer: per calling AE title and per address
+  int inactivity_timeout_s = 60;         ///< inactivity_timeout_s: longest time without a complete DIMSE message
+  int min_transfer_rate_kib_s = 8;       ///< min_transfer_rate_kib_s: slowest data set transfer tolerated (KiB/s)
+  int min_transfer_rate_grace_s = 10;    ///< min_transfer_rate_grace_s: window over which that rate is measured
+  std::uint64_t max_dataset_mb = 2048;   ///< max_dataset_mb: largest data set received (MiB); bigger -> 0xA700
+  int tls_handshake_timeout_s = 10;      ///< tls_handshake_timeout_s: a TLS handshake must finish within this
   int acse_timeout_s = 30;               ///< acse_timeout_s
   int dimse_timeout_s = 60;              ///< dimse_timeout_s
   std::uint32_t max_pdu = 131072;        ///< max_pdu: our maximum receive PDU size
@@ -156,6 +163,7 @@ struct NodeConfig {
   InputConfig input;
   ProcessingConfig processing;
   InferenceConfig inference;
+  HttpConfig http;
   std::vector<GatewayConfig> gateways;
   std::vector<DestinationConfig> destinations;
 

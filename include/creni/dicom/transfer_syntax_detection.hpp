@@ -1,6 +1,5 @@
 #pragma once
 
-#include <filesystem>
 #include <string>
 
 class DcmFileFormat;
@@ -12,9 +11,9 @@ namespace creni::dicom {
 /// otherwise the syntax DCMTK read the data set with (for a bare data set without meta header: the one it detected).
 [[nodiscard]] std::string transfer_syntax_of(DcmFileFormat& file);
 
-/// True when a Part 10 file's meta header names a transfer syntax DCMTK 3.6.7 does not know (HTJ2K, for example).
-/// DCMTK refuses such a file when told to read a Part 10 file only; it must read it with detection instead, and
+/// True when a meta header's transfer syntax is one DCMTK 3.6.7 does not know (HTJ2K, for example). DCMTK refuses
+/// such a Part 10 file when told to read a Part 10 file only; it must read it with detection instead, and
 /// transfer_syntax_of() then gives the declared syntax.
-[[nodiscard]] bool declares_syntax_unknown_to_dcmtk(const std::filesystem::path& file);
+[[nodiscard]] bool is_unknown_to_dcmtk(const std::string& transfer_syntax_uid);
 
 }  // namespace creni::dicom

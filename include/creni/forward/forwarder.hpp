@@ -12,6 +12,7 @@
 #include "creni/config/node_config.hpp"
 #include "creni/forward/pacs_sender.hpp"
 #include "creni/journal/journal.hpp"
+#include "creni/metrics/forward_metrics.hpp"
 
 namespace creni::forward {
 
@@ -46,9 +47,11 @@ class Forwarder {
   using SenderFactory = std::function<std::unique_ptr<PacsSender>(const config::DestinationConfig&)>;
 
   /// `factory` builds one sender per destination at start() (in the calling thread, before any forward thread
-  /// runs). `poll_interval` bounds how long a due retry can wait for its thread to notice it.
+  /// runs). `poll_interval` bounds how long a due retry can wait for its thread to notice it. `metrics`, when
+  /// given, counts every attempt's outcome and time.
   Forwarder(journal::Journal& journal, std::vector<config::DestinationConfig> destinations, SenderFactory factory,
-            std::chrono::milliseconds poll_interval = std::chrono::seconds(1));
+            std::chrono::milliseconds poll_interval = std::chrono::seconds(1),
+            std::shared_ptr<metrics::ForwardMetrics> metrics = nullptr);
   ~Forwarder();  ///< calls stop()
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
@@ -71,6 +74,7 @@ class Forwarder {
   std::vector<config::DestinationConfig> destinations_;
   SenderFactory factory_;
   std::chrono::milliseconds poll_interval_;
+  std::shared_ptr<metrics::ForwardMetrics> metrics_;
   std::mutex lanes_mutex_;  // guards lanes_ (start/stop/wake from different threads)
   std::vector<std::unique_ptr<Lane>> lanes_;
 };

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -179,7 +180,9 @@ class Journal {
   [[nodiscard]] Result<std::int64_t> record_rejected_arrival(const NewArrival& arrival, const std::string& reason,
                                                              const std::string& detail);
 
-  /// Takes the oldest `received` job: attempts + 1, state `processing`, committed before returning. A job whose
+  /// Takes the next `received` job that is due: fresh jobs before retries (attempts > 0), and among the gateways
+  /// with such work the one whose last claim is oldest, its oldest job: attempts + 1, state `processing`,
+  /// committed before returning. A job whose
   /// attempts already reached `max_attempts` (at least 1) becomes `rejected` ("poison", "worker failed N times:
   /// <last detail>") and the next one is taken. nullopt when nothing is waiting.
   [[nodiscard]] Result<std::optional<Job>> claim_next(int max_attempts);
@@ -262,6 +265,11 @@ class Journal {
   /// Number of jobs in `state`.
   [[nodiscard]] Result<std::int64_t> count_in_state(JobState state);
 
+  /// The oldest job other than `job_id` whose recorded result is `output`, or nullopt when no other job claims
+  /// that file (it is then `job_id`'s own: committed before a crash, or before an operator's reprocess).
+  [[nodiscard]] Result<std::optional<std::int64_t>> other_job_with_output(const std::filesystem::path& output,
+                                                                          std::int64_t job_id);
+
  private:
   explicit Journal(sqlite::Connection connection);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
@@ -280,6 +288,9 @@ class Journal {
 
   std::mutex mutex_;  // serialises every use of connection_
   sqlite::Connection connection_;
+  // Round robin between gateways in claim_next (guarded by mutex_): the claim number of each gateway's last claim.
+  std::map<std::string, std::uint64_t> last_claimed_;
+  std::uint64_t claims_ = 0;
 };
 
 }  // namespace creni::journal

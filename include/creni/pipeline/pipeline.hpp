@@ -16,7 +16,10 @@
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
 #include "creni/ingest/own_input_files.hpp"
+#include "creni/metrics/pipeline_metrics.hpp"
 #include "creni/pipeline/catalog_writer.hpp"
+#include "creni/pipeline/output_claims.hpp"
+#include "creni/pipeline/worker_protocol.hpp"
 
 namespace creni::journal {
 class Journal;
@@ -42,6 +45,7 @@ struct PipelineOptions {
   config::InputDisposition after_processing = config::InputDisposition::keep;
   std::vector<config::GatewayConfig> gateways;       ///< layout and destinations per gateway id
   std::shared_ptr<ingest::OwnInputFiles> own_input_files;  ///< told about SCP arrivals mirrored into INPUT; may be null
+  std::shared_ptr<metrics::PipelineMetrics> metrics;  ///< step times, latency, workers; may be null
 };
 
 /// Hands jobs from the journal to supervised worker processes and records what they answer. The node process
@@ -82,8 +86,10 @@ class Pipeline {
   InFlight send_to(WorkerProcess& worker, journal::Job job);
   std::optional<Finished> await_answer(WorkerSlot& slot, InFlight& in_flight, std::deque<Committing>& committing);
   Committing commit_in_background(Finished finished);
-  [[nodiscard]] Status commit_result(const std::filesystem::path& staged, const std::filesystem::path& output,
-                                     const std::filesystem::path& mirrored);
+  [[nodiscard]] Status commit_result(std::int64_t job_id, const JobRequest& request, const JobReply& reply);
+  // A staged result whose name another job's result already has, or will have: kept or replaced per the journal.
+  [[nodiscard]] Status commit_output(std::int64_t job_id, const JobRequest& request, const JobReply& reply);
+  void reject(const journal::Job& job, const std::string& reason, const std::string& detail);
   std::optional<journal::Job> record_oldest(std::deque<Committing>& committing, bool claim_next);
   void record_all(std::deque<Committing>& committing);
   std::optional<journal::Job> record_written(Finished& finished, const Status& durable, bool claim_next);
@@ -99,6 +105,7 @@ class Pipeline {
   std::vector<std::thread> threads_;
   std::unique_ptr<CatalogWriter> catalog_writer_;
   fs::FolderSyncer folder_syncer_;  // results' folders, synced before their results are recorded
+  OutputClaims output_claims_;      // results being committed, not yet recorded
   std::atomic<std::uint64_t> images_written_{0};
   std::atomic<std::uint64_t> images_inferred_{0};
   std::atomic<std::uint64_t> inference_us_{0};

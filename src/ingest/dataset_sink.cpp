@@ -1,0 +1,87 @@
+#include "dataset_sink.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace creni::ingest {
+
+namespace {
+
+// Never returns an error to glibc: after a failed cookie write, glibc 2.36's fwrite falls back to a buffer copy
+// that overruns the FILE's buffer (seen as a crash here). A failure is recorded instead, the bytes are dropped, and
+// close() reports it; the association stays in step, so the sender still gets its 0xA700.
+ssize_t write_capped(void* cookie, const char* data, size_t size) {
+  auto& state = *static_cast<DatasetSink::State*>(cookie);
+  if (state.fd < 0 || state.exceeded || state.failed) return static_cast<ssize_t>(size);  // counted, not stored
+  if (state.written + size > state.limit) {
+    // Too large: what is stored so far is given back at once; the rest of the data set is only read.
+    state.exceeded = true;
+    (void)::ftruncate(state.fd, 0);
+    return static_cast<ssize_t>(size);
+  }
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(state.fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      state.failed = true;  // disk full or broken: what is stored is given back, the rest only read
+      (void)::ftruncate(state.fd, 0);
+      return static_cast<ssize_t>(size);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  state.written += size;
+  return static_cast<ssize_t>(size);
+}
+
+// The descriptor belongs to DatasetSink, not to the FILE*.
+int close_nothing(void*) { return 0; }
+
+}  // namespace
+
+DatasetSink::DatasetSink(UniqueFd file, std::uint64_t limit) : file_(std::move(file)) {
+  state_.fd = file_.get();
+  state_.limit = limit;
+}
+
+DatasetSink::~DatasetSink() { (void)close(); }
+
+Result<std::unique_ptr<DatasetSink>> DatasetSink::append_to(const std::filesystem::path& file, std::uint64_t limit) {
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return make_error("io_error", "cannot open " + file.string() + ": " + std::strerror(errno));
+  std::unique_ptr<DatasetSink> sink(new DatasetSink(std::move(fd), limit));
+  if (!sink->open_stream()) return make_error("io_error", "cannot set up the spool stream");
+  return sink;
+}
+
+Result<std::unique_ptr<DatasetSink>> DatasetSink::discarding() {
+  std::unique_ptr<DatasetSink> sink(new DatasetSink(UniqueFd(), 0));
+  if (!sink->open_stream()) return make_error("io_error", "cannot set up a discarding stream");
+  return sink;
+}
+
+bool DatasetSink::open_stream() {
+  const cookie_io_functions_t functions{nullptr, write_capped, nullptr, close_nothing};
+  FILE* cookie_file = ::fopencookie(&state_, "w", functions);
+  if (cookie_file == nullptr) return false;
+  // DcmOutputFileStream closes the FILE* when it is destroyed.
+  stream_ = std::make_unique<DcmOutputFileStream>(cookie_file);
+  return stream_->good();
+}
+
+bool DatasetSink::close() {
+  if (closed_) return !state_.failed;
+  closed_ = true;
+  if (stream_) {
+    stream_->flush();
+    if (!stream_->good()) state_.failed = true;
+    stream_.reset();
+  }
+  return !state_.failed;
+}
+
+}  // namespace creni::ingest

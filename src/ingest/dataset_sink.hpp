@@ -1,0 +1,57 @@
+#pragma once
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcostrmf.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include "creni/common/result.hpp"
+#include "unique_fd.hpp"
+
+namespace creni::ingest {
+
+/// Where DCMTK writes the bytes of one received data set: appended to a spool file up to a size limit, or thrown
+/// away. Past the limit (scp.max_dataset_mb) the file is emptied at once and the rest of the data set is counted
+/// but not stored, so a peer can never fill the spool with one data set, the association stays in step and the
+/// C-STORE can still be answered. Every byte passes through here, so DCMTK's progress callback keeps reporting
+/// while a refused data set is read off the wire (the transfer-rate watchdog needs that). Not thread-safe.
+class DatasetSink {
+ public:
+  /// Appends to `file` (which holds the meta group already) at most `limit` data set bytes. Error "io_error".
+  [[nodiscard]] static Result<std::unique_ptr<DatasetSink>> append_to(const std::filesystem::path& file,
+                                                                     std::uint64_t limit);
+  /// Stores nothing: for data sets refused before they arrive.
+  [[nodiscard]] static Result<std::unique_ptr<DatasetSink>> discarding();
+  ~DatasetSink();
+  DatasetSink(const DatasetSink&) = delete;
+  DatasetSink& operator=(const DatasetSink&) = delete;
+
+  /// The stream to give DIMSE_receiveDataSetInFile.
+  [[nodiscard]] DcmOutputStream& stream() { return *stream_; }
+  /// Flushes and closes; false when a write failed (disk full) at any point.
+  [[nodiscard]] bool close();
+  /// Whether the data set grew past the limit (nothing of it is kept then).
+  [[nodiscard]] bool exceeded() const { return state_.exceeded; }
+
+  /// The cookie behind the FILE* DCMTK writes to (glibc fopencookie).
+  struct State {
+    int fd = -1;  // -1: discard everything
+    std::uint64_t limit = 0;
+    std::uint64_t written = 0;
+    bool exceeded = false;
+    bool failed = false;
+  };
+
+ private:
+  DatasetSink(UniqueFd file, std::uint64_t limit);
+  [[nodiscard]] bool open_stream();
+
+  UniqueFd file_;
+  State state_;
+  std::unique_ptr<DcmOutputFileStream> stream_;
+  bool closed_ = false;
+};
+
+}  // namespace creni::ingest
