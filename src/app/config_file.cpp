@@ -171,6 +171,13 @@ Enum parse_enum(const std::string& key, const std::string& text,
   fail(key, "'" + text + "' is not one of " + names);
 }
 
+config::NonImagePolicy non_image_policy(const std::string& key, const std::string& text) {
+  return parse_enum<config::NonImagePolicy>(key, text,
+                                            {{"reject", config::NonImagePolicy::reject},
+                                             {"pass", config::NonImagePolicy::pass},
+                                             {"ignore", config::NonImagePolicy::ignore}});
+}
+
 config::NodeConfig read_config(const toml::table& root) {
   config::NodeConfig c;
   TableReader top(root, "");
@@ -236,9 +243,7 @@ config::NodeConfig read_config(const toml::table& root) {
     r.read_integer("max_image_bytes", c.processing.max_image_bytes);
     std::string non_image = "reject";
     r.read("non_image", non_image);
-    c.processing.non_image = parse_enum<config::NonImagePolicy>(
-        "processing.non_image", non_image,
-        {{"reject", config::NonImagePolicy::reject}, {"pass", config::NonImagePolicy::pass}});
+    c.processing.non_image = non_image_policy("processing.non_image", non_image);
     r.read_integer("job_timeout_s", c.processing.job_timeout_s);
     r.read_integer("io_retry_s", c.processing.io_retry_s);
     r.read_integer("worker_memory_mb", c.processing.worker_memory_mb);
@@ -315,6 +320,9 @@ config::NodeConfig read_config(const toml::table& root) {
       g.output_layout = parse_enum<config::OutputLayout>(
           r.name("output_layout"), layout, {{"nested", config::OutputLayout::nested}, {"flat", config::OutputLayout::flat}});
       r.read("destinations", g.destinations);
+      std::string non_image;
+      r.read("non_image", non_image);
+      if (!non_image.empty()) g.non_image = non_image_policy(r.name("non_image"), non_image);
       c.gateways.push_back(std::move(g));
     }
   }

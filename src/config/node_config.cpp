@@ -160,6 +160,11 @@ bool is_valid_gateway_id(const std::string& id) {
   return true;
 }
 
+NonImagePolicy NodeConfig::non_image_for(const std::string& gateway_id) const {
+  const GatewayConfig* gateway = find_gateway(gateway_id);
+  return gateway != nullptr && gateway->non_image ? *gateway->non_image : processing.non_image;
+}
+
 const GatewayConfig* NodeConfig::find_gateway(const std::string& id) const {
   for (const auto& gateway : gateways) {
     if (gateway.id == id) return &gateway;

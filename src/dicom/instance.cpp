@@ -18,8 +18,11 @@
 #include "creni/common/crash_point.hpp"
 #include "creni/common/directory.hpp"
 #include "creni/common/uid.hpp"
+#include "creni/dicom/pixel_module.hpp"
+#include "creni/dicom/transfer_syntax_detection.hpp"
 #include "creni/dicom/transfer_syntaxes.hpp"
 #include "descriptor_stream.hpp"
+#include "j2k_pixel_data.hpp"
 
 namespace creni::dicom {
 
@@ -89,7 +92,9 @@ Result<Instance> Instance::load(const std::filesystem::path& path) {
   OFCondition loaded = stream.status();
   if (loaded.good()) {
     DcmObject& target = part10 ? static_cast<DcmObject&>(*file) : static_cast<DcmObject&>(*file->getDataset());
-    if (part10) file->setReadMode(ERM_fileOnly);
+    // A meta header naming a syntax DCMTK does not know (HTJ2K) makes DCMTK refuse a Part 10 file in file-only mode.
+    const bool unknown_syntax = meta && is_unknown_to_dcmtk(meta->transfer_syntax_uid);
+    if (part10) file->setReadMode(unknown_syntax ? ERM_autoDetect : ERM_fileOnly);
     target.transferInit();
     loaded = target.read(stream, EXS_Unknown, EGL_noChange, kLoadEverything);
     target.transferEnd();
@@ -139,7 +144,7 @@ Status Instance::read_identity() {
     if (!value) return value.error();
     *attribute.target = std::move(value).value();
   }
-  identity_.transfer_syntax_uid = DcmXfer(dataset().getOriginalXfer()).getXferID();
+  identity_.transfer_syntax_uid = transfer_syntax_of(*file_);
   return {};
 }
 
@@ -152,19 +157,30 @@ std::string Instance::string_of(const DcmTagKey& tag) const {
 
 bool Instance::has_pixel_data() const { return const_cast<DcmDataset&>(dataset()).tagExists(DCM_PixelData); }
 
-Status Instance::decode_pixels() {
+Status Instance::decode_pixels(std::uint64_t max_image_bytes) {
   DcmDataset& data = dataset();
-  const DcmXfer original(data.getOriginalXfer());
-  if (!original.isEncapsulated()) return {};
-  if (!is_decodable_transfer_syntax(original.getXferID())) {
-    return make_error("unsupported_ts", std::string("no decoder for transfer syntax ") + original.getXferName() + " (" +
-                                            original.getXferID() + ")");
+  const std::string& syntax = identity_.transfer_syntax_uid;
+  const DcmXfer original(syntax.c_str());
+  if (!is_decodable_transfer_syntax(syntax) && (original.getXfer() == EXS_Unknown || original.isEncapsulated())) {
+    return make_error("unsupported_ts", std::string("no decoder for transfer syntax ") +
+                                            (original.getXfer() == EXS_Unknown ? "" : original.getXferName()) + " (" +
+                                            syntax + ")");
   }
+  if (is_j2k_transfer_syntax(syntax)) {
+    if (!has_pixel_data()) return {};
+    auto module = read_pixel_module(data, max_image_bytes);
+    if (!module) return module.error();
+    return decode_j2k_pixel_data(data, module.value());
+  }
+  if (!original.isEncapsulated()) return {};
   const OFCondition decoded = data.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
   if (decoded.bad() || !data.canWriteXfer(EXS_LittleEndianExplicit)) {
     return make_error("decode_failed", std::string("cannot decode ") + original.getXferName() + ": " + decoded.text());
   }
   data.removeAllButCurrentRepresentations();
+  // The offset tables describe encapsulated fragments that no longer exist (PS3.5 section A.4).
+  (void)data.findAndDeleteElement(DCM_ExtendedOffsetTable);
+  (void)data.findAndDeleteElement(DCM_ExtendedOffsetTableLengths);
   return {};
 }
 

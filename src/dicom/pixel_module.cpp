@@ -4,6 +4,8 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcpixel.h>
 
+#include <vector>
+
 namespace creni::dicom {
 
 namespace {
@@ -64,18 +66,46 @@ Result<PixelModule> read_pixel_module(DcmDataset& dataset, std::uint64_t max_ima
     m.number_of_frames = static_cast<std::uint32_t>(frames);
   }
 
+  if (m.bits_allocated != 1 && m.bits_allocated % 8 != 0) {
+    return invalid("BitsAllocated " + std::to_string(m.bits_allocated) + " (1 or a multiple of 8 expected)");
+  }
   std::uint64_t pixels = 0;
   std::uint64_t bits = 0;
+  std::uint64_t all_bits = 0;
   if (!multiply(m.rows, m.columns, pixels) || !multiply(pixels, m.samples_per_pixel, pixels) ||
-      !multiply(pixels, m.bits_allocated, bits) || !multiply((bits + 7) / 8, m.number_of_frames, m.total_bytes)) {
+      !multiply(pixels, m.bits_allocated, bits) || !multiply(bits, m.number_of_frames, all_bits)) {
     return make_error("image_too_large", "declared pixel data size overflows 64 bits");
   }
+  // Single-bit frames are packed one after the other without padding between them (PS3.5 section 8.1.1).
   m.frame_bytes = (bits + 7) / 8;
+  m.total_bytes = all_bits / 8 + (all_bits % 8 != 0 ? 1 : 0);
   if (m.total_bytes > max_image_bytes) {
     return make_error("image_too_large", "declared pixel data of " + std::to_string(m.total_bytes) +
                                              " bytes exceeds the cap of " + std::to_string(max_image_bytes));
   }
   return m;
+}
+
+Status trim_native_pixel_padding(DcmDataset& dataset, const PixelModule& module) {
+  DcmElement* pixels = nullptr;
+  if (dataset.findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr) return {};
+  const std::uint64_t wanted = module.total_bytes + (module.total_bytes % 2);  // values have even lengths
+  if (pixels->getLength() <= wanted) return {};
+  // Copied out first: DCMTK frees the old value before it copies the new one.
+  OFCondition put = EC_Normal;
+  if (pixels->getVR() == EVR_OW) {
+    Uint16* words = nullptr;
+    if (pixels->getUint16Array(words).bad() || words == nullptr) return invalid("unreadable native Pixel Data");
+    const std::vector<Uint16> kept(words, words + wanted / 2);
+    put = pixels->putUint16Array(kept.data(), static_cast<unsigned long>(kept.size()));
+  } else {
+    Uint8* bytes = nullptr;
+    if (pixels->getUint8Array(bytes).bad() || bytes == nullptr) return invalid("unreadable native Pixel Data");
+    const std::vector<Uint8> kept(bytes, bytes + wanted);
+    put = pixels->putUint8Array(kept.data(), static_cast<unsigned long>(kept.size()));
+  }
+  if (put.bad()) return invalid(std::string("cannot trim Pixel Data: ") + put.text());
+  return {};
 }
 
 Status check_native_pixel_length(DcmDataset& dataset, const PixelModule& module) {
@@ -84,7 +114,7 @@ Status check_native_pixel_length(DcmDataset& dataset, const PixelModule& module)
     return make_error("missing_pixel_data", "Pixel Data (7FE0,0010) is missing");
   }
   const std::uint64_t actual = pixels->getLength();
-  if (actual < module.total_bytes || actual > module.total_bytes + 1) {
+  if (actual < module.total_bytes) {
     return invalid("Pixel Data holds " + std::to_string(actual) + " bytes, the pixel module declares " +
                    std::to_string(module.total_bytes));
   }

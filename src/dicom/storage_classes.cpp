@@ -1,6 +1,7 @@
 #include "creni/dicom/storage_classes.hpp"
 
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcxfer.h>
 
 #include <algorithm>
 #include <unordered_set>
@@ -35,6 +36,24 @@ bool is_storage_sop_class(const std::string& sop_class_uid) {
   return kSet.count(sop_class_uid) != 0;
 }
 
+const std::vector<std::string>& private_non_image_sop_class_uids() {
+  static const std::vector<std::string> kUids = {
+      "1.3.12.2.1107.5.9.1",      // Siemens CSA Non-Image Storage
+      "1.2.840.113619.4.2",       // GE Private 3D Model Storage
+      "1.2.840.113619.4.3",       // GE Private eNTEGRA Protocol or NM Genie Storage
+      "1.2.840.113619.4.4",       // GE Private PET Raw Data Storage
+      "1.2.840.113619.4.5.249",   // GE Private (Advantage Workstation) Raw Data Storage
+      "1.2.840.113619.4.26",      // GE Private DICOM RT Plan Storage
+      "1.2.840.113619.4.27",      // GE Private PET Raw Data Storage (new)
+      "1.2.840.113619.4.30",      // GE Private Advantage Workstation Saved State
+  };
+  return kUids;
+}
+
+bool is_private_non_image_sop_class(const std::string& sop_class_uid) {
+  return contains(private_non_image_sop_class_uids(), sop_class_uid);
+}
+
 const std::vector<std::string>& storage_transfer_syntax_uids() {
   static const std::vector<std::string> kUids = [] {
     // Our preference: uncompressed first (cheapest to process, nothing lost), then the lossless-capable codecs.
@@ -44,13 +63,16 @@ const std::vector<std::string>& storage_transfer_syntax_uids() {
         UID_JPEGProcess1TransferSyntax,         UID_JPEGProcess2_4TransferSyntax,
         UID_JPEGProcess14SV1TransferSyntax,     UID_JPEGProcess14TransferSyntax,
         UID_JPEGLSLosslessTransferSyntax,       UID_JPEGLSLossyTransferSyntax,
-        UID_RLELosslessTransferSyntax,
+        UID_RLELosslessTransferSyntax,          UID_JPEG2000LosslessOnlyTransferSyntax,
+        UID_JPEG2000TransferSyntax,
     };
     // Only what the processing core can decode: accepting anything else would acknowledge an image that can never
-    // be processed.
+    // be processed. And only what DCMTK 3.6.7's DIMSE layer can receive: it refuses data sets in a syntax it does not
+    // know (HTJ2K) after the association has accepted them, so those are refused at negotiation instead, where the
+    // sender can still fall back to another syntax.
     std::vector<std::string> accepted;
     for (const auto& uid : preferred) {
-      if (is_decodable_transfer_syntax(uid)) accepted.push_back(uid);
+      if (is_decodable_transfer_syntax(uid) && DcmXfer(uid.c_str()).getXfer() != EXS_Unknown) accepted.push_back(uid);
     }
     return accepted;
   }();

@@ -59,9 +59,12 @@ bool still_our_duplicate(int dup_fd, int original_fd) {
   return dup_info.st_dev == original_info.st_dev && dup_info.st_ino == original_info.st_ino;
 }
 
-const std::vector<std::string>* acceptable_syntaxes(const std::string& abstract_syntax) {
+const std::vector<std::string>* acceptable_syntaxes(const std::string& abstract_syntax, bool accept_private_non_image) {
   if (abstract_syntax == UID_VerificationSOPClass) return &dicom::uncompressed_transfer_syntax_uids();
   if (dicom::is_storage_sop_class(abstract_syntax)) return &dicom::storage_transfer_syntax_uids();
+  if (accept_private_non_image && dicom::is_private_non_image_sop_class(abstract_syntax)) {
+    return &dicom::storage_transfer_syntax_uids();
+  }
   return nullptr;
 }
 
@@ -237,10 +240,16 @@ bool AssociationSession::admit() {
 void AssociationSession::negotiate() {
   T_ASC_Parameters* params = association_->params;
   contexts_proposed_ = ASC_countPresentationContexts(params);
+  // Private non-image objects are accepted only when this gateway's processing has somewhere to put them.
+  config::NonImagePolicy non_image = shared_.options.non_image;
+  for (const auto& gateway : shared_.options.gateways) {
+    if (gateway.id == gateway_id_ && gateway.non_image) non_image = *gateway.non_image;
+  }
+  const bool accept_private_non_image = non_image != config::NonImagePolicy::reject;
   for (int i = 0; i < contexts_proposed_; ++i) {
     T_ASC_PresentationContext context{};
     if (ASC_getPresentationContext(params, i, &context).bad()) continue;
-    const auto* acceptable = acceptable_syntaxes(context.abstractSyntax);
+    const auto* acceptable = acceptable_syntaxes(context.abstractSyntax, accept_private_non_image);
     if (acceptable == nullptr) {
       (void)ASC_refusePresentationContext(params, context.presentationContextID, ASC_P_ABSTRACTSYNTAXNOTSUPPORTED);
       continue;

@@ -86,6 +86,7 @@ StorageScpOptions storage_scp_options(const config::NodeConfig& config) {
   options.default_gateway = config.scp.default_gateway;
   options.tls_port = config.scp.tls_port;
   options.tls = config.scp.tls;
+  options.non_image = config.processing.non_image;
   return options;
 }
 

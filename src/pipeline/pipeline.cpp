@@ -363,9 +363,12 @@ void Pipeline::reject(const journal::Job& job, const std::string& reason, const 
   if (Status recorded = journal_.mark_rejected(job.id, reason, detail); !recorded) {
     logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
   }
-  // A rejected C-STORE is kept once: its spool file moves into quarantine (the job's input path follows it).
-  keep_rejected_input(journal_, options_.quarantine_dir, job.gateway_id, job.id, job.input_path,
-                      job.source == journal::Source::scp);
+  // An object ignored by policy ([processing] non_image = "ignore") is recorded, but nothing of it is kept.
+  // Anything else rejected is kept once: a C-STORE's spool file moves into quarantine (the input path follows it).
+  if (reason != "ignored") {
+    keep_rejected_input(journal_, options_.quarantine_dir, job.gateway_id, job.id, job.input_path,
+                        job.source == journal::Source::scp);
+  }
 }
 
 std::optional<journal::Job> Pipeline::record_written(Finished& finished, const Status& durable, bool claim_next) {

@@ -180,7 +180,7 @@ Status check_taken_input(const JobRequest& request, const dicom::Instance& insta
                                request.mirror_root.empty() ? "meta header" : "C-STORE command");
 }
 
-JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
+JobReply handle(process::ProcessingChain& chain, const JobRequest& request, const config::NodeConfig& config) {
   auto instance = dicom::Instance::load(request.input);
   if (!instance) return failure(request.job_id, instance.error());
   if (Status taken = check_taken_input(request, instance.value()); !taken) return failure(request.job_id, taken.error());
@@ -192,7 +192,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
     mirror_entry = catalog::record_from_dataset(instance->dataset(), mirror_target(request, received));
   }
   cross_check_with_gateway_index(request, received);
-  auto processed = chain.run(instance.value());
+  auto processed = chain.run(instance.value(), config.non_image_for(request.gateway_id));
   if (!processed) return failure(request.job_id, processed.error());
   if (!request.mirror_root.empty()) {
     // Only an image that is processed appears in INPUT: a rejected C-STORE is kept once, in quarantine, and never
@@ -256,7 +256,7 @@ int run_worker_loop(const config::NodeConfig& config, int in_fd, int out_fd) {
     }
     JobReply reply;
     try {
-      reply = handle(chain.value(), request.value());
+      reply = handle(chain.value(), request.value(), config);
     } catch (const std::bad_alloc&) {
       reply = failure(request->job_id, make_error("out_of_memory", "the image needs more memory than the worker limit"));
     } catch (const std::exception& e) {

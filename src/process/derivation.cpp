@@ -4,13 +4,13 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcitem.h>
 #include <dcmtk/dcmdata/dcuid.h>
-#include <dcmtk/dcmdata/dcxfer.h>
 
 #include <ctime>
 #include <string>
 #include <vector>
 
 #include "creni/common/uid.hpp"
+#include "creni/dicom/transfer_syntaxes.hpp"
 
 namespace creni::process {
 
@@ -61,18 +61,6 @@ std::string derived_image_type(DcmDataset& dataset) {
   std::string joined;
   for (std::size_t i = 0; i < values.size(); ++i) joined += (i == 0 ? "" : "\\") + values[i];
   return joined;
-}
-
-std::string lossy_method_of(const DcmXfer& xfer) {
-  switch (xfer.getXfer()) {
-    case EXS_JPEGProcess14SV1:
-    case EXS_JPEGProcess14:
-      return {};
-    case EXS_JPEGLSLossy:
-      return "ISO_14495_1";
-    default:
-      return "ISO_10918_1";
-  }
 }
 
 void now_as_dicom(std::string& date, std::string& time) {
@@ -133,10 +121,9 @@ Status mark_as_derived(DcmDataset& dataset, const dicom::InstanceIdentity& sourc
   edit.put(DCM_InstanceCreationTime, time, "InstanceCreationTime");
 
   // Once lossy, always lossy: the flag must survive decompression (PS3.3 section C.7.6.1.1.5).
-  const DcmXfer original(source.transfer_syntax_uid.c_str());
-  if (is_image && original.isLossy()) {
+  if (is_image && dicom::is_lossy_transfer_syntax(source.transfer_syntax_uid)) {
     edit.put(DCM_LossyImageCompression, "01", "LossyImageCompression");
-    const std::string method = lossy_method_of(original);
+    const std::string method = dicom::lossy_compression_method(source.transfer_syntax_uid);
     OFString methods;
     (void)dataset.findAndGetOFStringArray(DCM_LossyImageCompressionMethod, methods);
     if (!method.empty() && methods.find(method.c_str()) == OFString_npos) {

@@ -86,7 +86,8 @@ Result<Ink> palette_ink(DcmDataset& dataset, double stored_min, double stored_ma
 
 Result<DisplayModel> DisplayModel::read(DcmDataset& dataset, const dicom::PixelModule& module) {
   DisplayModel model;
-  const unsigned bits = std::min<std::uint32_t>(module.bits_stored, 16);
+  // 32-bit samples are drawn on through a signed 32-bit view (pixel_frames.hpp): unsigned ones up to 2^31 - 1.
+  const unsigned bits = std::min<std::uint32_t>(module.bits_stored, module.is_signed ? 32 : 31);
   model.stored_min_ = module.is_signed ? -std::ldexp(1.0, static_cast<int>(bits) - 1) : 0.0;
   model.stored_max_ = module.is_signed ? std::ldexp(1.0, static_cast<int>(bits) - 1) - 1 : std::ldexp(1.0, static_cast<int>(bits)) - 1;
   const std::string& photometric = module.photometric;

@@ -6,40 +6,54 @@
 
 #include <string>
 
+#include "creni/dicom/ybr_422.hpp"
+
 namespace creni::process {
 
 namespace {
 
+// 32-bit samples are viewed as CV_32S whatever their sign (OpenCV has no unsigned 32-bit type): unsigned values
+// at or above 2^31 (not seen in RT Dose or 32-bit secondary captures) would be drawn over as if negative.
 int depth_of(const dicom::PixelModule& module) {
   if (module.bits_allocated == 8) return module.is_signed ? CV_8S : CV_8U;
+  if (module.bits_allocated == 32) return CV_32S;
   return module.is_signed ? CV_16S : CV_16U;
+}
+
+// The native value's bytes: OW values through their 16-bit view (DCMTK keeps them in host byte order), OB bytes as
+// they are.
+std::uint8_t* native_bytes(DcmElement& element) {
+  if (element.getVR() == EVR_OW || element.getVR() == EVR_OL) {
+    Uint16* words = nullptr;
+    return element.getUint16Array(words).good() ? reinterpret_cast<std::uint8_t*>(words) : nullptr;
+  }
+  Uint8* bytes = nullptr;
+  return element.getUint8Array(bytes).good() ? bytes : nullptr;
+}
+
+Result<std::uint8_t*> pixel_bytes(DcmDataset& dataset, const dicom::PixelModule& module) {
+  DcmElement* element = nullptr;
+  if (dataset.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) {
+    return make_error("invalid_pixel_module", "no Pixel Data element");
+  }
+  std::uint8_t* bytes = native_bytes(*element);
+  if (bytes == nullptr) return make_error("invalid_pixel_module", "no native pixel data");
+  if (static_cast<std::uint64_t>(element->getLength()) < module.total_bytes) {
+    return make_error("invalid_pixel_module", "Pixel Data shorter than the pixel module declares");
+  }
+  return bytes;
 }
 
 }  // namespace
 
 Result<std::vector<Frame>> frames_of(DcmDataset& dataset, const dicom::PixelModule& module) {
-  if (module.bits_allocated != 8 && module.bits_allocated != 16) {
+  if (module.bits_allocated != 8 && module.bits_allocated != 16 && module.bits_allocated != 32) {
     return make_error("unsupported_pixel_format",
-                      "BitsAllocated " + std::to_string(module.bits_allocated) + " (8 and 16 are supported)");
+                      "BitsAllocated " + std::to_string(module.bits_allocated) + " (8, 16 and 32 have frame views)");
   }
-  DcmElement* element = nullptr;
-  if (dataset.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) {
-    return make_error("invalid_pixel_module", "no Pixel Data element");
-  }
-  // DCMTK keeps native OW data in the host's byte order, so a 16-bit view can be used as is.
-  std::uint8_t* bytes = nullptr;
-  if (module.bits_allocated == 8) {
-    Uint8* data = nullptr;
-    if (element->getUint8Array(data).bad() || data == nullptr) return make_error("invalid_pixel_module", "no native pixel data");
-    bytes = data;
-  } else {
-    Uint16* data = nullptr;
-    if (element->getUint16Array(data).bad() || data == nullptr) return make_error("invalid_pixel_module", "no native pixel data");
-    bytes = reinterpret_cast<std::uint8_t*>(data);
-  }
-  if (static_cast<std::uint64_t>(element->getLength()) < module.total_bytes) {
-    return make_error("invalid_pixel_module", "Pixel Data shorter than the pixel module declares");
-  }
+  auto found = pixel_bytes(dataset, module);
+  if (!found) return found.error();
+  std::uint8_t* bytes = found.value();
 
   const int rows = static_cast<int>(module.rows);
   const int columns = static_cast<int>(module.columns);
@@ -63,19 +77,71 @@ Result<std::vector<Frame>> frames_of(DcmDataset& dataset, const dicom::PixelModu
   return frames;
 }
 
+Result<std::vector<cv::Mat>> unpack_bit_frames(DcmDataset& dataset, const dicom::PixelModule& module) {
+  if (module.bits_allocated != 1 || module.samples_per_pixel != 1) {
+    return make_error("unsupported_pixel_format", "bit frames need BitsAllocated 1 and one sample");
+  }
+  auto found = pixel_bytes(dataset, module);
+  if (!found) return found.error();
+  const std::uint8_t* bytes = found.value();
+  const std::uint64_t per_frame = static_cast<std::uint64_t>(module.rows) * module.columns;
+  std::vector<cv::Mat> frames;
+  for (std::uint32_t frame = 0; frame < module.number_of_frames; ++frame) {
+    cv::Mat plane(static_cast<int>(module.rows), static_cast<int>(module.columns), CV_8U);
+    std::uint64_t bit = frame * per_frame;
+    for (int row = 0; row < plane.rows; ++row) {
+      auto* out = plane.ptr<std::uint8_t>(row);
+      for (int column = 0; column < plane.cols; ++column, ++bit) out[column] = (bytes[bit / 8] >> (bit % 8)) & 1U;
+    }
+    frames.push_back(plane);
+  }
+  return frames;
+}
+
+Status pack_bit_frames(DcmDataset& dataset, const dicom::PixelModule& module, const std::vector<cv::Mat>& frames) {
+  auto found = pixel_bytes(dataset, module);
+  if (!found) return found.error();
+  std::uint8_t* bytes = found.value();
+  const std::uint64_t per_frame = static_cast<std::uint64_t>(module.rows) * module.columns;
+  for (std::size_t frame = 0; frame < frames.size() && frame < module.number_of_frames; ++frame) {
+    std::uint64_t bit = frame * per_frame;
+    for (int row = 0; row < frames[frame].rows; ++row) {
+      const auto* in = frames[frame].ptr<std::uint8_t>(row);
+      for (int column = 0; column < frames[frame].cols; ++column, ++bit) {
+        const auto mask = static_cast<std::uint8_t>(1U << (bit % 8));
+        bytes[bit / 8] = in[column] != 0 ? (bytes[bit / 8] | mask) : (bytes[bit / 8] & ~mask);
+      }
+    }
+  }
+  return {};
+}
+
 Result<std::optional<dicom::PixelModule>> prepare_pixels(dicom::Instance& instance,
-                                                         const config::ProcessingConfig& processing, bool check_length) {
+                                                         const config::ProcessingConfig& processing, bool check_length,
+                                                         std::optional<config::NonImagePolicy> non_image) {
   DcmDataset& dataset = instance.dataset();
   auto module = dicom::read_pixel_module(dataset, processing.max_image_bytes);
   if (!module) {
-    const bool passable = module.error().code == "not_an_image" && processing.non_image == config::NonImagePolicy::pass;
-    if (!passable) return module.error();
-    return std::optional<dicom::PixelModule>();
+    if (module.error().code != "not_an_image") return module.error();
+    switch (non_image.value_or(processing.non_image)) {
+      case config::NonImagePolicy::pass:
+        return std::optional<dicom::PixelModule>();
+      case config::NonImagePolicy::ignore:
+        return make_error("ignored", "object without pixel data (SOP class " + instance.identity().sop_class_uid +
+                                         ") ignored by processing.non_image");
+      case config::NonImagePolicy::reject:
+        break;
+    }
+    return module.error();
   }
   // Without a pixel step the pixel data is still written uncompressed: results never carry a compressed syntax.
-  if (Status decoded = instance.decode_pixels(); !decoded) return decoded.error();
+  if (Status decoded = instance.decode_pixels(processing.max_image_bytes); !decoded) return decoded.error();
+  if (Status expanded = dicom::expand_ybr_full_422(dataset, processing.max_image_bytes); !expanded) {
+    return expanded.error();
+  }
   auto decoded_module = dicom::read_pixel_module(dataset, processing.max_image_bytes);
   if (!decoded_module) return decoded_module.error();
+  if (Status trimmed = dicom::trim_native_pixel_padding(dataset, decoded_module.value()); !trimmed) return trimmed.error();
   if (check_length) {
     if (Status length = dicom::check_native_pixel_length(dataset, decoded_module.value()); !length) return length.error();
   }

@@ -62,14 +62,16 @@ std::vector<std::string> ProcessingChain::step_names() const {
   return names;
 }
 
-Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance) {
+Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance) { return run(instance, processing_.non_image); }
+
+Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance, config::NonImagePolicy non_image) {
   ProcessingContext context{instance, processing_};
   // The source as it came in: a step may replace the instance ("external"), never what it was derived from.
   const dicom::InstanceIdentity source = instance.identity();
 
   const bool needs_pixels =
       std::any_of(steps_.begin(), steps_.end(), [](const auto& step) { return step->needs_pixels(); });
-  auto pixels = prepare_pixels(instance, processing_, needs_pixels);
+  auto pixels = prepare_pixels(instance, processing_, needs_pixels, non_image);
   if (!pixels) return pixels.error();
   context.pixels = pixels.value();
 

@@ -79,9 +79,34 @@ std::string annotation_text(const std::string& marker, const std::vector<Finding
   return text;
 }
 
+// BitsAllocated 1 (segmentations): the text sets bits, its box clears them, in a plane unpacked per frame.
+Status burn_into_bits(ProcessingContext& context, const std::string& text, const TextPlacement& placement) {
+  DcmDataset& dataset = context.instance.dataset();
+  auto planes = unpack_bit_frames(dataset, *context.pixels);
+  if (!planes) return planes.error();
+  const Ink ink{cv::Scalar::all(1), cv::Scalar::all(0)};
+  for (cv::Mat& plane : planes.value()) {
+    Frame frame{{plane}};
+    draw_text(frame, text, placement, ink);
+  }
+  return pack_bit_frames(dataset, *context.pixels, planes.value());
+}
+
 Status TextBurner::apply(ProcessingContext& context) {
   if (!context.pixels) return {};  // nothing to draw on (a non-image passed by policy)
   DcmDataset& dataset = context.instance.dataset();
+  if (context.pixels->bits_allocated == 1) {
+    const std::string text = annotation_text(context.config.marker, context.findings);
+    const TextPlacement placement =
+        place_text(text, static_cast<int>(context.pixels->columns), static_cast<int>(context.pixels->rows));
+    try {
+      if (Status burned = burn_into_bits(context, text, placement); !burned) return burned;
+    } catch (const cv::Exception& e) {
+      return make_error("burn_in_failed", e.what());
+    }
+    context.burned_in = true;
+    return {};
+  }
   auto display = DisplayModel::read(dataset, *context.pixels);
   if (!display) return display.error();
   auto frames = frames_of(dataset, *context.pixels);

@@ -151,6 +151,19 @@ TEST(ConfigFile, refuses_unknown_keys_with_their_full_name) {
             std::string::npos);
 }
 
+TEST(ConfigFile, non_image_is_a_node_wide_default_with_a_per_gateway_override) {
+  const auto parsed = parse_config(
+      "[processing]\nnon_image = \"pass\"\n[[gateway]]\nid = \"1\"\nnon_image = \"ignore\"\n[[gateway]]\nid = \"2\"\n",
+      "test.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().describe();
+  EXPECT_EQ(parsed->non_image_for("1"), config::NonImagePolicy::ignore);
+  EXPECT_EQ(parsed->non_image_for("2"), config::NonImagePolicy::pass);
+  EXPECT_EQ(parsed->non_image_for("unknown"), config::NonImagePolicy::pass);
+  EXPECT_NE(error_of("[[gateway]]\nid = \"1\"\nnon_image = \"drop\"\n").find("gateway[0].non_image"),
+            std::string::npos);
+  EXPECT_NE(error_of("[processing]\nnon_image = \"skip\"\n").find("processing.non_image"), std::string::npos);
+}
+
 TEST(ConfigFile, refuses_wrong_types_naming_the_key) {
   EXPECT_NE(error_of("[scp]\nport = \"11112\"\n").find("scp.port: must be an integer"), std::string::npos);
   EXPECT_NE(error_of("[processing]\nsteps = \"describe\"\n").find("processing.steps"), std::string::npos);

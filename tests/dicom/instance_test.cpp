@@ -89,6 +89,20 @@ TEST_F(InstanceErrors, pixel_data_shorter_than_the_module_declares_is_inconsiste
   EXPECT_EQ(outcome_of(path), "invalid_pixel_module");
 }
 
+TEST_F(InstanceErrors, pixel_data_longer_than_declared_is_accepted_and_trimmed) {
+  auto file = testing::make_image({});
+  file->getDataset()->putAndInsertUint16(DCM_Rows, 32);  // declares half the rows: the rest is trailing padding
+  const auto path = temp_.path() / "padded.dcm";
+  ASSERT_TRUE(file->saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
+  auto instance = Instance::load(path);
+  ASSERT_TRUE(instance.ok());
+  auto chain = process::ProcessingChain::build({}, {});
+  ASSERT_TRUE(chain->run(instance.value()).ok());
+  DcmElement* pixels = nullptr;
+  ASSERT_TRUE(instance->dataset().findAndGetElement(DCM_PixelData, pixels).good());
+  EXPECT_EQ(pixels->getLength(), 32U * 64U * 2U);
+}
+
 TEST_F(InstanceErrors, an_absurd_declared_size_is_refused_before_decoding) {
   auto file = testing::make_image({});
   file->getDataset()->putAndInsertUint16(DCM_Rows, 65535);
@@ -99,19 +113,32 @@ TEST_F(InstanceErrors, an_absurd_declared_size_is_refused_before_decoding) {
   EXPECT_EQ(outcome_of(path), "image_too_large");
 }
 
-TEST_F(InstanceErrors, jpeg_2000_is_refused_as_an_unsupported_transfer_syntax) {
+// A JPEG-LS file whose meta header names another syntax of the same UID length: the file stays well-formed.
+std::string relabelled(const std::string& file_bytes, const std::string& to) {
+  std::string bytes = file_bytes;
+  const std::string from = UID_JPEGLSLosslessTransferSyntax;
+  if (from.size() != to.size()) return {};
+  const auto at = bytes.find(from);
+  if (at == std::string::npos) return {};
+  return bytes.replace(at, from.size(), to);
+}
+
+TEST_F(InstanceErrors, jpeg_2000_part_2_is_refused_as_an_unsupported_transfer_syntax) {
   testing::ImageSpec spec;
   spec.transfer_syntax = UID_JPEGLSLosslessTransferSyntax;
-  std::string bytes = harness::read_file(image("jpeg-ls.dcm", spec));
-  // Same length UID, so the file stays well-formed: the encapsulated stream is now declared JPEG 2000, for which
-  // this build has no decoder. It must be refused, never written out with wrong pixel data.
-  const std::string from = UID_JPEGLSLosslessTransferSyntax;
-  const std::string to = UID_JPEG2000LosslessOnlyTransferSyntax;
-  ASSERT_EQ(from.size(), to.size());
-  const auto at = bytes.find(from);
-  ASSERT_NE(at, std::string::npos);
-  bytes.replace(at, from.size(), to);
-  EXPECT_EQ(outcome_of(file_with("j2k.dcm", bytes)), "unsupported_ts");
+  const std::string bytes = relabelled(harness::read_file(image("jpeg-ls.dcm", spec)),
+                                       UID_JPEG2000Part2MulticomponentImageCompressionLosslessOnlyTransferSyntax);
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(outcome_of(file_with("j2k-part2.dcm", bytes)), "unsupported_ts");
+}
+
+TEST_F(InstanceErrors, a_jpeg_ls_stream_declared_jpeg_2000_is_a_decode_failure_never_an_output) {
+  testing::ImageSpec spec;
+  spec.transfer_syntax = UID_JPEGLSLosslessTransferSyntax;
+  const std::string bytes =
+      relabelled(harness::read_file(image("jpeg-ls.dcm", spec)), UID_JPEG2000LosslessOnlyTransferSyntax);
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(outcome_of(file_with("j2k.dcm", bytes)), "decode_failed");
 }
 
 TEST_F(InstanceErrors, a_tiny_8x8_image_is_processed_without_crashing) {

@@ -41,7 +41,7 @@ TEST(NetworkDoor, images_of_every_transfer_syntax_sent_with_storescu_are_process
   harness::TempDir staging;
   std::vector<std::filesystem::path> files;
   std::set<std::string> sent;
-  for (const auto& syntax : decodable_transfer_syntaxes()) {
+  for (const auto& syntax : network_transfer_syntaxes()) {
     ImageSpec spec;
     spec.transfer_syntax = syntax.uid;
     if (!syntax.supports_16_bit) {

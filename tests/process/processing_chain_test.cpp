@@ -153,6 +153,13 @@ TEST_F(ProcessingChainTest, rejects_a_non_image_unless_configured_to_pass_it) {
   ASSERT_TRUE(passed.ok()) << passed.error().describe();
   EXPECT_EQ(text_of(*passed->saved->getDataset(), DCM_StudyDescription), "CT HEAD ScreenedByAI");
   EXPECT_FALSE(passed->saved->getDataset()->tagExists(DCM_BurnedInAnnotation));
+
+  config::ProcessingConfig ignore;
+  ignore.non_image = config::NonImagePolicy::ignore;
+  auto ignored = process(spec, ignore);
+  ASSERT_FALSE(ignored.ok());
+  EXPECT_EQ(ignored.error().code, "ignored");
+  EXPECT_NE(ignored.error().message.find(UID_BasicTextSRStorage), std::string::npos) << ignored.error().message;
 }
 
 TEST_F(ProcessingChainTest, rejects_an_image_larger_than_the_configured_cap_before_decoding) {

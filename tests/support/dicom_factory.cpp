@@ -1,5 +1,7 @@
 #include "dicom_factory.hpp"
 
+#include "j2k_fixture.hpp"
+
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -51,8 +53,9 @@ std::string fresh_uid() {
 }
 
 int default_pixel(const ImageSpec& spec, int frame, int row, int column, int sample) {
-  const int max_value = spec.is_signed ? (1 << (spec.bits_stored - 1)) - 1 : (1 << spec.bits_stored) - 1;
-  const int min_value = spec.is_signed ? -(1 << (spec.bits_stored - 1)) : 0;
+  const int bits = std::min(spec.bits_stored, 31);  // an int holds the test patterns of 32-bit images too
+  const int max_value = spec.is_signed ? static_cast<int>((1LL << (bits - 1)) - 1) : static_cast<int>((1LL << bits) - 1);
+  const int min_value = spec.is_signed ? static_cast<int>(-(1LL << (bits - 1))) : 0;
   double center = (min_value + max_value) / 2.0;
   if (spec.window && samples_for(spec.photometric) == 1) {
     center = (spec.window->first - spec.rescale_intercept) / spec.rescale_slope;
@@ -118,7 +121,32 @@ std::unique_ptr<DcmFileFormat> make_image(const ImageSpec& spec) {
     return spec.pixel ? spec.pixel(static_cast<int>(frame), row, column, static_cast<int>(sample))
                       : default_pixel(spec, static_cast<int>(frame), row, column, static_cast<int>(sample));
   };
-  if (spec.bits_allocated == 8) {
+  if (spec.photometric == "YBR_FULL_422") {
+    // PS3.3 section C.7.6.3.1.2: Y1 Y2 Cb Cr for each pair of pixels; the pair shares the first pixel's chroma.
+    std::vector<Uint8> bytes;
+    for (int frame = 0; frame < spec.frames; ++frame) {
+      for (int row = 0; row < spec.rows; ++row) {
+        for (int column = 0; column + 1 < spec.columns; column += 2) {
+          const auto at = [&](int c, int sample) {
+            return static_cast<Uint8>(spec.pixel ? spec.pixel(frame, row, c, sample) : default_pixel(spec, frame, row, c, sample));
+          };
+          bytes.insert(bytes.end(), {at(column, 0), at(column + 1, 0), at(column, 1), at(column, 2)});
+        }
+      }
+    }
+    data->putAndInsertUint8Array(DCM_PixelData, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  } else if (spec.bits_allocated == 1) {
+    std::vector<Uint8> bytes((values + 7) / 8 + ((values + 7) / 8) % 2, 0);  // packed back to back, LSB first
+    for (std::size_t i = 0; i < values; ++i) {
+      if (value_at(i) != 0) bytes[i / 8] = static_cast<Uint8>(bytes[i / 8] | (1U << (i % 8)));
+    }
+    data->putAndInsertUint8Array(DCM_PixelData, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  } else if (spec.bits_allocated == 32) {
+    std::vector<Uint32> words(values);
+    for (std::size_t i = 0; i < values; ++i) words[i] = static_cast<Uint32>(value_at(i));
+    data->putAndInsertUint16Array(DCM_PixelData, reinterpret_cast<const Uint16*>(words.data()),
+                                  static_cast<unsigned long>(values * 2));
+  } else if (spec.bits_allocated == 8) {
     std::vector<Uint8> bytes(values + (values % 2));
     for (std::size_t i = 0; i < values; ++i) bytes[i] = static_cast<Uint8>(value_at(i));
     data->putAndInsertUint8Array(DCM_PixelData, bytes.data(), static_cast<unsigned long>(values));
@@ -131,6 +159,7 @@ std::unique_ptr<DcmFileFormat> make_image(const ImageSpec& spec) {
 }
 
 Status write_image(const ImageSpec& spec, const std::filesystem::path& file) {
+  if (is_j2k_syntax(spec.transfer_syntax)) return write_j2k_image(spec, J2kOptions{}, file);
   register_encoders();
   auto image = make_image(spec);
   const DcmXfer xfer(spec.transfer_syntax.c_str());
@@ -162,7 +191,21 @@ const std::vector<TransferSyntaxCase>& decodable_transfer_syntaxes() {
       {"jpeg_lossless_sv1", UID_JPEGProcess14SV1TransferSyntax, true, true},
       {"jpeg_ls_lossless", UID_JPEGLSLosslessTransferSyntax, true, true},
       {"jpeg_baseline", UID_JPEGProcess1TransferSyntax, false, false},
+      {"j2k_lossless", UID_JPEG2000LosslessOnlyTransferSyntax, true, true},
+      {"j2k_lossy", UID_JPEG2000TransferSyntax, false, true},
+      // HTJ2K syntaxes carrying Part 1 codestreams: Debian's OpenJPEG cannot encode HTJ2K (j2k_fixture.hpp).
+      {"htj2k_lossless", "1.2.840.10008.1.2.4.201", true, true, false},
+      {"htj2k_lossless_rpcl", "1.2.840.10008.1.2.4.202", true, true, false},
+      {"htj2k_lossy", "1.2.840.10008.1.2.4.203", false, true, false},
   };
+  return cases;
+}
+
+std::vector<TransferSyntaxCase> network_transfer_syntaxes() {
+  std::vector<TransferSyntaxCase> cases;
+  for (const auto& syntax : decodable_transfer_syntaxes()) {
+    if (syntax.over_the_network) cases.push_back(syntax);
+  }
   return cases;
 }
 
@@ -174,6 +217,8 @@ std::string storescu_proposal_for(const std::string& syntax) {
   if (syntax == UID_JPEGProcess14SV1TransferSyntax) return "-xs";
   if (syntax == UID_JPEGLSLosslessTransferSyntax) return "-xt";
   if (syntax == UID_JPEGProcess1TransferSyntax) return "-xy";
+  if (syntax == UID_JPEG2000LosslessOnlyTransferSyntax) return "-xv";
+  if (syntax == UID_JPEG2000TransferSyntax) return "-xw";
   return "-xe";
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,9 @@ struct DestinationConfig {
 
 enum class OutputLayout { nested, flat };
 
+/// What happens to objects without pixel data ([processing] non_image, or per gateway).
+enum class NonImagePolicy { reject, pass, ignore };
+
 /// [[gateway]]: one sending site; its folder is INPUT/gateway_<id>/ and its results go to OUTPUT/gateway_<id>/.
 struct GatewayConfig {
   std::string id;                                ///< id: digits, letters, '-' and '_' only (it names folders)
@@ -53,6 +57,7 @@ struct GatewayConfig {
   std::vector<std::string> allowed_addresses;    ///< allowed_addresses: optional peer IP allow-list
   OutputLayout output_layout = OutputLayout::nested;  ///< output_layout: "nested" or "flat"
   std::vector<std::string> destinations;         ///< destinations: names of [[destination]]; empty = none
+  std::optional<NonImagePolicy> non_image;       ///< non_image: this gateway's policy; absent = [processing] non_image
 };
 
 /// [scp]: the network door.
@@ -89,14 +94,15 @@ struct InputConfig {
   bool discover_gateways = true;         ///< discover_gateways: watch every INPUT/gateway_<id>/ even if not configured
 };
 
-enum class NonImagePolicy { reject, pass };
-
 /// [processing]: the processing chain.
 struct ProcessingConfig {
   std::string marker = "ScreenedByAI";                  ///< marker: appended to descriptions and burned in
   std::vector<std::string> steps = {"describe", "burn_in"};  ///< steps: ordered names ("describe", "burn_in", ...)
   std::uint64_t max_image_bytes = 1ULL << 30;           ///< max_image_bytes: cap on declared pixel data size
-  NonImagePolicy non_image = NonImagePolicy::reject;    ///< non_image: "reject" or "pass" (SR, KO, RT: no burn-in)
+  /// non_image: objects without pixel data (SR, KO, RT, private non-image classes): "reject" (rejected, reason
+  /// not_an_image), "pass" (written and forwarded with only descriptions and UIDs changed) or "ignore" (nothing
+  /// stored or forwarded; recorded as rejected with reason "ignored", no quarantine copy)
+  NonImagePolicy non_image = NonImagePolicy::reject;
   int job_timeout_s = 60;                               ///< job_timeout_s: wall-clock limit per job in a worker
   int io_retry_s = 30;  ///< io_retry_s: a job that failed on the machine's side (disk full, OUTPUT not writable) waits this long, then runs again
   std::uint64_t worker_memory_mb = 4096;                ///< worker_memory_mb: address-space limit of a worker
@@ -163,6 +169,8 @@ struct NodeConfig {
 
   /// The gateway with this id, or nullptr.
   [[nodiscard]] const GatewayConfig* find_gateway(const std::string& id) const;
+  /// The non-image policy of a gateway: its own non_image, else [processing] non_image (also for unknown ids).
+  [[nodiscard]] NonImagePolicy non_image_for(const std::string& gateway_id) const;
   /// The destination with this name, or nullptr.
   [[nodiscard]] const DestinationConfig* find_destination(const std::string& name) const;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -71,9 +72,12 @@ class Instance {
   /// True when the dataset holds a Pixel Data element.
   [[nodiscard]] bool has_pixel_data() const;
 
-  /// Converts pixel data to native (uncompressed, little endian) representation in memory. Errors:
-  /// "unsupported_ts" (no decoder registered for the transfer syntax), "decode_failed" (the codec failed).
-  [[nodiscard]] Status decode_pixels();
+  /// Converts pixel data to native (uncompressed, little endian) representation in memory: DCMTK's codecs, or
+  /// OpenJPEG for JPEG 2000 and HTJ2K (see transfer_syntaxes.hpp). `max_image_bytes` caps the declared size checked
+  /// before a JPEG 2000 decode. Errors: "unsupported_ts" (no decoder for the transfer syntax), "decode_failed" (the
+  /// codec failed), and for JPEG 2000 those of read_pixel_module and "invalid_pixel_module" (a codestream that
+  /// disagrees with the pixel module).
+  [[nodiscard]] Status decode_pixels(std::uint64_t max_image_bytes = UINT64_MAX);
 
   /// Writes the object as Explicit VR Little Endian with a fresh meta header (MediaStorageSOPInstanceUID equals
   /// the dataset's SOP Instance UID) and a zeroed preamble, atomically: temporary sibling, fsync, rename, fsync

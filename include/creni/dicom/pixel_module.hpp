@@ -35,8 +35,13 @@ struct PixelModule {
 ///  - "image_too_large": total_bytes above `max_image_bytes` (or not representable in 64 bits).
 [[nodiscard]] Result<PixelModule> read_pixel_module(DcmDataset& dataset, std::uint64_t max_image_bytes);
 
-/// After decoding: checks that native Pixel Data holds at least total_bytes (one trailing pad byte is allowed, more is
-/// refused). Error "invalid_pixel_module" naming both lengths.
+/// After decoding: checks that native Pixel Data holds at least total_bytes (longer values are trimmed by
+/// trim_native_pixel_padding first). Error "invalid_pixel_module" naming both lengths.
+/// Native Pixel Data longer than the pixel module declares (trailing padding some writers add; PS3.5 section 8.1.1
+/// only asks for at least the declared length) is cut to the declared length, rounded up to even. Shorter data is
+/// left alone (check_native_pixel_length refuses it). Error "invalid_pixel_module" (the value cannot be read).
+[[nodiscard]] Status trim_native_pixel_padding(DcmDataset& dataset, const PixelModule& module);
+
 [[nodiscard]] Status check_native_pixel_length(DcmDataset& dataset, const PixelModule& module);
 
 }  // namespace creni::dicom

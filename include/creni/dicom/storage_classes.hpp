@@ -13,10 +13,20 @@ namespace creni::dicom {
 /// True when `sop_class_uid` is in storage_sop_class_uids().
 [[nodiscard]] bool is_storage_sop_class(const std::string& sop_class_uid);
 
+/// Vendors' private storage SOP classes of objects without pixel data that whole-study senders send along: Siemens
+/// CSA Non-Image (1.3.12.2.1107.5.9.1) and GE's private classes (1.2.840.113619.4.x: 3D model, eNTEGRA protocol,
+/// RT plan, PET raw data, Advantage Workstation state...). Accepted by the SCP only when [processing] non_image is
+/// "pass" or "ignore"; with "reject" they are refused at negotiation, so the sender learns it at once.
+[[nodiscard]] const std::vector<std::string>& private_non_image_sop_class_uids();
+
+/// True when `sop_class_uid` is in private_non_image_sop_class_uids().
+[[nodiscard]] bool is_private_non_image_sop_class(const std::string& sop_class_uid);
+
 /// The transfer syntaxes accepted for storage, in the node's order of preference: Explicit VR Little Endian,
 /// Implicit VR Little Endian, Explicit VR Big Endian, Deflated, JPEG baseline, JPEG extended, JPEG lossless SV1,
-/// JPEG lossless, JPEG-LS lossless, JPEG-LS near-lossless, RLE. Exactly the syntaxes the processing core decodes
-/// (decodable_transfer_syntax_uids()); JPEG 2000, HTJ2K and MPEG are absent and refused at negotiation.
+/// JPEG lossless, JPEG-LS lossless, JPEG-LS near-lossless, RLE, JPEG 2000 lossless and lossy: the syntaxes the
+/// processing core decodes (decodable_transfer_syntax_uids()) that DCMTK 3.6.7's network layer can receive. HTJ2K
+/// (decoded when it comes through the folder door), JPEG 2000 Part 2, MPEG and HEVC are refused at negotiation.
 /// The SCP honours the sender's order within this set; an SCU proposes in this order. Thread-safe.
 [[nodiscard]] const std::vector<std::string>& storage_transfer_syntax_uids();
 

@@ -35,6 +35,9 @@ struct StorageScpOptions {
   std::uint16_t tls_port = 0;                   ///< 0 = no DICOM TLS port; else also listen with TLS here
   config::TlsConfig tls;                        ///< certificate, key, trusted CAs for the TLS port
   std::shared_ptr<metrics::ScpMetrics> metrics;  ///< counts associations by how they ended; may be null
+  /// [processing] non_image; with each gateway's own non_image, whether an association also accepts
+  /// dicom::private_non_image_sop_class_uids() (not with "reject")
+  config::NonImagePolicy non_image = config::NonImagePolicy::reject;
 };
 
 /// The options for `config`'s [scp] table, AE title, gateways and `<state_dir>/spool`.

@@ -42,6 +42,8 @@ class ProcessingChain {
   ///  3. runs each step; 4. writes the derived UIDs and marks.
   /// Every error code becomes the job's rejection reason.
   [[nodiscard]] Result<ProcessedImage> run(dicom::Instance& instance);
+  /// run() with a gateway's own non-image policy instead of [processing] non_image.
+  [[nodiscard]] Result<ProcessedImage> run(dicom::Instance& instance, config::NonImagePolicy non_image);
 
   /// The step names in order, for logs.
   [[nodiscard]] std::vector<std::string> step_names() const;

@@ -1,0 +1,241 @@
+// Real sites' formats end to end (issue 15), against the built binary: every decodable transfer syntax through the
+// folder door and (where DCMTK can send it) the network door, each result checked by dicom3tools' dciodvfy and
+// by decoding it again.
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "creni/dicom/dcmtk_runtime.hpp"
+#include "creni/dicom/instance.hpp"
+#include "creni/dicom/pixel_module.hpp"
+#include "dicom_factory.hpp"
+#include "node_under_test.hpp"
+
+namespace creni::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ImageSpec;
+
+// dciodvfy's "Error" lines (the factory's images lack attributes no processing adds, e.g. PatientSex: the
+// comparison is against the uncompressed reference's own errors).
+std::set<std::string> dciodvfy_errors(const std::filesystem::path& file) {
+  const auto result = harness::run_command({harness::find_program("dciodvfy"), file.string()}, 60s);
+  std::set<std::string> errors;
+  std::istringstream lines(result.out + result.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("Error", 0) == 0) errors.insert(line);
+  }
+  return errors;
+}
+
+// The result again through the node's own loader and pixel checks: uncompressed and exactly as long as declared.
+std::string decode_again(const std::filesystem::path& file) {
+  auto instance = dicom::Instance::load(file);
+  if (!instance) return instance.error().describe();
+  if (instance->identity().transfer_syntax_uid != UID_LittleEndianExplicitTransferSyntax) return "not explicit LE";
+  auto module = dicom::read_pixel_module(instance->dataset(), 1ULL << 30);
+  if (!module) return module.error().describe();
+  if (Status length = dicom::check_native_pixel_length(instance->dataset(), module.value()); !length) {
+    return length.error().describe();
+  }
+  return "";
+}
+
+// The image kinds each syntax is tried with; a result is compared with the uncompressed one of the same kind.
+struct Kind {
+  std::string photometric;
+  int bits;
+};
+const std::vector<Kind> kKinds = {{"MONOCHROME2", 16}, {"MONOCHROME2", 8}, {"RGB", 8}};
+
+std::string kind_name(const Kind& kind) { return kind.photometric + std::to_string(kind.bits); }
+
+ImageSpec spec_for(const testing::TransferSyntaxCase& syntax, const Kind& kind) {
+  ImageSpec spec;
+  spec.transfer_syntax = syntax.uid;
+  spec.photometric = kind.photometric;
+  spec.series_description = syntax.name + "_" + kind_name(kind);
+  spec.sop_instance_uid = testing::fresh_uid();
+  if (kind.bits == 8) {
+    spec.bits_allocated = 8;
+    spec.bits_stored = 8;
+    spec.window = std::make_pair(128.0, 256.0);
+  }
+  return spec;
+}
+
+// Checks every result against the one made from uncompressed input of the same kind ("explicit_le_<kind>").
+void expect_valid_results(NodeUnderTest& node, std::size_t expected) {
+  std::map<std::string, std::filesystem::path> by_name;
+  for (const auto& output : node.outputs()) {
+    std::string name = tag_of(output, DCM_SeriesDescription);
+    name = name.substr(0, name.find(' '));
+    by_name[name] = output;
+  }
+  ASSERT_EQ(by_name.size(), expected);
+  for (const auto& [name, output] : by_name) {
+    const auto reference = by_name.find("explicit_le_" + name.substr(name.rfind('_') + 1));
+    ASSERT_NE(reference, by_name.end());
+    const std::set<std::string> allowed = dciodvfy_errors(reference->second);
+    for (const auto& error : dciodvfy_errors(output)) {
+      EXPECT_TRUE(allowed.count(error) != 0) << name << ": " << error;
+    }
+    EXPECT_EQ(decode_again(output), "") << name;
+    EXPECT_EQ(tag_of(output, DCM_BurnedInAnnotation), "YES") << name;
+  }
+}
+
+// Writes every kind of image in each of `syntaxes` (those `wanted`) and hands each file to `deliver`; returns how
+// many were delivered.
+template <typename Wanted, typename Deliver>
+std::size_t deliver_each(const std::vector<testing::TransferSyntaxCase>& syntaxes, const std::filesystem::path& staging,
+                         Wanted wanted, Deliver deliver) {
+  std::size_t count = 0;
+  for (const Kind& kind : kKinds) {
+    for (const auto& syntax : syntaxes) {
+      if (!wanted(syntax, kind)) continue;
+      const ImageSpec spec = spec_for(syntax, kind);
+      const auto file = staging / (spec.series_description + ".dcm");
+      EXPECT_TRUE(testing::write_image(spec, file).ok()) << spec.series_description;
+      deliver(syntax, file);
+      ++count;
+    }
+  }
+  return count;
+}
+
+TEST(FormatsFolderDoor, every_decodable_syntax_gives_a_valid_uncompressed_result) {
+  dicom::DcmtkRuntime runtime;
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const std::size_t count = deliver_each(
+      testing::decodable_transfer_syntaxes(), staging.path(),
+      [](const auto& syntax, const Kind& kind) { return kind.bits == 8 || syntax.supports_16_bit; },
+      [&](const auto&, const std::filesystem::path& file) {
+        std::filesystem::rename(file, node.input() / "gateway_1" / file.filename());
+      });
+  ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
+  EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
+  expect_valid_results(node, count);
+}
+
+TEST(FormatsNetworkDoor, jpeg_2000_sent_with_storescu_gives_a_valid_uncompressed_result) {
+  dicom::DcmtkRuntime runtime;
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const std::size_t count = deliver_each(
+      testing::network_transfer_syntaxes(), staging.path(),
+      [](const auto& syntax, const Kind&) { return syntax.name == "explicit_le" || syntax.name.rfind("j2k", 0) == 0; },
+      [&](const auto& syntax, const std::filesystem::path& file) {
+        const auto sent = harness::run_command({harness::find_program("storescu"), "-R",
+                                                testing::storescu_proposal_for(syntax.uid), "-aet", "GATEWAY_1",
+                                                "-aec", "CRENI", "127.0.0.1", std::to_string(node.port()),
+                                                file.string()});
+        EXPECT_EQ(sent.exit_code, 0) << file.filename() << ": " << sent.err;
+      });
+  ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
+  expect_valid_results(node, count);
+}
+
+// [processing] non_image at the network door, with a Siemens CSA non-image object (private SOP class) and an SR.
+struct NonImageSent {
+  int csa_exit = -1;
+  int sr_exit = -1;
+  std::string csa_sop;
+  std::string sr_sop;
+};
+
+NonImageSent send_non_images(NodeUnderTest& node, const std::filesystem::path& staging) {
+  NonImageSent sent;
+  ImageSpec csa;
+  csa.with_pixel_data = false;
+  csa.sop_class_uid = "1.3.12.2.1107.5.9.1";  // Siemens CSA Non-Image Storage
+  csa.sop_instance_uid = sent.csa_sop = testing::fresh_uid();
+  ImageSpec sr = csa;
+  sr.sop_class_uid = UID_BasicTextSRStorage;
+  sr.sop_instance_uid = sent.sr_sop = testing::fresh_uid();
+  // storescu proposes a SOP class it does not know only from a configuration file's profile.
+  const auto profile = staging / "private.cfg";
+  {
+    std::ofstream out(profile);
+    out << "[[TransferSyntaxes]]\n[LE]\nTransferSyntax1 = 1.2.840.10008.1.2.1\n"
+        << "[[PresentationContexts]]\n[CSA]\nPresentationContext1 = 1.3.12.2.1107.5.9.1\\LE\n"
+        << "[[Profiles]]\n[CSA]\nPresentationContexts = CSA\n";
+  }
+  const auto run = [&](const ImageSpec& spec, const std::string& name, std::vector<std::string> proposal) {
+    const auto file = staging / name;
+    EXPECT_TRUE(testing::write_image(spec, file).ok());
+    std::vector<std::string> argv = {harness::find_program("storescu")};
+    argv.insert(argv.end(), proposal.begin(), proposal.end());
+    argv.insert(argv.end(), {"-aet", "GATEWAY_1", "-aec", "CRENI", "127.0.0.1", std::to_string(node.port()), file.string()});
+    return harness::run_command(argv).exit_code;
+  };
+  sent.csa_exit = run(csa, "csa.dcm", {"-xf", profile.string(), "CSA"});
+  sent.sr_exit = run(sr, "sr.dcm", {"-R"});
+  return sent;
+}
+
+std::string journal_reason_of(const NodeUnderTest& node, const std::string& sop) {
+  return harness::run_command({"sqlite3", "-readonly", (node.state() / "journal.db").string(),
+                               "SELECT DISTINCT state || ':' || reason FROM jobs WHERE sop_instance_uid = '" + sop + "'"})
+      .out;
+}
+
+// Gateway 1's own policy: the node-wide one ([processing] non_image) stays "reject".
+TEST(FormatsNonImage, a_gateway_set_to_ignore_accepts_private_classes_and_stores_nothing_but_the_record) {
+  NodeUnderTest::Settings settings;
+  settings.gateway_1 = "non_image = \"ignore\"\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const NonImageSent sent = send_non_images(node, staging.path());
+  EXPECT_EQ(sent.csa_exit, 0) << node.log();
+  EXPECT_EQ(sent.sr_exit, 0) << node.log();
+  ASSERT_TRUE(node.wait_for_state("rejected", 2, 60s)) << node.status_json();
+  EXPECT_EQ(journal_reason_of(node, sent.csa_sop), "rejected:ignored\n");
+  EXPECT_EQ(journal_reason_of(node, sent.sr_sop), "rejected:ignored\n");
+  EXPECT_NE(node.status_json().find("\"reason\":\"ignored\""), std::string::npos) << node.status_json();
+  EXPECT_TRUE(node.outputs().empty());
+  EXPECT_TRUE(harness::files_below(node.state() / "quarantine").empty());
+}
+
+TEST(FormatsNonImage, pass_writes_a_private_non_image_object_with_new_uids) {
+  NodeUnderTest::Settings settings;
+  settings.tables = "[processing]\nnon_image = \"pass\"\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const NonImageSent sent = send_non_images(node, staging.path());
+  EXPECT_EQ(sent.csa_exit, 0) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", 2, 60s)) << node.status_json();
+  const auto outputs = node.outputs();
+  ASSERT_EQ(outputs.size(), 2U);
+  for (const auto& output : outputs) {
+    EXPECT_NE(tag_of(output, DCM_SOPInstanceUID), sent.csa_sop);
+    EXPECT_NE(tag_of(output, DCM_SeriesDescription).find("ScreenedByAI"), std::string::npos);
+  }
+}
+
+TEST(FormatsNonImage, reject_refuses_private_classes_at_negotiation_and_records_standard_ones) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const NonImageSent sent = send_non_images(node, staging.path());
+  EXPECT_NE(sent.csa_exit, 0);  // no presentation context: the sender knows at once
+  EXPECT_EQ(sent.sr_exit, 0);
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 60s)) << node.status_json();
+  EXPECT_EQ(journal_reason_of(node, sent.sr_sop), "rejected:not_an_image\n");
+  EXPECT_EQ(journal_reason_of(node, sent.csa_sop), "");
+}
+
+}  // namespace
+}  // namespace creni::testing
