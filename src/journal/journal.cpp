@@ -12,6 +12,7 @@
 #include "creni/sqlite/statement.hpp"
 #include "creni/common/clock.hpp"
 #include "creni/sqlite/transaction.hpp"
+#include "journal_sql.hpp"
 
 namespace creni::journal {
 
@@ -22,7 +23,7 @@ std::shared_ptr<spdlog::logger> logger() {
   return named ? named : spdlog::default_logger();
 }
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 constexpr int kLastErrorsShown = 10;
 
@@ -76,65 +77,62 @@ ALTER TABLE jobs ADD COLUMN retry_at_ms INTEGER;
 CREATE INDEX jobs_to_catalogue ON jobs(id) WHERE catalogue_pending = 1;
 )sql";
 
+// Version 2 -> 3: series. Each job remembers the SCP association that carried it, ended associations are kept
+// (a series may complete on release), and every written instance joins a run of its series (journal_series.cpp).
+constexpr std::string_view kMigrationToVersion3 = R"sql(
+ALTER TABLE jobs ADD COLUMN association TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_by_association ON jobs(association) WHERE association <> '';
+CREATE TABLE associations_ended(
+  association TEXT PRIMARY KEY,
+  ended_at_ms INTEGER NOT NULL
+);
+CREATE TABLE series(
+  id INTEGER PRIMARY KEY,
+  gateway_id TEXT NOT NULL,
+  study_instance_uid TEXT NOT NULL,
+  series_instance_uid TEXT NOT NULL,
+  run INTEGER NOT NULL DEFAULT 1,
+  state TEXT NOT NULL CHECK (state IN ('open', 'complete', 'reporting', 'reported', 'failed')),
+  received INTEGER NOT NULL DEFAULT 0,
+  expected INTEGER NOT NULL DEFAULT 0,
+  first_arrival_ms INTEGER NOT NULL,
+  last_arrival_ms INTEGER NOT NULL,
+  last_association TEXT NOT NULL DEFAULT '',
+  completed_by TEXT NOT NULL DEFAULT '',
+  completed_at_ms INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  result_job_id INTEGER NOT NULL DEFAULT 0,
+  result_path TEXT NOT NULL DEFAULT '',
+  summary TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  header TEXT NOT NULL DEFAULT '',
+  updated_at_ms INTEGER NOT NULL,
+  UNIQUE (gateway_id, series_instance_uid, run)
+);
+CREATE INDEX series_by_state ON series(state, id);
+CREATE TABLE series_members(
+  series_id INTEGER NOT NULL REFERENCES series(id),
+  job_id INTEGER NOT NULL REFERENCES jobs(id),
+  sop_class_uid TEXT NOT NULL,
+  sop_instance_uid TEXT NOT NULL,
+  result_sop_instance_uid TEXT NOT NULL,
+  instance_number TEXT NOT NULL DEFAULT '',
+  image_position TEXT NOT NULL DEFAULT '',
+  image_orientation TEXT NOT NULL DEFAULT '',
+  rows TEXT NOT NULL DEFAULT '',
+  columns TEXT NOT NULL DEFAULT '',
+  pixel_spacing TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (series_id, job_id)
+);
+CREATE INDEX series_members_by_job ON series_members(job_id);
+)sql";
+
 constexpr std::string_view kJobColumns =
     "id, gateway_id, source, input_path, sop_instance_uid, content_hash, state, attempts, reason, detail, "
     "output_path, result_sop_instance_uid, created_at_ms, updated_at_ms";
 
 constexpr std::string_view kForwardColumns =
     "id, job_id, destination, state, attempts, phase, detail, dimse_status, next_attempt_at_ms, updated_at_ms";
-
-std::string sql_with(std::string_view before, std::string_view columns, std::string_view after) {
-  std::string sql(before);
-  sql += columns;
-  sql += after;
-  return sql;
-}
-
-// Parameter binding for the handful of types the journal stores.
-Status bind_value(sqlite::Statement& statement, int index, std::int64_t value) { return statement.bind(index, value); }
-Status bind_value(sqlite::Statement& statement, int index, int value) { return statement.bind(index, value); }
-Status bind_value(sqlite::Statement& statement, int index, std::string_view value) {
-  return statement.bind(index, value);
-}
-Status bind_value(sqlite::Statement& statement, int index, const std::string& value) {
-  return statement.bind(index, value);
-}
-Status bind_value(sqlite::Statement& statement, int index, const std::optional<std::int64_t>& value) {
-  return value ? statement.bind(index, *value) : statement.bind(index, nullptr);
-}
-
-// Prepares `sql` and binds `args` to its parameters 1..n.
-template <typename... Args>
-Result<sqlite::Statement> prepared(sqlite::Connection& db, std::string_view sql, const Args&... args) {
-  auto statement = db.prepare(sql);
-  if (!statement) return statement.error();
-  int index = 0;
-  Status bound;
-  ((bound = bound.ok() ? bind_value(*statement, ++index, args) : bound), ...);
-  if (!bound) return bound.error();
-  return statement;
-}
-
-// Runs a statement that returns no rows; returns the number of rows it changed.
-template <typename... Args>
-Result<int> execute(sqlite::Connection& db, std::string_view sql, const Args&... args) {
-  auto statement = prepared(db, sql, args...);
-  if (!statement) return statement.error();
-  auto stepped = statement->step();
-  if (!stepped) return stepped.error();
-  return db.changes();
-}
-
-// The first column of the first row as an integer; nullopt when there is no row.
-template <typename... Args>
-Result<std::optional<std::int64_t>> query_int(sqlite::Connection& db, std::string_view sql, const Args&... args) {
-  auto statement = prepared(db, sql, args...);
-  if (!statement) return statement.error();
-  auto row = statement->step();
-  if (!row) return row.error();
-  if (!row.value()) return std::optional<std::int64_t>{};
-  return std::optional<std::int64_t>{statement->column_int64(0)};
-}
 
 Job read_job(const sqlite::Statement& row) {
   Job job;
@@ -179,9 +177,11 @@ Result<std::int64_t> insert_job(sqlite::Connection& db, const NewArrival& arriva
   const std::int64_t now = unix_time_ms();
   auto inserted = execute(db,
                           "INSERT INTO jobs(gateway_id, source, input_path, sop_instance_uid, content_hash, state, "
-                          "reason, detail, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "reason, detail, created_at_ms, updated_at_ms, association) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           arrival.gateway_id, to_string(arrival.source), arrival.input_path.string(),
-                          arrival.sop_instance_uid, arrival.content_hash, to_string(state), reason, detail, now, now);
+                          arrival.sop_instance_uid, arrival.content_hash, to_string(state), reason, detail, now, now,
+                          arrival.association);
   if (!inserted) return inserted.error();
   return db.last_insert_rowid();
 }
@@ -290,11 +290,6 @@ Status check_all_exist(sqlite::Connection& db, const std::vector<std::int64_t>& 
   return {};
 }
 
-template <typename T>
-Result<T> committed(sqlite::Transaction& transaction, T value) {
-  if (Status done = transaction.commit(); !done) return done.error();
-  return value;
-}
 
 }  // namespace
 
@@ -319,11 +314,17 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
                                                 std::to_string(version.value()) + ", this build knows up to " +
                                                 std::to_string(kSchemaVersion));
   }
+  // A new file gets the version 2 schema and then every later migration, so both paths end at the same schema.
   if (version.value() == 0) {
     if (Status created = db.exec(kSchema); !created) return created.error();
   } else if (version.value() == 1) {
     if (Status migrated = db.exec(kMigrationToVersion2); !migrated) return migrated.error();
-    logger()->info("{} upgraded from schema version 1 to {}", database_file.string(), kSchemaVersion);
+  }
+  if (version.value() < 3) {
+    if (Status migrated = db.exec(kMigrationToVersion3); !migrated) return migrated.error();
+  }
+  if (version.value() > 0 && version.value() < kSchemaVersion) {
+    logger()->info("{} upgraded from schema version {} to {}", database_file.string(), version.value(), kSchemaVersion);
   }
   if (version.value() != kSchemaVersion) {
     if (Status versioned = db.set_user_version(kSchemaVersion); !versioned) return versioned.error();
@@ -546,11 +547,12 @@ Status Journal::mark_rejected(std::int64_t job_id, const std::string& reason, co
 
 Status Journal::mark_written(std::int64_t job_id, const std::filesystem::path& output,
                              const std::string& result_sop_instance_uid, const std::vector<std::string>& destinations,
-                             const std::filesystem::path& relocated_input) {
+                             const std::filesystem::path& relocated_input, const SeriesMember* series_member) {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
-  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input);
+  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input,
+                                                   series_member);
       !written) {
     return written;
   }
@@ -561,11 +563,12 @@ Result<std::optional<Job>> Journal::mark_written_and_claim_next(std::int64_t job
                                                                 const std::string& result_sop_instance_uid,
                                                                 const std::vector<std::string>& destinations,
                                                                 const std::filesystem::path& relocated_input,
-                                                                int max_attempts) {
+                                                                int max_attempts, const SeriesMember* series_member) {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
-  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input);
+  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input,
+                                                   series_member);
       !written) {
     return written.error();
   }
@@ -578,7 +581,8 @@ Result<std::optional<Job>> Journal::mark_written_and_claim_next(std::int64_t job
 Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::filesystem::path& output,
                                             const std::string& result_sop_instance_uid,
                                             const std::vector<std::string>& destinations,
-                                            const std::filesystem::path& relocated_input) {
+                                            const std::filesystem::path& relocated_input,
+                                            const SeriesMember* series_member) {
   if (Status allowed = check_transition(connection_, job_id, {JobState::processing}, JobState::written); !allowed) {
     return allowed;
   }
@@ -602,6 +606,7 @@ Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::file
                             job_id, destination, now);
     if (!inserted) return inserted.error();
   }
+  if (series_member != nullptr) return add_to_series(job_id, *series_member);
   return {};
 }
 

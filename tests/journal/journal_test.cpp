@@ -680,7 +680,9 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
     ASSERT_TRUE(connection.ok());
     ASSERT_TRUE(connection
                     ->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending; "
-                           "ALTER TABLE jobs DROP COLUMN retry_at_ms")
+                           "ALTER TABLE jobs DROP COLUMN retry_at_ms; DROP TABLE series_members; DROP TABLE series; "
+                           "DROP TABLE associations_ended; DROP INDEX jobs_by_association; "
+                           "ALTER TABLE jobs DROP COLUMN association")
                     .ok());
     ASSERT_TRUE(connection->set_user_version(1).ok());
   }
