@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include <dcmtk/dcmdata/dcdeftag.h>
+
 #include "creni/catalog/catalog.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/dicom/dcmtk_runtime.hpp"
@@ -78,20 +80,32 @@ std::filesystem::path gateway_folder_of(const std::filesystem::path& input, cons
   return {};
 }
 
+// A positive count in DICOM IS text, else 0.
+std::int64_t count_of(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const long long value = std::stoll(text, &used);
+    return value > 0 && value < 1000000 ? value : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 // Cross-checks the instance against the gateway's own image.db when there is one: a different study or series
 // there means the gateway and the file disagree, which an operator should hear about. Never blocks the image.
-void cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
+// Returns the series' NumberOfSeriesRelatedInstances there (the gateway knows the whole series), 0 when unknown.
+std::int64_t cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
   const auto folder = gateway_folder_of(request.input, request.gateway_id);
-  if (folder.empty() || !std::filesystem::exists(folder / "image.db")) return;
+  if (folder.empty() || !std::filesystem::exists(folder / "image.db")) return 0;
   auto index = catalog::Catalog::open_read_only(folder / "image.db");
   if (!index) {
     logger()->debug("gw={} job={} gateway image.db not readable: {}", request.gateway_id, request.job_id, index.error().describe());
-    return;
+    return 0;
   }
   auto entry = index.value()->find_image(source.sop_instance_uid);
   if (!entry || !entry->has_value()) {
     logger()->debug("gw={} job={} sop={} not in the gateway's image.db", request.gateway_id, request.job_id, source.sop_instance_uid);
-    return;
+    return 0;
   }
   const auto value_of = [](const auto& columns, const std::string& name) {
     for (const auto& [column, value] : columns) {
@@ -104,7 +118,17 @@ void cross_check_with_gateway_index(const JobRequest& request, const dicom::Inst
   if ((!study.empty() && study != source.study_instance_uid) || (!series.empty() && series != source.series_instance_uid)) {
     logger()->warn("gw={} job={} sop={} the gateway's image.db lists another study or series for this instance",
                    request.gateway_id, request.job_id, source.sop_instance_uid);
+    return 0;
   }
+  return count_of(value_of(entry->value().series, "NumberOfSeriesRelatedInstances"));
+}
+
+// How many instances the series should have: the gateway's index, else what the data set says about itself
+// (PS3.3 C.7.6.1: ImagesInAcquisition counts one acquisition, which is the whole series for most CT and MR).
+std::int64_t expected_in_series(std::int64_t from_gateway_index, const dicom::Instance& instance) {
+  if (from_gateway_index > 0) return from_gateway_index;
+  if (const auto related = count_of(instance.string_of(DCM_NumberOfSeriesRelatedInstances)); related > 0) return related;
+  return count_of(instance.string_of(DCM_ImagesInAcquisition));
 }
 
 // An SCP arrival also appears in INPUT/gateway_<id>/<StudyUID>/<SOPUID> (validated UIDs only), like a gateway's
@@ -138,7 +162,8 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
     // Read before processing changes the data set: the INPUT index describes the image as received.
     mirror_entry = catalog::record_from_dataset(instance->dataset(), mirrored);
   }
-  cross_check_with_gateway_index(request, instance->identity());
+  const std::int64_t expected = expected_in_series(cross_check_with_gateway_index(request, instance->identity()),
+                                                   instance.value());
   auto processed = chain.run(instance.value());
   if (!processed) return failure(request.job_id, processed.error());
   const output::OutputWriter writer(request.output_root, request.layout);
@@ -157,6 +182,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   reply.mirrored_input = mirrored;
   reply.mirror_catalog_entry = std::move(mirror_entry);
   reply.inference_us = static_cast<std::int64_t>(processed->inference_ms * 1000.0);
+  reply.expected_in_series = expected;
   // The node writes OUTPUT/gateway_<id>/image.db in batches (one commit for many results); the worker, which has
   // the data set parsed, supplies the row. The gateways keep each file's path in PrivateCreator; so do we.
   reply.catalog_entry = catalog::record_from_dataset(instance->dataset(), staged->final_path);
