@@ -45,6 +45,7 @@ struct ScpShared {
   AcceptorNetwork* network = nullptr;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> images_stored{0};
+  std::atomic<std::uint64_t> associations_started{0};  // numbers each session's association id
   fs::FolderSyncer spool_folder;  // new spool entries made durable, one fsync shared by concurrent associations
 };
 
@@ -93,6 +94,7 @@ class AssociationSession {
   std::string ended_ = "unknown";
   bool admitted_ = false;
   bool peer_closes_next_ = false;  // after A-RELEASE-RP or A-ASSOCIATE-RJ the peer is the one to close
+  std::string association_id_;     // "<start time ms>-<n>": unique across restarts, recorded with each arrival
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -25,6 +25,7 @@ struct StoreOrigin {
   T_ASC_Association* association = nullptr;
   std::string gateway_id;
   std::string peer_label;  ///< "CALLING_AE@address"
+  std::string association_id;  ///< unique across restarts (Arrival::association)
 };
 
 /// Receives the data set of one C-STORE-RQ into the spool byte for byte, checks that its own SOP Class and
