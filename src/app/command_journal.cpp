@@ -34,6 +34,8 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+constexpr int kFinishedSeriesShown = 20;
+
 std::string utc_time(std::int64_t epoch_ms) {
   const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
   std::tm utc{};
@@ -53,6 +55,35 @@ std::string job_json(const journal::Job& job) {
       << ",\"sop_instance_uid\":" << json_string(job.sop_instance_uid)
       << ",\"updated\":" << json_string(utc_time(job.updated_at_ms)) << "}";
   return out.str();
+}
+
+// A series run for operators: its counts, age and, once reported or failed, its result.
+std::string series_json(const journal::SeriesRecord& s, std::int64_t now_ms) {
+  std::ostringstream out;
+  out << "{\"id\":" << s.id << ",\"gateway\":" << json_string(s.gateway_id)
+      << ",\"series_instance_uid\":" << json_string(s.series_instance_uid) << ",\"run\":" << s.run
+      << ",\"state\":" << json_string(std::string(journal::to_string(s.state))) << ",\"received\":" << s.received
+      << ",\"expected\":" << s.expected << ",\"age_s\":" << std::max<std::int64_t>(0, now_ms - s.first_arrival_ms) / 1000
+      << ",\"idle_s\":" << std::max<std::int64_t>(0, now_ms - s.last_arrival_ms) / 1000
+      << ",\"completed_by\":" << json_string(s.completed_by) << ",\"attempts\":" << s.attempts
+      << ",\"result_job\":" << s.result_job_id << ",\"result\":" << json_string(s.result_path)
+      << ",\"summary\":" << json_string(s.summary) << ",\"reason\":" << json_string(s.reason) << "}";
+  return out.str();
+}
+
+void print_series_text(const std::vector<journal::SeriesRecord>& series, std::int64_t now_ms) {
+  if (series.empty()) return;
+  std::cout << "series:\n";
+  for (const auto& s : series) {
+    std::cout << "  gateway " << s.gateway_id << "  " << s.series_instance_uid << " run " << s.run << "  "
+              << journal::to_string(s.state) << "  " << s.received << "/"
+              << (s.expected > 0 ? std::to_string(s.expected) : "?") << "  age "
+              << std::max<std::int64_t>(0, now_ms - s.first_arrival_ms) / 1000 << " s";
+    if (!s.completed_by.empty()) std::cout << "  by " << s.completed_by;
+    if (!s.summary.empty()) std::cout << "  " << (s.reason.empty() ? "" : s.reason + ": ") << s.summary;
+    if (!s.result_path.empty()) std::cout << "  -> " << s.result_path;
+    std::cout << "\n";
+  }
 }
 
 // The running node's own counters, when a node is running on this state folder.
@@ -82,7 +113,8 @@ void print_node_text(const std::optional<NodeStatus>& node) {
   }
 }
 
-void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
+void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node,
+                const std::vector<journal::SeriesRecord>& series) {
   std::cout << "{\"node\":" << (node ? to_json(*node) : "null") << ",\"counts\":[";
   for (std::size_t i = 0; i < report.counts.size(); ++i) {
     const auto& c = report.counts[i];
@@ -99,10 +131,14 @@ void print_json(const journal::StatusReport& report, const std::optional<NodeSta
               << ",\"failed\":" << d.failed << ",\"unknown\":" << d.unknown << ",\"waiting\":" << d.waiting
               << ",\"last_error\":" << json_string(d.last_error) << "}";
   }
+  std::cout << "],\"series\":[";
+  const std::int64_t now = unix_time_ms();
+  for (std::size_t i = 0; i < series.size(); ++i) std::cout << (i ? "," : "") << series_json(series[i], now);
   std::cout << "]}\n";
 }
 
-void print_text(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
+void print_text(const journal::StatusReport& report, const std::optional<NodeStatus>& node,
+                const std::vector<journal::SeriesRecord>& series) {
   print_node_text(node);
   std::cout << "jobs by gateway and state:\n";
   if (report.counts.empty()) std::cout << "  (none)\n";
@@ -116,6 +152,7 @@ void print_text(const journal::StatusReport& report, const std::optional<NodeSta
     std::cout << "  " << d.destination << "  sent " << d.sent << "  failed " << d.failed << "  unknown " << d.unknown
               << "  waiting " << d.waiting << (d.last_error.empty() ? "" : "  last error: " + d.last_error) << "\n";
   }
+  print_series_text(series, unix_time_ms());
   if (!report.last_errors.empty()) std::cout << "last errors:\n";
   for (const auto& job : report.last_errors) {
     std::cout << "  job " << job.id << "  gateway " << job.gateway_id << "  " << utc_time(job.updated_at_ms) << "  "
@@ -156,11 +193,14 @@ int command_status(const CommonOptions& common, const StatusOptions& options) {
   if (!journal) return fail("status", journal.error());
   auto report = journal.value()->report();
   if (!report) return fail("status", report.error());
+  // Open runs and the most recent finished ones.
+  auto series = journal.value()->series_overview(kFinishedSeriesShown);
+  if (!series) return fail("status", series.error());
   const auto node = live_node(config->state_dir);
   if (options.json) {
-    print_json(report.value(), node);
+    print_json(report.value(), node, series.value());
   } else {
-    print_text(report.value(), node);
+    print_text(report.value(), node, series.value());
   }
   return kExitOk;
 }

@@ -6,6 +6,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/journal_arrival_sink.hpp"
 #include "creni/pipeline/pipeline.hpp"
+#include "creni/series/series_tracker.hpp"
 
 namespace creni::app {
 
@@ -149,6 +151,7 @@ struct Node::Parts {
   std::unique_ptr<journal::Journal> journal;
   std::unique_ptr<forward::Forwarder> forwarder;
   std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<series::SeriesTracker> series;
   std::unique_ptr<pipeline::JournalArrivalSink> sink;
   std::unique_ptr<ingest::FolderWatcher> watcher;
   std::unique_ptr<ingest::StorageScp> scp;
@@ -194,6 +197,7 @@ Status Node::start() {
   options.archive_dir = config_.state_dir / "archive";
   options.after_processing = config_.input.after_processing;
   options.gateways = config_.gateways;
+  options.series_defaults = config_.series;
   const auto own_input_files = std::make_shared<ingest::OwnInputFiles>();
   options.own_input_files = own_input_files;
   // Forwarding runs on its own threads, one per destination, so a slow or dead PACS never blocks processing.
@@ -203,6 +207,14 @@ Status Node::start() {
   forward::Forwarder* forwarder = parts->forwarder.get();
   parts->pipeline = std::make_unique<pipeline::Pipeline>(options, *parts->journal, [forwarder] { forwarder->wake(); });
   if (Status started = parts->pipeline->start(); !started) return started;
+
+  // Series are tracked where a [series] table applies; their reports are forwarded like any result.
+  const bool series_tracked = config_.series.enabled || std::any_of(config_.gateways.begin(), config_.gateways.end(),
+                                                                    [](const auto& g) { return g.series.enabled; });
+  if (series_tracked) {
+    parts->series = std::make_unique<series::SeriesTracker>(config_, *parts->journal, [forwarder] { forwarder->wake(); });
+    if (Status started = parts->series->start(); !started) return started;
+  }
 
   pipeline::Pipeline* pipeline = parts->pipeline.get();
   parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir, [pipeline] { pipeline->wake(); });
@@ -264,6 +276,7 @@ void Node::stop() {
   if (parts_->scp) parts_->scp->stop();
   if (parts_->watcher) parts_->watcher->stop();
   if (parts_->pipeline) parts_->pipeline->stop();
+  if (parts_->series) parts_->series->stop();
   if (parts_->forwarder) parts_->forwarder->stop();
   parts_.reset();
   logger()->info("creni-node stopped");
