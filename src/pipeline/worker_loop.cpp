@@ -150,7 +150,7 @@ Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const
   return target;
 }
 
-JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
+JobReply handle(process::ProcessingChain& chain, const JobRequest& request, config::OutputStudy study) {
   auto instance = dicom::Instance::load(request.input);
   if (!instance) return failure(request.job_id, instance.error());
   std::filesystem::path mirrored;
@@ -164,7 +164,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   }
   const std::int64_t expected = expected_in_series(cross_check_with_gateway_index(request, instance->identity()),
                                                    instance.value());
-  auto processed = chain.run(instance.value());
+  auto processed = chain.run(instance.value(), study);
   if (!processed) return failure(request.job_id, processed.error());
   const output::OutputWriter writer(request.output_root, request.layout);
   // The node makes the result durable and visible (fsync, rename, folder fsync) before it records it: the waits
@@ -215,7 +215,8 @@ int run_worker_loop(const config::NodeConfig& config, int in_fd, int out_fd) {
     }
     JobReply reply;
     try {
-      reply = handle(chain.value(), request.value());
+      const config::GatewayConfig* gateway = config.find_gateway(request->gateway_id);
+      reply = handle(chain.value(), request.value(), gateway != nullptr ? gateway->output_study : config.output_study);
     } catch (const std::bad_alloc&) {
       reply = failure(request->job_id, make_error("out_of_memory", "the image needs more memory than the worker limit"));
     } catch (const std::exception& e) {

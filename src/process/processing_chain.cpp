@@ -1,5 +1,6 @@
 #include "creni/process/processing_chain.hpp"
 
+#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <opencv2/core.hpp>
 
@@ -62,10 +63,11 @@ std::vector<std::string> ProcessingChain::step_names() const {
   return names;
 }
 
-Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance) {
+Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance, config::OutputStudy study) {
   ProcessingContext context{instance, processing_};
   // The source as it came in: a step may replace the instance ("external"), never what it was derived from.
   const dicom::InstanceIdentity source = instance.identity();
+  const std::string study_description = instance.string_of(DCM_StudyDescription);
 
   const bool needs_pixels =
       std::any_of(steps_.begin(), steps_.end(), [](const auto& step) { return step->needs_pixels(); });
@@ -83,7 +85,11 @@ Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance) {
 
   ProcessedImage processed;
   processed.source = source;
-  processed.result = derived_identity(source);
+  processed.result = derived_identity(source, study);
+  if (study == config::OutputStudy::original &&
+      context.instance.dataset().putAndInsertString(DCM_StudyDescription, study_description.c_str()).bad()) {
+    return make_error("internal_error", "cannot keep StudyDescription");
+  }
   processed.findings = context.findings;
   processed.inference_ms = context.inference_ms;
   const std::string description = derivation_description(steps_, processing_.marker, context.derivation_notes);

@@ -70,6 +70,7 @@ class Series {
   }
 
   [[nodiscard]] const std::string& uid() const { return spec_.series_instance_uid; }
+  [[nodiscard]] const std::string& study_uid() const { return spec_.study_instance_uid; }
   [[nodiscard]] const std::vector<std::string>& sop_instance_uids() const { return sop_instance_uids_; }
 
  private:
@@ -272,6 +273,25 @@ TEST(SeriesEndToEnd, a_late_instance_under_separate_gets_a_run_of_its_own) {
   ASSERT_EQ(second.run, 2) << node.status_json() << node.log();
   EXPECT_EQ(second.received, 1);
   EXPECT_NE(report_xml(second.result).find("slices: 1"), std::string::npos);
+}
+
+TEST(SeriesEndToEnd, with_output_study_original_the_results_and_the_report_are_new_series_of_the_original_study) {
+  NodeUnderTest node(series_settings("idle = 1\nmax_wait = 300", "[gateway.output]\nstudy = \"original\""));
+  ASSERT_TRUE(node.start()) << node.log();
+  Series series;
+  series.drop(node, 0, 2);
+  const SeriesRunView run = wait_for_run(node, series, 1, "reported");
+  ASSERT_EQ(run.run, 1) << node.status_json() << node.log();
+  const auto outputs = node.outputs();
+  ASSERT_EQ(outputs.size(), 3U);
+  std::set<std::string> output_series;
+  for (const auto& output : outputs) {
+    EXPECT_EQ(tag_of(output, DCM_StudyInstanceUID), series.study_uid()) << output;
+    EXPECT_EQ(tag_of(output, DCM_StudyDescription), "CT HEAD") << "a study-level value stays as the study has it";
+    output_series.insert(tag_of(output, DCM_SeriesInstanceUID));
+  }
+  EXPECT_EQ(output_series.size(), 2U) << "the results' series and the report's series";
+  EXPECT_EQ(output_series.count(series.uid()), 0U) << "never the original series";
 }
 
 TEST(SeriesEndToEnd, the_report_reaches_orthanc_once_with_its_references_to_the_forwarded_images) {
