@@ -23,7 +23,6 @@ namespace creni::process {
 namespace {
 
 constexpr std::size_t kMaxResultBytes = 1 << 20;
-constexpr std::size_t kMaxFindings = 64;
 
 std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("process");
@@ -48,26 +47,10 @@ std::string settings_json(const std::filesystem::path& folder, const std::string
 Result<std::vector<Finding>> parse_result_json(const std::string& text) {
   auto parsed = json::parse(text);
   if (!parsed) return failed("result.json: " + parsed.error().message);
-  if (parsed->kind != json::Value::Kind::object) return failed("result.json: the top level must be an object");
-  const json::Value* list = parsed->find("findings");
-  if (list == nullptr) return failed("result.json: no \"findings\" array");
-  if (list->kind != json::Value::Kind::array) return failed("result.json: \"findings\" must be an array");
-  if (list->items.size() > kMaxFindings) return failed("result.json: more than " + std::to_string(kMaxFindings) + " findings");
+  auto items = finding_items(parsed.value());
+  if (!items) return items.error();
   std::vector<Finding> findings;
-  for (std::size_t i = 0; i < list->items.size(); ++i) {
-    const json::Value& item = list->items[i];
-    const std::string where = "result.json: findings[" + std::to_string(i) + "]";
-    if (item.kind != json::Value::Kind::object) return failed(where + " must be an object");
-    const json::Value* label = item.find("label");
-    const json::Value* score = item.find("score");
-    if (label == nullptr || label->kind != json::Value::Kind::string || !is_finding_label(label->text)) {
-      return failed(where + ".label must be 1-64 printable ASCII characters without backslash");
-    }
-    if (score == nullptr || score->kind != json::Value::Kind::number || !(score->number >= 0.0 && score->number <= 1.0)) {
-      return failed(where + ".score must be a number between 0 and 1");
-    }
-    findings.push_back(Finding{label->text, score->number});
-  }
+  for (const FindingItem& entry : items.value()) findings.push_back(entry.finding);
   return findings;
 }
 

@@ -108,6 +108,31 @@ bool is_finding_label(const std::string& label) {
   return std::all_of(label.begin(), label.end(), [](char ch) { return ch >= 0x20 && ch <= 0x7e && ch != '\\'; });
 }
 
+Result<std::vector<FindingItem>> finding_items(const json::Value& root) {
+  constexpr std::size_t kMaxFindings = 64;
+  if (root.kind != json::Value::Kind::object) return failed("result.json: the top level must be an object");
+  const json::Value* list = root.find("findings");
+  if (list == nullptr) return failed("result.json: no \"findings\" array");
+  if (list->kind != json::Value::Kind::array) return failed("result.json: \"findings\" must be an array");
+  if (list->items.size() > kMaxFindings) return failed("result.json: more than " + std::to_string(kMaxFindings) + " findings");
+  std::vector<FindingItem> items;
+  for (std::size_t i = 0; i < list->items.size(); ++i) {
+    const json::Value& item = list->items[i];
+    const std::string where = "result.json: findings[" + std::to_string(i) + "]";
+    if (item.kind != json::Value::Kind::object) return failed(where + " must be an object");
+    const json::Value* label = item.find("label");
+    const json::Value* score = item.find("score");
+    if (label == nullptr || label->kind != json::Value::Kind::string || !is_finding_label(label->text)) {
+      return failed(where + ".label must be 1-64 printable ASCII characters without backslash");
+    }
+    if (score == nullptr || score->kind != json::Value::Kind::number || !(score->number >= 0.0 && score->number <= 1.0)) {
+      return failed(where + ".score must be a number between 0 and 1");
+    }
+    items.push_back(FindingItem{&item, where, Finding{label->text, score->number}});
+  }
+  return items;
+}
+
 std::string parameters_json(const std::vector<std::pair<std::string, std::string>>& parameters) {
   std::ostringstream json;
   json << "{";

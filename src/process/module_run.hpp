@@ -13,6 +13,8 @@
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
 #include "creni/process/contained_command.hpp"
+#include "creni/process/processor.hpp"
+#include "json_text.hpp"
 
 namespace creni::process {
 
@@ -58,6 +60,17 @@ class WorkFolder {
 
 /// A finding label: 1-64 printable ASCII characters without backslash (it ends up in LO values and burned in).
 [[nodiscard]] bool is_finding_label(const std::string& label);
+
+/// One checked entry of result.json's "findings": the object (for further keys) and its label and score.
+struct FindingItem {
+  const json::Value* item;
+  std::string where;  ///< "result.json: findings[i]", for messages about further keys
+  Finding finding;
+};
+
+/// The entries of a parsed result.json ({"findings": [{"label": "x", "score": 0.9, ...}]}): at most 64, each an
+/// object with a label (is_finding_label) and a score 0..1. Points into `root`. Error "external_failed".
+[[nodiscard]] Result<std::vector<FindingItem>> finding_items(const json::Value& root);
 
 /// A JSON object of string parameters ("{}" when empty).
 [[nodiscard]] std::string parameters_json(const std::vector<std::pair<std::string, std::string>>& parameters);

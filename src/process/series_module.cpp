@@ -18,7 +18,6 @@ namespace creni::process {
 namespace {
 
 constexpr std::size_t kMaxResultBytes = 1 << 20;
-constexpr std::size_t kMaxFindings = 64;
 
 std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("series");
@@ -160,32 +159,19 @@ Result<std::vector<SeriesFinding>> parse_series_result_json(const std::string& t
                                                             const std::vector<std::string>& known_instances) {
   auto parsed = json::parse(text);
   if (!parsed) return failed("result.json: " + parsed.error().message);
-  if (parsed->kind != json::Value::Kind::object) return failed("result.json: the top level must be an object");
-  const json::Value* list = parsed->find("findings");
-  if (list == nullptr || list->kind != json::Value::Kind::array) return failed("result.json: no \"findings\" array");
-  if (list->items.size() > kMaxFindings) return failed("result.json: more than " + std::to_string(kMaxFindings) + " findings");
+  auto items = finding_items(parsed.value());
+  if (!items) return items.error();
   const std::set<std::string> known(known_instances.begin(), known_instances.end());
   std::vector<SeriesFinding> findings;
-  for (std::size_t i = 0; i < list->items.size(); ++i) {
-    const json::Value& item = list->items[i];
-    const std::string where = "result.json: findings[" + std::to_string(i) + "]";
-    if (item.kind != json::Value::Kind::object) return failed(where + " must be an object");
-    const json::Value* label = item.find("label");
-    const json::Value* score = item.find("score");
-    if (label == nullptr || label->kind != json::Value::Kind::string || !is_finding_label(label->text)) {
-      return failed(where + ".label must be 1-64 printable ASCII characters without backslash");
-    }
-    if (score == nullptr || score->kind != json::Value::Kind::number || !(score->number >= 0.0 && score->number <= 1.0)) {
-      return failed(where + ".score must be a number between 0 and 1");
-    }
-    SeriesFinding finding{label->text, score->number, {}, {}};
-    auto instances = instance_list(item, where, known);
+  for (const FindingItem& entry : items.value()) {
+    SeriesFinding finding{entry.finding.label, entry.finding.score, {}, {}};
+    auto instances = instance_list(*entry.item, entry.where, known);
     if (!instances) return instances.error();
     finding.instances = std::move(instances).value();
-    if (const json::Value* point = item.find("point")) {
+    if (const json::Value* point = entry.item->find("point")) {
       if (point->kind != json::Value::Kind::array || point->items.size() != 2 || finding.instances.empty() ||
           point->items[0].kind != json::Value::Kind::number || point->items[1].kind != json::Value::Kind::number) {
-        return failed(where + ".point must be [column, row] and needs \"instances\"");
+        return failed(entry.where + ".point must be [column, row] and needs \"instances\"");
       }
       finding.point = {point->items[0].number, point->items[1].number};
     }

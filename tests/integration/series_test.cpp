@@ -119,6 +119,16 @@ SeriesRunView wait_for_run(const NodeUnderTest& node, const Series& series, int 
   return found;
 }
 
+// Waits until run 1 of the series holds `received` instances.
+bool wait_for_received(const NodeUnderTest& node, const Series& series, long received) {
+  return harness::wait_until(
+      [&] {
+        const auto runs = runs_of(node, series.uid());
+        return runs.size() == 1 && runs[0].received == received;
+      },
+      30s);
+}
+
 std::string report_xml(const std::string& file) {
   const auto xml = harness::run_command({harness::find_program("dsr2xml"), file});
   EXPECT_EQ(xml.exit_code, 0) << xml.err;
@@ -167,13 +177,7 @@ TEST(SeriesEndToEnd, the_same_series_over_three_associations_with_gaps_is_one_ru
   Series series;
   for (int association = 0; association < 3; ++association) {
     series.send(node, association, association + 1);
-    ASSERT_TRUE(harness::wait_until(
-        [&] {
-          const auto runs = runs_of(node, series.uid());
-          return runs.size() == 1 && runs[0].received == association + 1;
-        },
-        30s))
-        << node.status_json();
+    ASSERT_TRUE(wait_for_received(node, series, association + 1)) << node.status_json();
     EXPECT_EQ(runs_of(node, series.uid()).front().state, "open") << "completed during a gap shorter than idle";
     std::this_thread::sleep_for(1s);  // the gap between the sender's associations (shorter than idle)
   }
@@ -189,7 +193,7 @@ TEST(SeriesEndToEnd, a_known_expected_count_completes_the_series_without_waiting
   ASSERT_TRUE(node.start()) << node.log();
   Series series(3);
   series.drop(node, 0, 2);
-  ASSERT_TRUE(harness::wait_until([&] { return !runs_of(node, series.uid()).empty() && runs_of(node, series.uid())[0].received == 2; }, 30s));
+  ASSERT_TRUE(wait_for_received(node, series, 2)) << node.status_json();
   EXPECT_EQ(runs_of(node, series.uid())[0].state, "open");
   EXPECT_EQ(runs_of(node, series.uid())[0].expected, 3);
   series.drop(node, 2, 3);
@@ -233,8 +237,7 @@ TEST(SeriesEndToEnd, a_restart_half_way_continues_the_same_run) {
   ASSERT_TRUE(node.start()) << node.log();
   Series series(4);
   series.send(node, 0, 2);
-  ASSERT_TRUE(harness::wait_until([&] { return !runs_of(node, series.uid()).empty() && runs_of(node, series.uid())[0].received == 2; }, 30s))
-      << node.status_json();
+  ASSERT_TRUE(wait_for_received(node, series, 2)) << node.status_json();
   ASSERT_EQ(node.stop(), 0);
   ASSERT_TRUE(node.start()) << node.log();
   EXPECT_EQ(runs_of(node, series.uid()).at(0).state, "open");
@@ -244,6 +247,23 @@ TEST(SeriesEndToEnd, a_restart_half_way_continues_the_same_run) {
   EXPECT_EQ(run.received, 4);
   EXPECT_EQ(run.completed_by, "expected_count");
   EXPECT_EQ(runs_of(node, series.uid()).size(), 1U);
+}
+
+TEST(SeriesEndToEnd, after_a_restart_the_idle_timer_runs_from_the_stored_time_of_the_last_instance) {
+  NodeUnderTest node(series_settings("idle = 4\nmax_wait = 300"));
+  ASSERT_TRUE(node.start()) << node.log();
+  Series series;
+  series.drop(node, 0, 2);
+  ASSERT_TRUE(wait_for_received(node, series, 2)) << node.status_json();
+  ASSERT_EQ(node.stop(), 0);
+  EXPECT_EQ(runs_of(node, series.uid()).at(0).state, "open");
+  std::this_thread::sleep_for(5s);  // the node is down for longer than idle
+  const auto restarted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(node.start()) << node.log();
+  const SeriesRunView run = wait_for_run(node, series, 1, "reported", 30s);
+  ASSERT_EQ(run.run, 1) << node.status_json() << node.log();
+  EXPECT_EQ(run.completed_by, "idle");
+  EXPECT_LT(std::chrono::steady_clock::now() - restarted, 3500ms) << "idle counted again from the restart";
 }
 
 TEST(SeriesEndToEnd, a_late_instance_under_reopen_gets_a_new_run_with_everything_so_far) {
