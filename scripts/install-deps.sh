@@ -14,8 +14,9 @@ build_packages=(
   libgtest-dev
 )
 # python3-onnx and python3-numpy: the inference tests build their tiny ONNX models at test time (nothing downloaded).
+# dicom3tools: dciodvfy validates the series reports (Structured Reports) in the tests.
 test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy sqlite3 procps iproute2 strace curl
-               python3-yaml)
+               python3-yaml dicom3tools)
 # Installed by the test profile only where the machine's package sources have them (Debian 12's own archive has no
 # kubectl); the tests that need them say so and are skipped without them.
 optional_test_packages=(kubectl)
