@@ -317,17 +317,17 @@ Result<std::int64_t> Journal::record_series_report(std::int64_t series_id, const
   const std::int64_t now = unix_time_ms();
   auto inserted = execute(connection_,
                           "INSERT INTO jobs(gateway_id, source, input_path, sop_instance_uid, content_hash, state, "
-                          "attempts, detail, created_at_ms, updated_at_ms) VALUES (?, 'folder', ?, ?, '', 'processing', 1, ?, ?, ?)",
-                          gateway_id, report.output.string(), report.sop_instance_uid,
-                          "series report of run " + std::to_string(series_id), now, now);
+                          "attempts, created_at_ms, updated_at_ms) VALUES (?, 'folder', ?, ?, '', 'processing', 1, ?, ?)",
+                          gateway_id, report.output.string(), report.sop_instance_uid, now, now);
   if (!inserted) return inserted.error();
   const std::int64_t job_id = connection_.last_insert_rowid();
   if (Status written = mark_written_in_transaction(job_id, report.output, report.sop_instance_uid, destinations, {}, nullptr);
       !written) {
     return written.error();
   }
-  // The report has no image.db row to wait for.
-  auto indexed = execute(connection_, "UPDATE jobs SET catalogue_pending = 0 WHERE id = ?", job_id);
+  // The report has no image.db row to wait for; its detail tells operators what the job is.
+  auto indexed = execute(connection_, "UPDATE jobs SET catalogue_pending = 0, detail = ? WHERE id = ?",
+                         "series report of series run " + std::to_string(series_id), job_id);
   if (!indexed) return indexed.error();
   auto reported = execute(connection_,
                           "UPDATE series SET state = 'reported', result_job_id = ?, result_path = ?, summary = ?, "

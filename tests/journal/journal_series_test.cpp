@@ -129,6 +129,8 @@ TEST_F(JournalSeries, the_report_becomes_a_written_job_with_its_forwards_in_the_
   const auto report = journal_->find_job(job_id.value())->value();
   EXPECT_EQ(report.state, JobState::written);
   EXPECT_EQ(report.result_sop_instance_uid, "2.25.99");
+  EXPECT_EQ(report.detail, "series report of series run " + std::to_string(id));
+  EXPECT_TRUE(journal_->jobs_awaiting_catalogue(-1)->size() == 1U) << "only the image owes image.db rows";
   EXPECT_EQ(journal_->forwards_of(job_id.value())->size(), 1U);
   auto task = journal_->claim_forward("pacs");
   ASSERT_TRUE(task.ok() && task->has_value());
