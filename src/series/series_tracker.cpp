@@ -59,6 +59,10 @@ Status SeriesTracker::start() {
     if (!job) return job.error();
     jobs_[gateway.id] = std::move(job).value();
   }
+  // Work folders of a series job that a crash interrupted: the job runs again in a fresh one.
+  std::error_code error;
+  const auto removed = std::filesystem::remove_all(config_.state_dir / "series-work", error);
+  if (!error && removed > 1) logger()->info("recovery: removed the work folder(s) of an interrupted series job");
   if (auto recovered = journal_.recover_series(); !recovered) {
     return recovered.error();
   } else if (recovered.value() > 0) {

@@ -5,6 +5,7 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <set>
 #include <thread>
@@ -264,6 +265,36 @@ TEST(SeriesEndToEnd, after_a_restart_the_idle_timer_runs_from_the_stored_time_of
   ASSERT_EQ(run.run, 1) << node.status_json() << node.log();
   EXPECT_EQ(run.completed_by, "idle");
   EXPECT_LT(std::chrono::steady_clock::now() - restarted, 3500ms) << "idle counted again from the restart";
+}
+
+TEST(SeriesEndToEnd, a_node_killed_during_the_series_job_reports_the_run_once_after_restart) {
+  harness::TempDir scratch("creni-series-crash");
+  const auto started = scratch / "started";
+  const auto module = scratch / "slow_module.sh";
+  {
+    // The first run marks that it started and then takes long; a later one answers at once.
+    std::ofstream out(module);
+    out << "#!/bin/sh\nif [ ! -e " << started.string() << " ]; then touch " << started.string()
+        << "; sleep 30; fi\necho '{\"findings\": [{\"label\": \"done\", \"score\": 1}]}' > \"$3\"\n";
+  }
+  std::filesystem::permissions(module, std::filesystem::perms::owner_all);
+  NodeUnderTest::Settings settings;
+  settings.tables = "[series]\nidle = 1\nmax_wait = 300\n[series.external]\ncommand = [\"" + module.string() + "\"]\n";
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  Series series;
+  series.drop(node, 0, 2);
+  ASSERT_TRUE(harness::wait_until([&] { return std::filesystem::exists(started); }, 30s)) << node.log();
+  node.kill_hard();
+  ASSERT_TRUE(node.start()) << node.log();
+  const SeriesRunView run = wait_for_run(node, series, 1, "reported");
+  ASSERT_EQ(run.run, 1) << node.status_json() << node.log();
+  EXPECT_NE(run.summary.find("done"), std::string::npos);
+  EXPECT_NE(node.status_json().find("\"attempts\":2"), std::string::npos) << "the interrupted attempt stays counted";
+  std::size_t reports = 0;
+  for (const auto& output : node.outputs()) reports += tag_of(output, DCM_Modality) == "SR" ? 1 : 0;
+  EXPECT_EQ(reports, 1U);
+  EXPECT_TRUE(harness::files_below(node.state() / "series-work").empty()) << "no work folder left behind";
 }
 
 TEST(SeriesEndToEnd, a_late_instance_under_reopen_gets_a_new_run_with_everything_so_far) {

@@ -32,7 +32,8 @@ class SeriesTracker {
   SeriesTracker& operator=(const SeriesTracker&) = delete;
 
   /// Checks every gateway's series steps (a module that is not an executable file: "invalid_config" naming the
-  /// key), puts runs left `reporting` back to `complete`, and starts the thread.
+  /// key), removes work folders left in <state>/series-work by an interrupted job, puts runs left `reporting`
+  /// back to `complete`, and starts the thread.
   [[nodiscard]] Status start();
   void stop();
   /// Something changed (an instance was written): look again now.
