@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "creni/catalog/catalog.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/common/uid.hpp"
 #include "creni/output/output_writer.hpp"
@@ -36,6 +37,15 @@ std::map<std::string, std::string> header_values(const std::string& header) {
 std::string value_or(const std::map<std::string, std::string>& values, const std::string& key, std::string fallback) {
   const auto found = values.find(key);
   return found == values.end() || found->second.empty() ? fallback : found->second;
+}
+
+// Adds the report to OUTPUT/gateway_<id>/image.db like every result, for whatever delivers OUTPUT onward.
+// Idempotent (a report written again updates its rows); a locked or broken index never holds the report back.
+void index_report(const std::filesystem::path& report, const std::filesystem::path& index, const std::string& gateway_id) {
+  auto record = catalog::record_from_file(report);
+  auto catalog = record ? catalog::Catalog::open_for_writing(index) : Result<std::unique_ptr<catalog::Catalog>>(record.error());
+  const Status indexed = catalog ? catalog.value()->upsert(record.value()) : Status(catalog.error());
+  if (!indexed) logger()->warn("gw={} report {} not in {}: {}", gateway_id, report.string(), index.string(), indexed.error().describe());
 }
 
 }  // namespace
@@ -121,6 +131,7 @@ Result<journal::SeriesReport> SeriesJob::run(const journal::SeriesRun& run) cons
   const auto path = settings_.output_root / relative.value();
   if (Status made = fs::create_directories_durably(path.parent_path()); !made) return made.error();
   if (Status written = process::write_series_report(content, path); !written) return written.error();
+  index_report(path, settings_.output_root / "image.db", run.series.gateway_id);
 
   std::vector<process::Finding> flat;
   for (const auto& finding : content.findings) flat.push_back(process::Finding{finding.label, finding.score});

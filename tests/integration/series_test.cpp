@@ -170,6 +170,12 @@ TEST(SeriesEndToEnd, one_series_in_one_association_completes_on_release_with_a_v
   const auto checked = harness::run_command({harness::find_program("dciodvfy"), run.result});
   EXPECT_EQ(checked.err.find("Error"), std::string::npos) << checked.err;
   EXPECT_EQ(runs_of(node, series.uid()).size(), 1U);
+
+  // Listed in OUTPUT's image.db like every result, with its file.
+  const auto indexed = harness::run_command(
+      {harness::find_program("sqlite3"), (node.output() / "gateway_1" / "image.db").string(),
+       "SELECT PrivateCreator FROM image WHERE SOPInstanceUID = '" + tag_of(run.result, DCM_SOPInstanceUID) + "'"});
+  EXPECT_EQ(indexed.out, run.result + "\n") << indexed.err;
 }
 
 TEST(SeriesEndToEnd, the_same_series_over_three_associations_with_gaps_is_one_run_completed_when_idle) {
