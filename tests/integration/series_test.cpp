@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "creni/catalog/catalog.hpp"
 #include "dicom_factory.hpp"
 #include "node_under_test.hpp"
 #include "pacs_peers.hpp"
@@ -208,6 +209,31 @@ TEST(SeriesEndToEnd, a_known_expected_count_completes_the_series_without_waiting
   ASSERT_EQ(run.run, 1) << node.status_json() << node.log();
   EXPECT_EQ(run.completed_by, "expected_count");
   EXPECT_EQ(run.received, 3);
+}
+
+TEST(SeriesEndToEnd, the_gateways_image_db_gives_the_expected_count) {
+  NodeUnderTest node(series_settings("idle = 120\nmax_wait = 300"));
+  Series series;  // no count in the data sets
+  harness::TempDir staging("creni-series-gateway");
+  std::vector<std::filesystem::path> files;
+  std::filesystem::create_directories(node.input() / "gateway_1");
+  auto index = catalog::Catalog::open_for_writing(node.input() / "gateway_1" / "image.db");
+  ASSERT_TRUE(index.ok()) << index.error().describe();
+  for (int i = 0; i < 3; ++i) {
+    files.push_back(series.write(staging.path(), i));
+    auto record = catalog::record_from_file(files.back());
+    ASSERT_TRUE(record.ok());
+    record->series.emplace_back("NumberOfSeriesRelatedInstances", "3");
+    ASSERT_TRUE(index.value()->upsert(record.value()).ok());
+  }
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto folder = node.input() / "gateway_1" / series.study_uid();
+  std::filesystem::create_directories(folder);
+  for (const auto& file : files) std::filesystem::rename(file, folder / file.filename());
+  const SeriesRunView run = wait_for_run(node, series, 1, "reported", 30s);
+  ASSERT_EQ(run.run, 1) << node.status_json() << node.log();
+  EXPECT_EQ(run.completed_by, "expected_count");
+  EXPECT_EQ(run.expected, 3);
 }
 
 TEST(SeriesEndToEnd, idle_completes_a_series_of_unknown_size_from_the_folder_door) {
