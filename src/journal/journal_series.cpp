@@ -8,16 +8,13 @@
 
 #include "creni/common/clock.hpp"
 #include "creni/journal/journal.hpp"
-#include "journal_sql.hpp"
+#include "statements.hpp"
 
 namespace creni::journal {
 
-namespace {
+using namespace detail;
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto named = spdlog::get("journal");
-  return named ? named : spdlog::default_logger();
-}
+namespace {
 
 constexpr std::array<std::pair<SeriesState, std::string_view>, 5> kSeriesStates{{{SeriesState::open, "open"},
                                                                                  {SeriesState::complete, "complete"},

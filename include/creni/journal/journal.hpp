@@ -294,6 +294,10 @@ class Journal {
   [[nodiscard]] Result<std::optional<SeriesRecord>> find_series(std::int64_t series_id);
   /// Open runs and the `limit` most recent others, for operators (open first, then newest first).
   [[nodiscard]] Result<std::vector<SeriesRecord>> series_overview(int limit);
+  /// The oldest job other than `job_id` whose recorded result is `output`, or nullopt when no other job claims
+  /// that file (it is then `job_id`'s own: committed before a crash, or before an operator's reprocess).
+  [[nodiscard]] Result<std::optional<std::int64_t>> other_job_with_output(const std::filesystem::path& output,
+                                                                          std::int64_t job_id);
 
  private:
   explicit Journal(sqlite::Connection connection);

@@ -1,0 +1,48 @@
+// Pipeline: making a worker's result durable and visible under its final name, and never under another job's.
+#include "creni/pipeline/pipeline.hpp"
+
+#include "creni/common/crash_point.hpp"
+#include "creni/journal/journal.hpp"
+#include "creni/output/output_writer.hpp"
+
+namespace creni::pipeline {
+
+Status Pipeline::commit_result(std::int64_t job_id, const JobRequest& request, const JobReply& reply) {
+  // The worker wrote the result next to its final name and went on with the next job; the fsync, the rename and
+  // the folder fsyncs happen here, all before the journal says `written` (and before it points at the mirror).
+  crash_point("result_answered_before_commit");
+  if (!reply.staged_output.empty()) {
+    if (Status committed = commit_output(job_id, request, reply); !committed) return committed;
+  }
+  if (Status synced = folder_syncer_.sync(reply.output.parent_path()); !synced) return synced;
+  if (!reply.mirrored_input.empty()) return folder_syncer_.sync(reply.mirrored_input.parent_path());
+  return {};
+}
+
+Status Pipeline::commit_output(std::int64_t job_id, const JobRequest& request, const JobReply& reply) {
+  // The result's name comes from the source's SOP Instance UID: another job's result under the same name means
+  // another source claiming the same instance. The first result stays; the second job is rejected.
+  const output::OutputWriter writer(request.output_root, request.layout);
+  const output::StagedOutput staged{reply.staged_output, reply.output};
+  if (const auto holder = output_claims_.claim(reply.output, job_id)) {
+    writer.discard(staged);
+    return make_error("output_conflict", reply.output.string() + " is being written by job " + std::to_string(*holder) +
+                                             " from another source with the same SOP Instance UID; kept");
+  }
+  Status committed = writer.commit(staged, fs::Replace::never);
+  if (committed || committed.error().code != "exists") return committed;
+  auto owner = journal_.other_job_with_output(reply.output, job_id);
+  if (!owner || owner.value()) {
+    writer.discard(staged);
+    if (!owner) return make_error("io_error", "cannot tell whose result " + reply.output.string() + " is: " +
+                                                  owner.error().describe());
+    return make_error("output_conflict", reply.output.string() + " is the result of job " +
+                                             std::to_string(*owner.value()) +
+                                             " from another source with the same SOP Instance UID; kept");
+  }
+  // No other job has this result: it is this job's own, committed before a crash hid it from the journal, or its
+  // result before an operator's reprocess. Processing is deterministic, so it is replaced by the same image.
+  return writer.commit(staged, fs::Replace::allowed);
+}
+
+}  // namespace creni::pipeline
