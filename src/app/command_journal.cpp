@@ -18,6 +18,21 @@ namespace creni::app {
 
 namespace {
 
+void print_series_text(const std::vector<journal::SeriesRecord>& series, std::int64_t now_ms) {
+  if (series.empty()) return;
+  std::cout << "series:\n";
+  for (const auto& s : series) {
+    std::cout << "  gateway " << s.gateway_id << "  " << s.series_instance_uid << " run " << s.run << "  "
+              << journal::to_string(s.state) << "  " << s.received << "/"
+              << (s.expected > 0 ? std::to_string(s.expected) : "?") << "  age "
+              << std::max<std::int64_t>(0, now_ms - s.first_arrival_ms) / 1000 << " s";
+    if (!s.completed_by.empty()) std::cout << "  by " << s.completed_by;
+    if (!s.summary.empty()) std::cout << "  " << (s.reason.empty() ? "" : s.reason + ": ") << s.summary;
+    if (!s.result_path.empty()) std::cout << "  -> " << s.result_path;
+    std::cout << "\n";
+  }
+}
+
 // The running node's own counters, when a node is running on this state folder.
 std::optional<NodeStatus> live_node(const std::filesystem::path& state_dir) {
   auto published = read_node_status(state_dir / "node-status.json");
@@ -45,11 +60,15 @@ void print_node_text(const std::optional<NodeStatus>& node) {
   }
 }
 
-void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
-  std::cout << http::to_text(http::status_document(report, node ? to_document(*node) : http::Json(nullptr))) << "\n";
+void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node,
+                const std::vector<journal::SeriesRecord>& series) {
+  std::cout << http::to_text(http::status_document(report, node ? to_document(*node) : http::Json(nullptr),
+                                                   http::series_document(series, unix_time_ms())))
+            << "\n";
 }
 
-void print_text(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
+void print_text(const journal::StatusReport& report, const std::optional<NodeStatus>& node,
+                const std::vector<journal::SeriesRecord>& series) {
   print_node_text(node);
   std::cout << "jobs by gateway and state:\n";
   if (report.counts.empty()) std::cout << "  (none)\n";
@@ -63,6 +82,7 @@ void print_text(const journal::StatusReport& report, const std::optional<NodeSta
     std::cout << "  " << d.destination << "  sent " << d.sent << "  failed " << d.failed << "  unknown " << d.unknown
               << "  waiting " << d.waiting << (d.last_error.empty() ? "" : "  last error: " + d.last_error) << "\n";
   }
+  print_series_text(series, unix_time_ms());
   if (!report.last_errors.empty()) std::cout << "last errors:\n";
   for (const auto& job : report.last_errors) {
     std::cout << "  job " << job.id << "  gateway " << job.gateway_id << "  " << http::utc_time(job.updated_at_ms) << "  "
@@ -103,11 +123,14 @@ int command_status(const CommonOptions& common, const StatusOptions& options) {
   if (!journal) return fail("status", journal.error());
   auto report = journal.value()->report();
   if (!report) return fail("status", report.error());
+  // Open runs and the most recent finished ones.
+  auto series = journal.value()->series_overview(http::kFinishedSeriesShown);
+  if (!series) return fail("status", series.error());
   const auto node = live_node(config->state_dir);
   if (options.json) {
-    print_json(report.value(), node);
+    print_json(report.value(), node, series.value());
   } else {
-    print_text(report.value(), node);
+    print_text(report.value(), node, series.value());
   }
   return kExitOk;
 }

@@ -120,6 +120,9 @@ class TableReader {
     return array;
   }
 
+  /// Whether the table has `key` (does not mark it as known).
+  [[nodiscard]] bool has(const std::string& key) const { return table_.contains(key); }
+
   [[nodiscard]] std::string name(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
 
  private:
@@ -176,6 +179,44 @@ config::NonImagePolicy non_image_policy(const std::string& key, const std::strin
                                             {{"reject", config::NonImagePolicy::reject},
                                              {"pass", config::NonImagePolicy::pass},
                                              {"ignore", config::NonImagePolicy::ignore}});
+}
+
+// [inference.external] and [series.external]: the same keys.
+void read_external(TableReader& parent, config::ExternalModuleConfig& external) {
+  const toml::table* table = parent.table("external");
+  if (table == nullptr) return;
+  TableReader e(*table, parent.name("external"));
+  e.read("command", external.command);
+  e.read_integer("timeout_s", external.timeout_s);
+  e.read_integer("memory_mb", external.memory_mb);
+  e.read("environment", external.environment);
+  e.read("parameters", external.parameters);
+}
+
+void read_output_study(TableReader& r, config::OutputStudy& study) {
+  std::string text = study == config::OutputStudy::original ? "original" : "derived";
+  r.read("study", text);
+  study = parse_enum<config::OutputStudy>(r.name("study"), text,
+                                          {{"derived", config::OutputStudy::derived},
+                                           {"original", config::OutputStudy::original}});
+}
+
+// [series] or a gateway's [gateway.series]: `series` holds the values to override (the defaults, or [series]).
+void read_series(TableReader& r, config::SeriesConfig& series) {
+  series.enabled = true;
+  r.read("idle", series.idle_s);
+  r.read("max_wait", series.max_wait_s);
+  r.read("complete_on_release", series.complete_on_release);
+  std::string late = series.late == config::LatePolicy::separate ? "separate" : "reopen";
+  r.read("late", late);
+  series.late = parse_enum<config::LatePolicy>(r.name("late"), late,
+                                               {{"reopen", config::LatePolicy::reopen},
+                                                {"separate", config::LatePolicy::separate}});
+  const bool steps_given = r.has("steps");
+  r.read("steps", series.steps);
+  read_external(r, series.external);
+  // Two lines switch a series module on: [series.external] and its command.
+  if (!steps_given && series.steps.empty() && !series.external.command.empty()) series.steps = {"external"};
 }
 
 config::NodeConfig read_config(const toml::table& root) {
@@ -297,14 +338,16 @@ config::NodeConfig read_config(const toml::table& root) {
     r.read_integer("threads", ai.threads);
     r.read("algorithm_name", ai.algorithm_name);
     r.read("algorithm_version", ai.algorithm_version);
-    if (const toml::table* external = r.table("external")) {
-      TableReader e(*external, "inference.external");
-      e.read("command", ai.external.command);
-      e.read_integer("timeout_s", ai.external.timeout_s);
-      e.read_integer("memory_mb", ai.external.memory_mb);
-      e.read("environment", ai.external.environment);
-      e.read("parameters", ai.external.parameters);
-    }
+    read_external(r, ai.external);
+  }
+
+  if (const toml::table* output = top.table("output")) {
+    TableReader r(*output, "output");
+    read_output_study(r, c.output_study);
+  }
+  if (const toml::table* series = top.table("series")) {
+    TableReader r(*series, "series");
+    read_series(r, c.series);
   }
 
   if (const toml::array* gateways = top.array_of_tables("gateway")) {
@@ -323,6 +366,16 @@ config::NodeConfig read_config(const toml::table& root) {
       std::string non_image;
       r.read("non_image", non_image);
       if (!non_image.empty()) g.non_image = non_image_policy(r.name("non_image"), non_image);
+      g.output_study = c.output_study;
+      if (const toml::table* output = r.table("output")) {
+        TableReader o(*output, r.name("output"));
+        read_output_study(o, g.output_study);
+      }
+      g.series = c.series;
+      if (const toml::table* series = r.table("series")) {
+        TableReader s(*series, r.name("series"));
+        read_series(s, g.series);
+      }
       c.gateways.push_back(std::move(g));
     }
   }

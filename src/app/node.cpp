@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -31,6 +32,7 @@
 #include "folder_lock.hpp"
 #include "contained_identity.hpp"
 #include "journal_watch.hpp"
+#include "creni/series/series_tracker.hpp"
 
 namespace creni::app {
 
@@ -139,6 +141,7 @@ struct Node::Parts {
   std::unique_ptr<journal::Journal> journal;
   std::unique_ptr<forward::Forwarder> forwarder;
   std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<series::SeriesTracker> series;
   std::unique_ptr<pipeline::JournalArrivalSink> sink;
   std::unique_ptr<CountingArrivalSink> counted_sink;
   std::unique_ptr<ingest::FolderWatcher> watcher;
@@ -217,6 +220,7 @@ Status Node::start() {
   options.archive_dir = config_.state_dir / "archive";
   options.after_processing = config_.input.after_processing;
   options.gateways = config_.gateways;
+  options.series_defaults = config_.series;
   const auto own_input_files = std::make_shared<ingest::OwnInputFiles>();
   options.own_input_files = own_input_files;
   options.metrics = parts->metrics.pipeline;
@@ -228,6 +232,14 @@ Status Node::start() {
   forward::Forwarder* forwarder = parts->forwarder.get();
   parts->pipeline = std::make_unique<pipeline::Pipeline>(options, *parts->journal, [forwarder] { forwarder->wake(); });
   if (Status started = parts->pipeline->start(); !started) return started;
+
+  // Series are tracked where a [series] table applies; their reports are forwarded like any result.
+  const bool series_tracked = config_.series.enabled || std::any_of(config_.gateways.begin(), config_.gateways.end(),
+                                                                    [](const auto& g) { return g.series.enabled; });
+  if (series_tracked) {
+    parts->series = std::make_unique<series::SeriesTracker>(config_, *parts->journal, [forwarder] { forwarder->wake(); });
+    if (Status started = parts->series->start(); !started) return started;
+  }
 
   pipeline::Pipeline* pipeline = parts->pipeline.get();
   // The same SOP instance with other bytes is compared by content in a contained process: the node itself never
@@ -333,6 +345,7 @@ void Node::stop() {
   if (parts_->scp) parts_->scp->stop();
   if (parts_->watcher) parts_->watcher->stop();
   if (parts_->pipeline) parts_->pipeline->stop();
+  if (parts_->series) parts_->series->stop();
   if (parts_->forwarder) parts_->forwarder->stop();
   parts_.reset();
   logger()->info("creni-node stopped");

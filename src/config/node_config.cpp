@@ -50,6 +50,22 @@ Status check_per_channel(const std::string& key, const std::vector<double>& valu
   return {};
 }
 
+Status check_series(const std::string& key, const SeriesConfig& series) {
+  if (!series.enabled) return {};
+  if (!(series.idle_s > 0.0 && series.idle_s <= 86400.0)) return invalid(key + ".idle", "must be between 0 and 86400 seconds (not 0)");
+  if (!(series.max_wait_s >= series.idle_s && series.max_wait_s <= 7 * 86400.0)) {
+    return invalid(key + ".max_wait", "must be at least idle and at most 604800 seconds");
+  }
+  for (std::size_t i = 0; i < series.steps.size(); ++i) {
+    const std::string& step = series.steps[i];
+    const std::string step_key = key + ".steps[" + std::to_string(i) + "]";
+    if (step == "infer") return invalid(step_key, "the in-process series step 'infer' is not available in this version");
+    if (step != "external") return invalid(step_key, "unknown series step '" + step + "' (available: external)");
+    if (series.external.command.empty()) return invalid(key + ".external.command", "required by series step 'external'");
+  }
+  return {};
+}
+
 Status check_probability(const std::string& key, double value) {
   if (!(value >= 0.0 && value <= 1.0)) return invalid(key, "must be between 0 and 1");
   return {};
@@ -291,7 +307,9 @@ Status validate(const NodeConfig& c) {
     for (const auto& name : g.destinations) {
       if (destination_names.count(name) == 0) return invalid(key + ".destinations", "unknown destination '" + name + "'");
     }
+    if (Status s = check_series(key + ".series", g.series); !s) return s;
   }
+  if (Status s = check_series("series", c.series); !s) return s;
   if (!c.scp.default_gateway.empty() && gateway_ids.count(c.scp.default_gateway) == 0) {
     return invalid("scp.default_gateway", "no [[gateway]] with id '" + c.scp.default_gateway + "'");
   }

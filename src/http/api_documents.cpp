@@ -1,5 +1,7 @@
 #include "creni/http/api_documents.hpp"
 
+#include <algorithm>
+
 #include <ctime>
 
 namespace creni::http {
@@ -39,7 +41,29 @@ Json forward_document(const journal::Forward& forward) {
           {"updated", utc_time(forward.updated_at_ms)}};
 }
 
-Json status_document(const journal::StatusReport& report, const Json& node) {
+Json series_document(const std::vector<journal::SeriesRecord>& series, std::int64_t now_ms) {
+  Json runs = Json::array();
+  for (const auto& s : series) {
+    runs.push_back({{"id", s.id},
+                    {"gateway", s.gateway_id},
+                    {"series_instance_uid", s.series_instance_uid},
+                    {"run", s.run},
+                    {"state", std::string(journal::to_string(s.state))},
+                    {"received", s.received},
+                    {"expected", s.expected},
+                    {"age_s", std::max<std::int64_t>(0, now_ms - s.first_arrival_ms) / 1000},
+                    {"idle_s", std::max<std::int64_t>(0, now_ms - s.last_arrival_ms) / 1000},
+                    {"completed_by", s.completed_by},
+                    {"attempts", s.attempts},
+                    {"result_job", s.result_job_id},
+                    {"result", s.result_path},
+                    {"summary", s.summary},
+                    {"reason", s.reason}});
+  }
+  return runs;
+}
+
+Json status_document(const journal::StatusReport& report, const Json& node, const Json& series) {
   Json counts = Json::array();
   for (const auto& c : report.counts) counts.push_back({{"gateway", c.gateway_id}, {"state", c.state}, {"count", c.count}});
   Json errors = Json::array();
@@ -57,7 +81,8 @@ Json status_document(const journal::StatusReport& report, const Json& node) {
           {"counts", counts},
           {"oldest_waiting", report.oldest_waiting ? job_document(*report.oldest_waiting) : Json(nullptr)},
           {"last_errors", errors},
-          {"destinations", destinations}};
+          {"destinations", destinations},
+          {"series", series}};
 }
 
 std::string to_text(const Json& document) {

@@ -124,7 +124,9 @@ void show_status(ApiContext& context, httplib::Response& response) {
   auto report = context.journal.report();
   if (!report) return reply_error(response, status_for(report.error()), report.error().describe());
   const Json node = context.options.node_status ? context.options.node_status() : Json(nullptr);
-  reply_json(response, 200, status_document(report.value(), node));
+  auto series = context.journal.series_overview(kFinishedSeriesShown);
+  if (!series) return reply_error(response, status_for(series.error()), series.error().describe());
+  reply_json(response, 200, status_document(report.value(), node, series_document(series.value(), unix_time_ms())));
 }
 
 // What the dashboard draws beside the status: arrivals per minute and latency over the last hour, and each

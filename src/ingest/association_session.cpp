@@ -15,6 +15,7 @@
 #include <mutex>
 #include <vector>
 
+#include "creni/common/clock.hpp"
 #include "creni/dicom/storage_classes.hpp"
 #include "quick_ack_transport.hpp"
 #include "store_request.hpp"
@@ -121,6 +122,7 @@ AssociationSession::AssociationSession(ScpShared& shared, int socket, std::strin
     : shared_(shared),
       socket_(socket),
       peer_address_(std::move(peer_address)),
+      association_id_(std::to_string(unix_time_ms()) + "-" + std::to_string(++shared.associations_started)),
       started_(std::chrono::steady_clock::now()) {
   if (shared_.watchdog != nullptr) {
     progress_ = shared_.watchdog->watch(socket_, peer_address_ + " calling=" + printable(calling_ae_hint));
@@ -148,6 +150,7 @@ void AssociationSession::run() noexcept {
   if (progress_ && !progress_->verdict().empty()) ended_ = "aborted: " + progress_->verdict();
   release_association();
   try {
+    if (images_ok_ > 0) shared_.sink.association_ended(association_id_);
     log_summary();
   } catch (...) {
   }
@@ -329,8 +332,8 @@ void AssociationSession::answer_echo(T_ASC_PresentationContextID context_id, con
 
 bool AssociationSession::answer_store(T_ASC_PresentationContextID context_id, const T_DIMSE_C_StoreRQ& request) {
   const std::string peer_label = calling_ae_ + "@" + peer_address_;
-  const StoreReply reply =
-      receive_store(shared_, {association_, gateway_id_, peer_label, progress_.get()}, context_id, request);
+  const StoreReply reply = receive_store(
+      shared_, {association_, gateway_id_, peer_label, progress_.get(), association_id_}, context_id, request);
   if (reply.association_broken) {
     ++images_failed_;
     abort("C-STORE data set not received");

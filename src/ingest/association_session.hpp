@@ -47,6 +47,7 @@ struct ScpShared {
   AcceptorNetwork* network = nullptr;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> images_stored{0};
+  std::atomic<std::uint64_t> associations_started{0};  // numbers each session's association id
   fs::FolderSyncer spool_folder;  // new spool entries made durable, one fsync shared by concurrent associations
   LogThrottle* throttle = nullptr;         // per-connection log lines; null = unthrottled
   AssociationWatchdog* watchdog = nullptr;  // total deadlines; null = none
@@ -99,6 +100,7 @@ class AssociationSession {
   std::string ended_ = "unknown";
   bool admitted_ = false;
   bool peer_closes_next_ = false;  // after A-RELEASE-RP or A-ASSOCIATE-RJ the peer is the one to close
+  std::string association_id_;     // "<start time ms>-<n>": unique across restarts, recorded with each arrival
   std::chrono::steady_clock::time_point started_;
   std::shared_ptr<SessionProgress> progress_;  // watched by shared_.watchdog while the session lives
 };

@@ -243,7 +243,7 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
   }
   crash_point("scp_spool_published");
   const Arrival arrival{origin.gateway_id, ArrivalSource::scp, spool.path(),
-                        sop_class,         sop_instance,       origin.peer_label};
+                        sop_class,         sop_instance,       origin.peer_label, origin.association_id};
   const AcceptResult result = offer_to_sink(shared, arrival);
   if (sink_owns_file(result.outcome)) spool.release();
   crash_point("scp_arrival_recorded");

@@ -27,6 +27,7 @@ struct StoreOrigin {
   std::string gateway_id;
   std::string peer_label;  ///< "CALLING_AE@address"
   SessionProgress* progress = nullptr;  ///< the association's progress, for the watchdog; may be null
+  std::string association_id;  ///< unique across restarts (Arrival::association)
 };
 
 /// Receives the data set of one C-STORE-RQ into the spool byte for byte, checks that its own SOP Class and

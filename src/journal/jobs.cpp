@@ -136,11 +136,12 @@ Status Journal::mark_rejected(std::int64_t job_id, const std::string& reason, co
 
 Status Journal::mark_written(std::int64_t job_id, const std::filesystem::path& output,
                              const std::string& result_sop_instance_uid, const std::vector<std::string>& destinations,
-                             const std::filesystem::path& relocated_input) {
+                             const std::filesystem::path& relocated_input, const SeriesMember* series_member) {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
-  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input);
+  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input,
+                                                   series_member);
       !written) {
     return written;
   }
@@ -151,11 +152,12 @@ Result<std::optional<Job>> Journal::mark_written_and_claim_next(std::int64_t job
                                                                 const std::string& result_sop_instance_uid,
                                                                 const std::vector<std::string>& destinations,
                                                                 const std::filesystem::path& relocated_input,
-                                                                int max_attempts) {
+                                                                int max_attempts, const SeriesMember* series_member) {
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
-  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input);
+  if (Status written = mark_written_in_transaction(job_id, output, result_sop_instance_uid, destinations, relocated_input,
+                                                   series_member);
       !written) {
     return written.error();
   }
@@ -168,7 +170,8 @@ Result<std::optional<Job>> Journal::mark_written_and_claim_next(std::int64_t job
 Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::filesystem::path& output,
                                             const std::string& result_sop_instance_uid,
                                             const std::vector<std::string>& destinations,
-                                            const std::filesystem::path& relocated_input) {
+                                            const std::filesystem::path& relocated_input,
+                                            const SeriesMember* series_member) {
   if (Status allowed = check_transition(connection_, job_id, {JobState::processing}, JobState::written); !allowed) {
     return allowed;
   }
@@ -192,6 +195,7 @@ Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::file
                             job_id, destination, now);
     if (!inserted) return inserted.error();
   }
+  if (series_member != nullptr) return add_to_series(job_id, *series_member);
   return {};
 }
 

@@ -17,7 +17,7 @@ using namespace detail;
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 
 // The CHECK constraints keep every stored state parseable, so reading a row never has to guess.
@@ -77,6 +77,56 @@ constexpr std::string_view kMigrationToVersion3 = R"sql(
 ALTER TABLE jobs ADD COLUMN canonical_hash TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3 -> 4: series. Each job remembers the SCP association that carried it, ended associations are kept
+// (a series may complete on release), and every written instance joins a run of its series (journal_series.cpp).
+constexpr std::string_view kMigrationToVersion4 = R"sql(
+ALTER TABLE jobs ADD COLUMN association TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_by_association ON jobs(association) WHERE association <> '';
+CREATE TABLE associations_ended(
+  association TEXT PRIMARY KEY,
+  ended_at_ms INTEGER NOT NULL
+);
+CREATE TABLE series(
+  id INTEGER PRIMARY KEY,
+  gateway_id TEXT NOT NULL,
+  study_instance_uid TEXT NOT NULL,
+  series_instance_uid TEXT NOT NULL,
+  run INTEGER NOT NULL DEFAULT 1,
+  state TEXT NOT NULL CHECK (state IN ('open', 'complete', 'reporting', 'reported', 'failed')),
+  received INTEGER NOT NULL DEFAULT 0,
+  expected INTEGER NOT NULL DEFAULT 0,
+  first_arrival_ms INTEGER NOT NULL,
+  last_arrival_ms INTEGER NOT NULL,
+  last_association TEXT NOT NULL DEFAULT '',
+  completed_by TEXT NOT NULL DEFAULT '',
+  completed_at_ms INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  result_job_id INTEGER NOT NULL DEFAULT 0,
+  result_path TEXT NOT NULL DEFAULT '',
+  summary TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  header TEXT NOT NULL DEFAULT '',
+  updated_at_ms INTEGER NOT NULL,
+  UNIQUE (gateway_id, series_instance_uid, run)
+);
+CREATE INDEX series_by_state ON series(state, id);
+CREATE TABLE series_members(
+  series_id INTEGER NOT NULL REFERENCES series(id),
+  job_id INTEGER NOT NULL REFERENCES jobs(id),
+  sop_class_uid TEXT NOT NULL,
+  sop_instance_uid TEXT NOT NULL,
+  result_sop_instance_uid TEXT NOT NULL,
+  instance_number TEXT NOT NULL DEFAULT '',
+  image_position TEXT NOT NULL DEFAULT '',
+  image_orientation TEXT NOT NULL DEFAULT '',
+  rows TEXT NOT NULL DEFAULT '',
+  columns TEXT NOT NULL DEFAULT '',
+  pixel_spacing TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (series_id, job_id)
+);
+CREATE INDEX series_members_by_job ON series_members(job_id);
+)sql";
+
 
 }  // namespace
 
@@ -102,13 +152,18 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
                                                 std::to_string(version.value()) + ", this build knows up to " +
                                                 std::to_string(kSchemaVersion));
   }
+  // A new file gets the version 3 schema and then every later migration, so both paths end at the same schema.
   if (version.value() == 0) {
     if (Status created = db.exec(kSchema); !created) return created.error();
-  } else if (version.value() < kSchemaVersion) {
-    if (version.value() < 2) {
-      if (Status migrated = db.exec(kMigrationToVersion2); !migrated) return migrated.error();
-    }
-    if (Status migrated = db.exec(kMigrationToVersion3); !migrated) return migrated.error();
+  }
+  const std::pair<int, std::string_view> migrations[] = {
+      {2, kMigrationToVersion2}, {3, kMigrationToVersion3}, {4, kMigrationToVersion4}};
+  const int created_at = version.value() == 0 ? 3 : version.value();
+  for (const auto& [target, migration] : migrations) {
+    if (created_at >= target) continue;
+    if (Status migrated = db.exec(migration); !migrated) return migrated.error();
+  }
+  if (version.value() > 0 && version.value() < kSchemaVersion) {
     logger()->info("{} upgraded from schema version {} to {}", database_file.string(), version.value(), kSchemaVersion);
   }
   if (version.value() != kSchemaVersion) {

@@ -64,11 +64,11 @@ Result<std::int64_t> insert_job(sqlite::Connection& db, const NewArrival& arriva
   const std::int64_t now = unix_time_ms();
   auto inserted = execute(db,
                           "INSERT INTO jobs(gateway_id, source, input_path, sop_instance_uid, content_hash, state, "
-                          "reason, detail, created_at_ms, updated_at_ms, canonical_hash) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "reason, detail, created_at_ms, updated_at_ms, canonical_hash, association) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           arrival.gateway_id, to_string(arrival.source), arrival.input_path.string(),
                           arrival.sop_instance_uid, arrival.content_hash, to_string(state), reason, detail, now, now,
-                          arrival.canonical_hash);
+                          arrival.canonical_hash, arrival.association);
   if (!inserted) return inserted.error();
   return db.last_insert_rowid();
 }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "creni/common/clock.hpp"
 #include "creni/common/content_hash.hpp"
 #include "creni/common/owned_fd.hpp"
 #include "creni/dicom/part10_meta.hpp"
@@ -29,7 +30,8 @@ journal::Source source_of(ingest::ArrivalSource source) {
 
 // The journal row for an arrival before anything is read from its file.
 journal::NewArrival row_for(const ingest::Arrival& arrival) {
-  return journal::NewArrival{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, ""};
+  return journal::NewArrival{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, "",
+                             arrival.association};
 }
 
 // The C-STORE Error Comment (LO, 64 characters at most) of a conflict.
@@ -191,6 +193,17 @@ ingest::AcceptResult JournalArrivalSink::decided(const ingest::Arrival& arrival,
       return outcome(ingest::AcceptOutcome::conflict, job, "conflict", kConflictComment);
   }
   return outcome(ingest::AcceptOutcome::out_of_resources, 0, "internal_error", "unknown journal outcome");
+}
+
+void JournalArrivalSink::association_ended(const std::string& association) {
+  try {
+    if (Status recorded = journal_.record_association_ended(association, unix_time_ms()); !recorded) {
+      // Only the release signal of its series is lost: idle and max_wait still complete them.
+      logger()->warn("cannot record the end of association {}: {}", association, recorded.error().describe());
+    }
+  } catch (const std::exception& e) {
+    logger()->warn("cannot record the end of association {}: {}", association, e.what());
+  }
 }
 
 }  // namespace creni::pipeline

@@ -16,6 +16,7 @@
 #include "creni/pipeline/worker_protocol.hpp"
 #include "creni/pipeline/index_repair.hpp"
 #include "quarantine.hpp"
+#include "series_member.hpp"
 
 namespace creni::pipeline {
 
@@ -395,13 +396,19 @@ std::optional<journal::Job> Pipeline::record_written(Finished& finished, const S
     return std::nullopt;
   }
   crash_point("result_committed_before_recorded");
-  // The result and the next claim share one journal commit; when stopping, nothing new is claimed.
+  // The result and the next claim share one journal commit; when stopping, nothing new is claimed. Where series
+  // are tracked, the instance joins its series in that same commit.
+  const config::GatewayConfig* gateway = find_gateway(options_, job.gateway_id);
+  const config::SeriesConfig& series = gateway != nullptr ? gateway->series : options_.series_defaults;
+  std::optional<journal::SeriesMember> member;
+  if (series.enabled) member = series_member_of(reply, series.late);
+  const journal::SeriesMember* in_series = member ? &*member : nullptr;
   std::optional<journal::Job> next;
   Status recorded;
   if (claim_next) {
     auto written_and_next = journal_.mark_written_and_claim_next(job.id, reply.output, reply.result.sop_instance_uid,
                                                                  finished.destinations, reply.mirrored_input,
-                                                                 options_.max_attempts);
+                                                                 options_.max_attempts, in_series);
     if (written_and_next) {
       next = std::move(written_and_next).value();
     } else {
@@ -409,7 +416,7 @@ std::optional<journal::Job> Pipeline::record_written(Finished& finished, const S
     }
   } else {
     recorded = journal_.mark_written(job.id, reply.output, reply.result.sop_instance_uid, finished.destinations,
-                                     reply.mirrored_input);
+                                     reply.mirrored_input, in_series);
   }
   if (!recorded) {
     logger()->error("gw={} job={} cannot record result: {}", job.gateway_id, job.id, recorded.error().describe());

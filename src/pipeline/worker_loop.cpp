@@ -11,6 +11,8 @@
 #include <cstring>
 #include <string>
 
+#include <dcmtk/dcmdata/dcdeftag.h>
+
 #include "creni/catalog/catalog.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/common/content_hash.hpp"
@@ -83,28 +85,40 @@ std::filesystem::path gateway_folder_of(const std::filesystem::path& input, cons
   return {};
 }
 
+// A positive count in DICOM IS text, else 0.
+std::int64_t count_of(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const long long value = std::stoll(text, &used);
+    return value > 0 && value < 1000000 ? value : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 // Cross-checks the instance against the gateway's own image.db when there is one: a different study or series
 // there means the gateway and the file disagree, which an operator should hear about. Never blocks the image.
-void cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
+// Returns the series' NumberOfSeriesRelatedInstances there (the gateway knows the whole series), 0 when unknown.
+std::int64_t cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
   const auto folder = gateway_folder_of(request.input, request.gateway_id);
   std::error_code ec;
   const auto kind = std::filesystem::symlink_status(folder / "image.db", ec).type();
-  if (folder.empty() || kind == std::filesystem::file_type::not_found) return;
+  if (folder.empty() || kind == std::filesystem::file_type::not_found) return 0;
   if (kind != std::filesystem::file_type::regular) {
     // A FIFO would block SQLite's open forever (and a link could name any file): never opened.
     logger()->warn("gw={} job={} the gateway's image.db is not a regular file: not read", request.gateway_id,
                    request.job_id);
-    return;
+    return 0;
   }
   auto index = catalog::Catalog::open_read_only(folder / "image.db");
   if (!index) {
     logger()->debug("gw={} job={} gateway image.db not readable: {}", request.gateway_id, request.job_id, index.error().describe());
-    return;
+    return 0;
   }
   auto entry = index.value()->find_image(source.sop_instance_uid);
   if (!entry || !entry->has_value()) {
     logger()->debug("gw={} job={} sop={} not in the gateway's image.db", request.gateway_id, request.job_id, source.sop_instance_uid);
-    return;
+    return 0;
   }
   const auto value_of = [](const auto& columns, const std::string& name) {
     for (const auto& [column, value] : columns) {
@@ -117,7 +131,17 @@ void cross_check_with_gateway_index(const JobRequest& request, const dicom::Inst
   if ((!study.empty() && study != source.study_instance_uid) || (!series.empty() && series != source.series_instance_uid)) {
     logger()->warn("gw={} job={} sop={} the gateway's image.db lists another study or series for this instance",
                    request.gateway_id, request.job_id, source.sop_instance_uid);
+    return 0;
   }
+  return count_of(value_of(entry->value().series, "NumberOfSeriesRelatedInstances"));
+}
+
+// How many instances the series should have: the gateway's index, else what the data set says about itself
+// (PS3.3 C.7.6.1: ImagesInAcquisition counts one acquisition, which is the whole series for most CT and MR).
+std::int64_t expected_in_series(std::int64_t from_gateway_index, const dicom::Instance& instance) {
+  if (from_gateway_index > 0) return from_gateway_index;
+  if (const auto related = count_of(instance.string_of(DCM_NumberOfSeriesRelatedInstances)); related > 0) return related;
+  return count_of(instance.string_of(DCM_ImagesInAcquisition));
 }
 
 // Whether the file `name` in `folder` holds the very bytes of `input`: the same file (a hard link made earlier,
@@ -191,8 +215,10 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request, cons
     // Read before processing changes the data set: the INPUT index describes the image as received.
     mirror_entry = catalog::record_from_dataset(instance->dataset(), mirror_target(request, received));
   }
-  cross_check_with_gateway_index(request, received);
-  auto processed = chain.run(instance.value(), config.non_image_for(request.gateway_id));
+  const std::int64_t expected = expected_in_series(cross_check_with_gateway_index(request, received), instance.value());
+  const config::GatewayConfig* gateway = config.find_gateway(request.gateway_id);
+  auto processed = chain.run(instance.value(), config.non_image_for(request.gateway_id),
+                             gateway != nullptr ? gateway->output_study : config.output_study);
   if (!processed) return failure(request.job_id, processed.error());
   if (!request.mirror_root.empty()) {
     // Only an image that is processed appears in INPUT: a rejected C-STORE is kept once, in quarantine, and never
@@ -224,6 +250,7 @@ JobReply handle(process::ProcessingChain& chain, const JobRequest& request, cons
   reply.mirrored_input = mirrored;
   reply.mirror_catalog_entry = std::move(mirror_entry);
   reply.inference_us = static_cast<std::int64_t>(processed->inference_ms * 1000.0);
+  reply.expected_in_series = expected;
   // The node writes OUTPUT/gateway_<id>/image.db in batches (one commit for many results); the worker, which has
   // the data set parsed, supplies the row. The gateways keep each file's path in PrivateCreator; so do we.
   reply.catalog_entry = catalog::record_from_dataset(instance->dataset(), staged->final_path);

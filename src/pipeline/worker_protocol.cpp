@@ -98,6 +98,8 @@ Status add_catalog_field(catalog::CatalogRecord& record, const std::string& fiel
 
 // The INPUT mirror's entry uses the same form behind this prefix.
 constexpr std::string_view kMirrorPrefix = "input:";
+// The expected size of the image's series.
+constexpr std::string_view kExpectedField = "series:expected=";
 
 void add_catalog_fields(const catalog::CatalogRecord& record, std::string_view prefix, std::vector<std::string>& fields) {
   for (const auto& [table, columns] : kTables) {
@@ -108,6 +110,12 @@ void add_catalog_fields(const catalog::CatalogRecord& record, std::string_view p
 }
 
 Status add_catalog_field(JobReply& reply, std::string field) {
+  if (field.compare(0, kExpectedField.size(), kExpectedField) == 0) {
+    auto expected = to_int(field.substr(kExpectedField.size()));
+    if (!expected || expected.value() < 0) return make_error("protocol_error", "bad expected count");
+    reply.expected_in_series = expected.value();
+    return {};
+  }
   catalog::CatalogRecord* record = &reply.catalog_entry;
   if (field.compare(0, kMirrorPrefix.size(), kMirrorPrefix) == 0) {
     record = &reply.mirror_catalog_entry;
@@ -153,6 +161,7 @@ std::string encode_reply(const JobReply& r) {
   std::vector<std::string> fields;
   add_catalog_fields(r.catalog_entry, "", fields);
   add_catalog_fields(r.mirror_catalog_entry, kMirrorPrefix, fields);
+  if (r.expected_in_series > 0) fields.push_back(std::string(kExpectedField) + std::to_string(r.expected_in_series));
   for (const std::string& field : fields) line += "\t" + escape(field);
   return line + "\n";
 }

@@ -92,11 +92,13 @@ Status reference_source(DcmDataset& dataset, const dicom::InstanceIdentity& sour
 
 }  // namespace
 
-dicom::InstanceIdentity derived_identity(const dicom::InstanceIdentity& source) {
+dicom::InstanceIdentity derived_identity(const dicom::InstanceIdentity& source, config::OutputStudy study) {
   dicom::InstanceIdentity result;
   result.sop_class_uid = source.sop_class_uid;
   result.sop_instance_uid = uid::derive(uid::Role::sop_instance, source.sop_instance_uid);
-  result.study_instance_uid = uid::derive(uid::Role::study, source.study_instance_uid);
+  result.study_instance_uid = study == config::OutputStudy::original
+                                  ? source.study_instance_uid
+                                  : uid::derive(uid::Role::study, source.study_instance_uid);
   result.series_instance_uid = uid::derive(uid::Role::series, source.series_instance_uid);
   result.transfer_syntax_uid = UID_LittleEndianExplicitTransferSyntax;
   return result;

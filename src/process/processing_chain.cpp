@@ -1,5 +1,6 @@
 #include "creni/process/processing_chain.hpp"
 
+#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <opencv2/core.hpp>
 
@@ -62,12 +63,16 @@ std::vector<std::string> ProcessingChain::step_names() const {
   return names;
 }
 
-Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance) { return run(instance, processing_.non_image); }
+Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance, config::OutputStudy study) {
+  return run(instance, processing_.non_image, study);
+}
 
-Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance, config::NonImagePolicy non_image) {
+Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance, config::NonImagePolicy non_image,
+                                            config::OutputStudy study) {
   ProcessingContext context{instance, processing_};
   // The source as it came in: a step may replace the instance ("external"), never what it was derived from.
   const dicom::InstanceIdentity source = instance.identity();
+  const std::string study_description = instance.string_of(DCM_StudyDescription);
 
   const bool needs_pixels =
       std::any_of(steps_.begin(), steps_.end(), [](const auto& step) { return step->needs_pixels(); });
@@ -85,7 +90,11 @@ Result<ProcessedImage> ProcessingChain::run(dicom::Instance& instance, config::N
 
   ProcessedImage processed;
   processed.source = source;
-  processed.result = derived_identity(source);
+  processed.result = derived_identity(source, study);
+  if (study == config::OutputStudy::original &&
+      context.instance.dataset().putAndInsertString(DCM_StudyDescription, study_description.c_str()).bad()) {
+    return make_error("internal_error", "cannot keep StudyDescription");
+  }
   processed.findings = context.findings;
   processed.inference_ms = context.inference_ms;
   const std::string description = derivation_description(steps_, processing_.marker, context.derivation_notes);

@@ -184,6 +184,72 @@ TEST(ConfigFile, refuses_impossible_values_naming_the_key) {
   EXPECT_NE(error_of("[scp]\ndefault_gateway = \"9\"\n").find("scp.default_gateway"), std::string::npos);
 }
 
+TEST(ConfigFile, series_are_off_until_a_series_table_appears_and_two_lines_switch_a_module_on) {
+  const auto plain = parse_config("[node]\nworkers = 1\n", "plain.toml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->series.enabled);
+  EXPECT_EQ(plain->output_study, config::OutputStudy::derived);
+
+  const auto two_lines = parse_config("[series.external]\ncommand = [\"/bin/true\"]\n[[gateway]]\nid = \"1\"\n", "two.toml");
+  ASSERT_TRUE(two_lines.ok()) << two_lines.error().message;
+  EXPECT_TRUE(two_lines->series.enabled);
+  EXPECT_EQ(two_lines->series.steps, std::vector<std::string>{"external"});
+  EXPECT_EQ(two_lines->series.idle_s, 5.0);
+  EXPECT_EQ(two_lines->series.late, config::LatePolicy::reopen);
+  EXPECT_TRUE(two_lines->gateways[0].series.enabled) << "[series] is every gateway's default";
+}
+
+TEST(ConfigFile, reads_series_and_output_study_with_per_gateway_overrides) {
+  const auto parsed = parse_config(R"(
+[output]
+study = "original"
+[series]
+idle = 2.5
+max_wait = 60
+complete_on_release = true
+late = "separate"
+steps = []
+[[gateway]]
+id = "1"
+[[gateway]]
+id = "2"
+[gateway.output]
+study = "derived"
+[gateway.series]
+idle = 10
+late = "reopen"
+)", "series.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->output_study, config::OutputStudy::original);
+  EXPECT_EQ(parsed->series.idle_s, 2.5);
+  EXPECT_EQ(parsed->series.max_wait_s, 60.0);
+  EXPECT_TRUE(parsed->series.complete_on_release);
+  EXPECT_EQ(parsed->series.late, config::LatePolicy::separate);
+  EXPECT_TRUE(parsed->series.steps.empty());
+  const auto& first = parsed->gateways[0];
+  EXPECT_EQ(first.output_study, config::OutputStudy::original);
+  EXPECT_EQ(first.series.idle_s, 2.5);
+  EXPECT_EQ(first.series.late, config::LatePolicy::separate);
+  const auto& second = parsed->gateways[1];
+  EXPECT_EQ(second.output_study, config::OutputStudy::derived);
+  EXPECT_EQ(second.series.idle_s, 10.0);
+  EXPECT_EQ(second.series.max_wait_s, 60.0);
+  EXPECT_TRUE(second.series.complete_on_release);
+  EXPECT_EQ(second.series.late, config::LatePolicy::reopen);
+}
+
+TEST(ConfigFile, refuses_series_mistakes_naming_the_key) {
+  EXPECT_NE(error_of("[series]\nlate = \"drop\"\n").find("series.late"), std::string::npos);
+  EXPECT_NE(error_of("[series]\nidle = 0\n").find("series.idle"), std::string::npos);
+  EXPECT_NE(error_of("[series]\nidle = 10\nmax_wait = 5\n").find("series.max_wait"), std::string::npos);
+  EXPECT_NE(error_of("[series]\nsteps = [\"external\"]\n").find("series.external.command"), std::string::npos);
+  EXPECT_NE(error_of("[series]\nsteps = [\"sharpen\"]\n").find("series.steps[0]"), std::string::npos);
+  EXPECT_NE(error_of("[series]\nwait = 3\n").find("series.wait"), std::string::npos);
+  EXPECT_NE(error_of("[output]\nstudy = \"new\"\n").find("output.study"), std::string::npos);
+  EXPECT_NE(error_of("[[gateway]]\nid = \"1\"\n[gateway.series]\nlate = \"x\"\n").find("gateway[0].series.late"),
+            std::string::npos);
+}
+
 TEST(ConfigFile, reads_association_sharing_per_destination_and_refuses_unknown_modes) {
   const auto parsed = parse_config(
       "[[destination]]\nname = \"a\"\nae_title = \"A\"\nshare_association = \"study\"\n"

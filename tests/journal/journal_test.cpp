@@ -690,7 +690,9 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
     ASSERT_TRUE(connection.ok());
     ASSERT_TRUE(connection
                     ->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending; "
-                           "ALTER TABLE jobs DROP COLUMN retry_at_ms; ALTER TABLE jobs DROP COLUMN canonical_hash")
+                           "ALTER TABLE jobs DROP COLUMN retry_at_ms; ALTER TABLE jobs DROP COLUMN canonical_hash; "
+                           "DROP TABLE series_members; DROP TABLE series; DROP TABLE associations_ended; "
+                           "DROP INDEX jobs_by_association; ALTER TABLE jobs DROP COLUMN association")
                     .ok());
     ASSERT_TRUE(connection->set_user_version(1).ok());
   }
@@ -709,7 +711,12 @@ TEST_F(Journal, a_version_2_journal_gains_canonical_hashes_in_place) {
   {
     auto connection = sqlite::Connection::open(file_);
     ASSERT_TRUE(connection.ok());
-    ASSERT_TRUE(connection->exec("ALTER TABLE jobs DROP COLUMN canonical_hash").ok());
+    // What version 2 looked like: no canonical hashes, no series.
+    ASSERT_TRUE(connection
+                    ->exec("ALTER TABLE jobs DROP COLUMN canonical_hash; DROP TABLE series_members; "
+                           "DROP TABLE series; DROP TABLE associations_ended; DROP INDEX jobs_by_association; "
+                           "ALTER TABLE jobs DROP COLUMN association")
+                    .ok());
     ASSERT_TRUE(connection->set_user_version(2).ok());
   }
   reopen();

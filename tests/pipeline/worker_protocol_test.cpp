@@ -53,6 +53,24 @@ TEST(WorkerProtocol, a_done_reply_carries_both_identities) {
   EXPECT_EQ(decoded->mirror_catalog_entry.image, reply.mirror_catalog_entry.image);
 }
 
+TEST(WorkerProtocol, a_done_reply_carries_the_expected_size_of_the_series_when_known) {
+  JobReply reply;
+  reply.job_id = 4;
+  reply.ok = true;
+  reply.source = {"1.2.840.10008.5.1.4.1.1.2", "1.2.3", "1.2", "1.2.1", ""};
+  reply.result = {"1.2.840.10008.5.1.4.1.1.2", "2.25.3", "2.25.1", "2.25.2", ""};
+  reply.catalog_entry.image = {{"SOPInstanceUID", "2.25.3"}};
+  EXPECT_EQ(decode_reply(encode_reply(reply))->expected_in_series, 0);
+  reply.expected_in_series = 120;
+  const auto decoded = decode_reply(encode_reply(reply));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().describe();
+  EXPECT_EQ(decoded->expected_in_series, 120);
+  EXPECT_EQ(decoded->catalog_entry.image, reply.catalog_entry.image);
+  std::string line = encode_reply(reply);
+  line.insert(line.size() - 1, "\tseries:expected=x");
+  EXPECT_FALSE(decode_reply(line).ok());
+}
+
 TEST(WorkerProtocol, a_fail_reply_carries_reason_and_detail) {
   JobReply reply;
   reply.job_id = 3;

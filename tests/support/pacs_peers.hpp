@@ -59,9 +59,10 @@ class Orthanc {
   [[nodiscard]] std::string log() const;
   [[nodiscard]] int dicom_port() const { return dicom_port_; }
 
- private:
+  /// The body of GET `path` on its REST API ("" when it does not answer).
   [[nodiscard]] std::string get(const std::string& path) const;
 
+ private:
   int dicom_port_;
   int http_port_;
   std::filesystem::path receptions_file_;

@@ -49,16 +49,14 @@ enum class OutputLayout { nested, flat };
 /// What happens to objects without pixel data ([processing] non_image, or per gateway).
 enum class NonImagePolicy { reject, pass, ignore };
 
-/// [[gateway]]: one sending site; its folder is INPUT/gateway_<id>/ and its results go to OUTPUT/gateway_<id>/.
-struct GatewayConfig {
-  std::string id;                                ///< id: digits, letters, '-' and '_' only (it names folders)
-  std::vector<std::string> calling_ae_titles;    ///< calling_ae_titles: SCP associations from these map here
-  std::vector<std::string> called_ae_titles;     ///< called_ae_titles: optional; empty = [node].ae_title only
-  std::vector<std::string> allowed_addresses;    ///< allowed_addresses: optional peer IP allow-list
-  OutputLayout output_layout = OutputLayout::nested;  ///< output_layout: "nested" or "flat"
-  std::vector<std::string> destinations;         ///< destinations: names of [[destination]]; empty = none
-  std::optional<NonImagePolicy> non_image;       ///< non_image: this gateway's policy; absent = [processing] non_image
-};
+/// [output] study: where results live. "derived": a new study (UIDs derived from the original study's), the
+/// default; "original": new series inside the original study, next to the images a reader opens.
+enum class OutputStudy { derived, original };
+
+/// [series] late: what an instance that arrives after its series was completed starts. "reopen": a new series run
+/// with everything received so far; "separate": a run of the late instances only. Never dropped.
+enum class LatePolicy { reopen, separate };
+
 
 /// [scp]: the network door.
 struct ScpConfig {
@@ -123,6 +121,19 @@ struct ExternalModuleConfig {
   std::vector<std::pair<std::string, std::string>> parameters;  ///< parameters: string table passed in the settings file
 };
 
+/// [series] (and a gateway's own [gateway.series], which overrides it key by key): when a series is complete and
+/// what runs on it. Series are tracked and reported only where a [series] table applies (`enabled`).
+struct SeriesConfig {
+  bool enabled = false;                  ///< true where a [series] or [gateway.series] table is present
+  double idle_s = 5.0;                   ///< idle: seconds without a new instance after which a series is complete
+  double max_wait_s = 600.0;             ///< max_wait: seconds after its first instance a series is complete at the latest
+  bool complete_on_release = false;      ///< complete_on_release: complete once the association that carried it ended
+  LatePolicy late = LatePolicy::reopen;  ///< late: "reopen" or "separate"
+  std::vector<std::string> steps;        ///< steps: series-level steps ("external"); default ["external"] when
+                                         ///< [series.external] names a command, else [] (a report of the instances)
+  ExternalModuleConfig external;         ///< [series.external]: same keys as [inference.external]
+};
+
 /// [inference]: the AI step "infer" (an ONNX model run by OpenCV DNN) and the "external" step.
 struct InferenceConfig {
   std::filesystem::path model;              ///< model: ONNX file (required by step "infer")
@@ -148,6 +159,19 @@ struct InferenceConfig {
   ExternalModuleConfig external;            ///< [inference.external]
 };
 
+/// [[gateway]]: one sending site; its folder is INPUT/gateway_<id>/ and its results go to OUTPUT/gateway_<id>/.
+struct GatewayConfig {
+  std::string id;                                ///< id: digits, letters, '-' and '_' only (it names folders)
+  std::vector<std::string> calling_ae_titles;    ///< calling_ae_titles: SCP associations from these map here
+  std::vector<std::string> called_ae_titles;     ///< called_ae_titles: optional; empty = [node].ae_title only
+  std::vector<std::string> allowed_addresses;    ///< allowed_addresses: optional peer IP allow-list
+  OutputLayout output_layout = OutputLayout::nested;  ///< output_layout: "nested" or "flat"
+  std::vector<std::string> destinations;         ///< destinations: names of [[destination]]; empty = none
+  OutputStudy output_study = OutputStudy::derived;  ///< [gateway.output] study, else [output] study
+  SeriesConfig series;                           ///< [series] with this gateway's [gateway.series] overrides applied
+  std::optional<NonImagePolicy> non_image;       ///< non_image: this gateway's policy; absent = [processing] non_image
+};
+
 /// The whole node ([node] plus every table).
 struct NodeConfig {
   std::string ae_title = "CRENI";                 ///< [node] ae_title
@@ -166,6 +190,8 @@ struct NodeConfig {
   HttpConfig http;
   std::vector<GatewayConfig> gateways;
   std::vector<DestinationConfig> destinations;
+  OutputStudy output_study = OutputStudy::derived;  ///< [output] study: the default of every gateway
+  SeriesConfig series;                              ///< [series]: the default of every gateway
 
   /// The gateway with this id, or nullptr.
   [[nodiscard]] const GatewayConfig* find_gateway(const std::string& id) const;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "creni/journal/journal.hpp"
@@ -23,9 +24,16 @@ using Json = nlohmann::ordered_json;
 /// A forward attempt record: destination, state, attempts, phase, detail, dimse_status, next_attempt, updated.
 [[nodiscard]] Json forward_document(const journal::Forward& forward);
 
+/// Series runs for operators: id, gateway, series_instance_uid, run, state, received, expected, age_s, idle_s,
+/// completed_by, attempts, result_job, result, summary, reason.
+[[nodiscard]] Json series_document(const std::vector<journal::SeriesRecord>& series, std::int64_t now_ms);
+
+/// How many finished series runs `status` shows beside the open ones.
+constexpr int kFinishedSeriesShown = 20;
+
 /// What `status --json` prints and GET /api/status answers: {"node": `node` (null when no node runs), "counts",
-/// "oldest_waiting", "last_errors", "destinations"}.
-[[nodiscard]] Json status_document(const journal::StatusReport& report, const Json& node);
+/// "oldest_waiting", "last_errors", "destinations", "series" (`series`, a series_document)}.
+[[nodiscard]] Json status_document(const journal::StatusReport& report, const Json& node, const Json& series);
 
 /// Text of a document for the wire: compact, invalid UTF-8 (paths, peers' text) replaced, never throws.
 [[nodiscard]] std::string to_text(const Json& document);

@@ -17,6 +17,7 @@ struct Arrival {
   std::string sop_class_uid;       ///< SCP: from the C-STORE command (already checked against the dataset)
   std::string sop_instance_uid;    ///< SCP: from the C-STORE command; folder: empty (read later)
   std::string peer;                ///< SCP: "CALLING_AE@address"; folder: empty. A label for logs, never a path.
+  std::string association;         ///< SCP: the association that carried it, unique across restarts; folder: empty
 };
 
 /// What the node did with an arrival.
@@ -52,6 +53,9 @@ class ArrivalSink {
     for (const Arrival& arrival : arrivals) results.push_back(accept(arrival));
     return results;
   }
+  /// The SCP association `association` (Arrival::association) has ended, released or aborted, after it carried at
+  /// least one accepted arrival (a series may complete on release). Default: nothing.
+  virtual void association_ended(const std::string& association) { (void)association; }
 };
 
 /// C-STORE status of a conflict: same SOP Instance UID, other content (the first one is kept). In the "Error:

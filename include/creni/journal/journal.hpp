@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "creni/common/result.hpp"
+#include "creni/journal/series_records.hpp"
 #include "creni/sqlite/connection.hpp"
 
 namespace creni::journal {
@@ -58,6 +59,7 @@ struct NewArrival {
   std::string sop_instance_uid;  ///< may be empty (then no duplicate or conflict check by SOP Instance UID)
   std::string content_hash;
   std::string canonical_hash;    ///< canonical content identity when computed ("" unknown): equal ones are duplicates
+  std::string association;       ///< the SCP association that carried it (unique per node run), "" for the folder
 };
 
 /// What record_arrival decided.
@@ -208,11 +210,13 @@ class Journal {
   /// forwards: `forwarding` once one was attempted and some are unfinished; when all are finished, `done` if all
   /// succeeded, else `forward_unknown` if any is unknown, else `forward_failed`.
   /// `relocated_input`, when not empty, becomes the job's input path in the same transaction (an SCP arrival whose
-  /// spool file now lies in INPUT/gateway_<id>/).
+  /// spool file now lies in INPUT/gateway_<id>/). `series_member`, when given, adds the instance to its series
+  /// (add_to_series) in the same transaction.
   [[nodiscard]] Status mark_written(std::int64_t job_id, const std::filesystem::path& output,
                                     const std::string& result_sop_instance_uid,
                                     const std::vector<std::string>& destinations,
-                                    const std::filesystem::path& relocated_input = {});
+                                    const std::filesystem::path& relocated_input = {},
+                                    const SeriesMember* series_member = nullptr);
   /// mark_written, then claim_next, in one transaction: a pipeline thread records its result and takes its next
   /// job with one durable write. Returns the claimed job (nullopt when none is waiting).
   [[nodiscard]] Result<std::optional<Job>> mark_written_and_claim_next(std::int64_t job_id,
@@ -220,7 +224,8 @@ class Journal {
                                                                       const std::string& result_sop_instance_uid,
                                                                       const std::vector<std::string>& destinations,
                                                                       const std::filesystem::path& relocated_input,
-                                                                      int max_attempts);
+                                                                      int max_attempts,
+                                                                      const SeriesMember* series_member = nullptr);
 
   /// Takes the oldest `waiting` forward to `destination` that is due (no retry time, or retry time reached):
   /// state `forwarding`, attempts + 1, committed before returning, so the attempt is recorded before it is made.
@@ -286,6 +291,33 @@ class Journal {
   /// replaced by another file).
   [[nodiscard]] Status check_file_in_place() const;
 
+  // ---- Series (journal_series.cpp) ----
+
+  /// At start, before the series jobs run: runs left `reporting` go back to `complete` (their attempt stays
+  /// counted). Returns how many.
+  [[nodiscard]] Result<int> recover_series();
+  /// The SCP association `association` has ended (released or aborted): a series whose last instance it carried
+  /// may now be complete ("release"). Idempotent.
+  [[nodiscard]] Status record_association_ended(const std::string& association, std::int64_t ended_at_ms);
+  /// Every `open` run, oldest first, with its association's state (for the completion signals).
+  [[nodiscard]] Result<std::vector<SeriesRecord>> open_series();
+  /// `open` -> `complete`, with the signal that decided it ("expected_count", "release", "idle", "max_wait").
+  /// "invalid_transition" when the run is no longer open.
+  [[nodiscard]] Status complete_series(std::int64_t series_id, const std::string& completed_by);
+  /// Takes the oldest `complete` run: attempts + 1, state `reporting`, committed before returning. A run whose
+  /// attempts reached `max_attempts` becomes `failed` ("poison") and the next one is taken. nullopt when none.
+  [[nodiscard]] Result<std::optional<SeriesRun>> claim_series(int max_attempts);
+  /// `reporting` -> `reported`: the report becomes a job of the series' gateway, `written` with its forwards
+  /// queued to `destinations` (the same ledger as every result), in one transaction. Returns that job's id.
+  [[nodiscard]] Result<std::int64_t> record_series_report(std::int64_t series_id, const SeriesReport& report,
+                                                          const std::vector<std::string>& destinations);
+  /// `reporting` -> `complete` (to run again, once its attempts allow) or, with `final`, -> `failed`.
+  [[nodiscard]] Status record_series_failure(std::int64_t series_id, const std::string& reason,
+                                             const std::string& detail, bool final);
+  /// A run by id (nullopt when unknown).
+  [[nodiscard]] Result<std::optional<SeriesRecord>> find_series(std::int64_t series_id);
+  /// Open runs and the `limit` most recent others, for operators (open first, then newest first).
+  [[nodiscard]] Result<std::vector<SeriesRecord>> series_overview(int limit);
   /// The oldest job other than `job_id` whose recorded result is `output`, or nullopt when no other job claims
   /// that file (it is then `job_id`'s own: committed before a crash, or before an operator's reprocess).
   [[nodiscard]] Result<std::optional<std::int64_t>> other_job_with_output(const std::filesystem::path& output,
@@ -293,6 +325,8 @@ class Journal {
 
  private:
   Journal(sqlite::Connection connection, std::filesystem::path file, std::uint64_t device, std::uint64_t inode);
+  // Adds a written job to the open run of its series (creating it, or a late run), inside the caller's transaction.
+  Status add_to_series(std::int64_t job_id, const SeriesMember& member);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
   Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
   Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
@@ -305,7 +339,8 @@ class Journal {
   Status mark_written_in_transaction(std::int64_t job_id, const std::filesystem::path& output,
                                      const std::string& result_sop_instance_uid,
                                      const std::vector<std::string>& destinations,
-                                     const std::filesystem::path& relocated_input);
+                                     const std::filesystem::path& relocated_input,
+                                     const SeriesMember* series_member);
 
   std::mutex mutex_;  // serialises every use of connection_
   sqlite::Connection connection_;

@@ -36,6 +36,8 @@ class JournalArrivalSink final : public ingest::ArrivalSink {
   [[nodiscard]] ingest::AcceptResult accept(const ingest::Arrival& arrival) override;
   /// The whole batch is recorded in one journal transaction (one fsync for a burst of files).
   [[nodiscard]] std::vector<ingest::AcceptResult> accept_all(const std::vector<ingest::Arrival>& arrivals) override;
+  /// Recorded in the journal (Journal::record_association_ended).
+  void association_ended(const std::string& association) override;
 
  private:
   // The journal row for an arrival, read from the file (hash, meta identity); errors are refusals.

@@ -43,7 +43,8 @@ struct PipelineOptions {
   std::filesystem::path quarantine_dir;              ///< copies of rejected inputs; empty = none
   std::filesystem::path archive_dir;                 ///< for InputDisposition::archive
   config::InputDisposition after_processing = config::InputDisposition::keep;
-  std::vector<config::GatewayConfig> gateways;       ///< layout and destinations per gateway id
+  std::vector<config::GatewayConfig> gateways;       ///< layout, destinations and series per gateway id
+  config::SeriesConfig series_defaults;              ///< [series] for gateways found on disk but not configured
   std::shared_ptr<ingest::OwnInputFiles> own_input_files;  ///< told about SCP arrivals mirrored into INPUT; may be null
   std::shared_ptr<metrics::PipelineMetrics> metrics;  ///< step times, latency, workers; may be null
 };

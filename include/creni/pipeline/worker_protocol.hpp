@@ -19,8 +19,9 @@
 ///                         <sop class> <res sop> <res study> <res series> <mirrored input path or "">
 ///                         <inference microseconds>
 ///                         [<table>.<column>=<value> ...]
+///                    [series:expected=<n>]
 ///                    (the trailing fields: the result's OUTPUT image.db entry, then the mirrored input's INPUT
-///                    image.db entry with the prefix "input:")
+///                    image.db entry with the prefix "input:", then the instances its series should have when known)
 ///                    FAIL <job_id> <reason code> <detail>
 namespace creni::pipeline {
 
@@ -55,6 +56,9 @@ struct JobReply {
   catalog::CatalogRecord catalog_entry;  ///< DONE: the result's row in OUTPUT/gateway_<id>/image.db
   catalog::CatalogRecord mirror_catalog_entry;  ///< DONE: the mirrored input's row in INPUT/gateway_<id>/image.db
   std::int64_t inference_us = 0;       ///< DONE: time spent running models on this image (0 without "infer")
+  /// DONE: how many instances the image's series should have, 0 when unknown (the gateway's image.db series row,
+  /// else the data set's NumberOfSeriesRelatedInstances or ImagesInAcquisition).
+  std::int64_t expected_in_series = 0;
 };
 
 [[nodiscard]] std::string encode_ready(long pid);

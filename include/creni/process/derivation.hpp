@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "creni/common/result.hpp"
+#include "creni/config/node_config.hpp"
 #include "creni/dicom/instance.hpp"
 
 class DcmDataset;
@@ -12,8 +13,10 @@ namespace creni::process {
 /// The identity of the result of processing `source`: new Study, Series and SOP Instance UIDs derived
 /// deterministically from the originals (uid::derive), so that every slice of a series lands in one derived series
 /// and processing the same image twice gives the same result; the SOP class is kept and the transfer syntax is
-/// Explicit VR Little Endian, the only one results are written in.
-[[nodiscard]] dicom::InstanceIdentity derived_identity(const dicom::InstanceIdentity& source);
+/// Explicit VR Little Endian, the only one results are written in. With `study` original ([output] study), the
+/// result keeps the original Study Instance UID: a new series inside the original study.
+[[nodiscard]] dicom::InstanceIdentity derived_identity(const dicom::InstanceIdentity& source,
+                                                       config::OutputStudy study = config::OutputStudy::derived);
 
 /// What happened to the image, for the marks of a derived instance.
 struct DerivationFacts {

@@ -40,10 +40,14 @@ class ProcessingChain {
   ///  2. decodes compressed pixel data to native when a step needs pixels (unsupported_ts, decode_failed), and
   ///     checks its length;
   ///  3. runs each step; 4. writes the derived UIDs and marks.
+  /// With `study` original ([output] study), the result stays in the original study, whose StudyDescription it
+  /// keeps as it was (a study-level value must not differ between the study's series).
   /// Every error code becomes the job's rejection reason.
-  [[nodiscard]] Result<ProcessedImage> run(dicom::Instance& instance);
+  [[nodiscard]] Result<ProcessedImage> run(dicom::Instance& instance,
+                                           config::OutputStudy study = config::OutputStudy::derived);
   /// run() with a gateway's own non-image policy instead of [processing] non_image.
-  [[nodiscard]] Result<ProcessedImage> run(dicom::Instance& instance, config::NonImagePolicy non_image);
+  [[nodiscard]] Result<ProcessedImage> run(dicom::Instance& instance, config::NonImagePolicy non_image,
+                                           config::OutputStudy study = config::OutputStudy::derived);
 
   /// The step names in order, for logs.
   [[nodiscard]] std::vector<std::string> step_names() const;

@@ -1,0 +1,172 @@
+// The series module contract: the stack order, series.json, limits and result.json, with the shipped example.
+#include "creni/process/series_module.hpp"
+
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "creni/dicom/dcmtk_runtime.hpp"
+#include "creni/series/series_job.hpp"
+#include "dicom_factory.hpp"
+#include "harness.hpp"
+
+namespace creni::process {
+namespace {
+
+using testing::ImageSpec;
+
+SeriesModuleInstance slice(const std::string& uid, const std::string& number, const std::string& z) {
+  SeriesModuleInstance instance;
+  instance.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+  instance.sop_instance_uid = uid;
+  instance.instance_number = number;
+  if (!z.empty()) {
+    instance.image_position = "0\\0\\" + z;
+    instance.image_orientation = "1\\0\\0\\0\\1\\0";
+  }
+  return instance;
+}
+
+std::vector<std::string> uids(const std::vector<SeriesModuleInstance>& instances) {
+  std::vector<std::string> out;
+  for (const auto& instance : instances) out.push_back(instance.sop_instance_uid);
+  return out;
+}
+
+TEST(SeriesStack, is_ordered_along_the_normal_then_by_instance_number_then_as_given) {
+  EXPECT_EQ(uids(ordered_as_stack({slice("a", "1", "10"), slice("b", "2", "-5"), slice("c", "3", "2.5")})),
+            (std::vector<std::string>{"b", "c", "a"}));
+  // A plane whose normal points the other way: positions along it, not raw z.
+  auto flipped = std::vector<SeriesModuleInstance>{slice("a", "1", "10"), slice("b", "2", "-5")};
+  for (auto& instance : flipped) instance.image_orientation = "0\\1\\0\\1\\0\\0";
+  EXPECT_EQ(uids(ordered_as_stack(flipped)), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(uids(ordered_as_stack({slice("a", "3", ""), slice("b", "1", "4"), slice("c", "2", "")})),
+            (std::vector<std::string>{"b", "c", "a"}));
+  EXPECT_EQ(uids(ordered_as_stack({slice("a", "", ""), slice("b", "1", "")})), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(SeriesResult, reads_findings_with_instances_and_points_and_refuses_what_is_not_in_the_series) {
+  auto findings = parse_series_result_json(
+      R"({"findings": [{"label": "nodule", "score": 0.8, "instances": ["1.2"], "point": [3, 4.5]},
+                       {"label": "count", "score": 1}]})",
+      {"1.2", "1.3"});
+  ASSERT_TRUE(findings.ok()) << findings.error().describe();
+  ASSERT_EQ(findings->size(), 2U);
+  EXPECT_EQ(findings->at(0).instances, std::vector<std::string>{"1.2"});
+  EXPECT_EQ(findings->at(0).point, (std::vector<double>{3, 4.5}));
+  EXPECT_TRUE(findings->at(1).instances.empty());
+  EXPECT_FALSE(parse_series_result_json(R"({"findings": [{"label": "x", "score": 0.5, "instances": ["9.9"]}]})", {"1.2"}).ok());
+  EXPECT_FALSE(parse_series_result_json(R"({"findings": [{"label": "x", "score": 0.5, "point": [1, 2]}]})", {"1.2"}).ok());
+  EXPECT_FALSE(parse_series_result_json(R"({"findings": [{"label": "x", "score": 2}]})", {}).ok());
+  EXPECT_FALSE(parse_series_result_json(R"({"results": []})", {}).ok());
+}
+
+class SeriesModuleRun : public ::testing::Test {
+ protected:
+  // `count` slices written in reverse z order below the temp folder.
+  SeriesModuleInput series_of(int count) {
+    SeriesModuleInput input;
+    input.gateway_id = "1";
+    input.study_instance_uid = "1.2.3";
+    input.series_instance_uid = "1.2.3.4";
+    for (int i = 0; i < count; ++i) {
+      ImageSpec spec;
+      spec.sop_instance_uid = testing::fresh_uid();
+      auto file = testing::make_image(spec);
+      const auto path = dir_ / (spec.sop_instance_uid + ".dcm");
+      EXPECT_TRUE(file->saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
+      SeriesModuleInstance instance = slice(spec.sop_instance_uid, std::to_string(i + 1), std::to_string(-i));
+      instance.file = path;
+      instance.rows = "64";
+      instance.columns = "64";
+      input.instances.push_back(instance);
+    }
+    return input;
+  }
+
+  config::SeriesConfig module(const std::vector<std::string>& command) {
+    config::SeriesConfig series;
+    series.enabled = true;
+    series.steps = {"external"};
+    series.external.command = command;
+    series.external.timeout_s = 10;
+    return series;
+  }
+
+  dicom::DcmtkRuntime runtime_;
+  harness::TempDir dir_{"creni-series-module"};
+  config::ProcessingConfig processing_;
+};
+
+TEST_F(SeriesModuleRun, the_example_reports_the_slice_count_and_the_mean_intensity_on_the_middle_slice) {
+  auto made = SeriesModule::make(module({"/usr/bin/python3", std::string(CRENI_SOURCE_DIR) + "/examples/series-module/slice_stats.py"}),
+                                 processing_, dir_ / "work");
+  ASSERT_TRUE(made.ok()) << made.error().describe();
+  const SeriesModuleInput input = series_of(3);
+  auto findings = made->run(input);
+  ASSERT_TRUE(findings.ok()) << findings.error().describe();
+  ASSERT_EQ(findings->size(), 2U);
+  EXPECT_EQ(findings->at(0).label, "slices: 3");
+  EXPECT_EQ(findings->at(1).label, "mean intensity");
+  // The default test image is a gradient around the window center 2048 of a 12-bit range: about half.
+  EXPECT_NEAR(findings->at(1).score, 2048.0 / 4095.0, 0.01);
+  // The middle of the stack ordered along z (written in reverse): the second instance given.
+  EXPECT_EQ(findings->at(1).instances, std::vector<std::string>{input.instances[1].sop_instance_uid});
+  EXPECT_EQ(findings->at(1).point, (std::vector<double>{32, 32}));
+  EXPECT_EQ(made->algorithm().name, "slice_stats");
+  EXPECT_EQ(made->algorithm().model_sha256.size(), 64U);
+  EXPECT_TRUE(harness::files_below(dir_ / "work").empty()) << "the work folder is removed afterwards";
+}
+
+TEST_F(SeriesModuleRun, sees_series_json_with_count_geometry_and_files_in_stack_order) {
+  const auto script = dir_ / "dump.sh";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\ncp \"$2\" " << (dir_ / "seen.json").string() << "\nls \"$1\" > " << (dir_ / "seen.txt").string()
+        << "\necho '{\"findings\": []}' > \"$3\"\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  auto made = SeriesModule::make(module({script.string()}), processing_, dir_ / "work");
+  ASSERT_TRUE(made.ok()) << made.error().describe();
+  const SeriesModuleInput input = series_of(2);
+  ASSERT_TRUE(made->run(input).ok());
+  std::ifstream seen(dir_ / "seen.json");
+  const std::string json((std::istreambuf_iterator<char>(seen)), std::istreambuf_iterator<char>());
+  EXPECT_NE(json.find("\"count\": 2"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"series_instance_uid\": \"1.2.3.4\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"image_orientation\": [1, 0, 0, 0, 1, 0]"), std::string::npos) << json;
+  // Slice 2 (z = -1) comes first in the stack.
+  EXPECT_LT(json.find(input.instances[1].sop_instance_uid), json.find(input.instances[0].sop_instance_uid)) << json;
+  EXPECT_NE(json.find("\"slice_position\": -1"), std::string::npos) << json;
+  std::ifstream listing(dir_ / "seen.txt");
+  const std::string files((std::istreambuf_iterator<char>(listing)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(files, "0001.dcm\n0002.dcm\n");
+}
+
+TEST_F(SeriesModuleRun, a_failing_or_silent_module_is_external_failed_with_its_stderr) {
+  const auto script = dir_ / "fail.sh";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\necho 'no lungs in this series' >&2\nexit 3\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  auto failing = SeriesModule::make(module({script.string()}), processing_, dir_ / "work");
+  ASSERT_TRUE(failing.ok());
+  auto ran = failing->run(series_of(1));
+  ASSERT_FALSE(ran.ok());
+  EXPECT_EQ(ran.error().code, "external_failed");
+  EXPECT_NE(ran.error().message.find("no lungs in this series"), std::string::npos) << ran.error().message;
+
+  auto silent = SeriesModule::make(module({"/bin/true"}), processing_, dir_ / "work");
+  ASSERT_TRUE(silent.ok());
+  auto nothing = silent->run(series_of(1));
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_NE(nothing.error().message.find("no result.json"), std::string::npos);
+  EXPECT_EQ(SeriesModule::make(module({"relative/module"}), processing_, dir_.path()).error().code, "invalid_config");
+}
+
+}  // namespace
+}  // namespace creni::process
