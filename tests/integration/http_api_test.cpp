@@ -313,10 +313,13 @@ TEST(HttpApi, http_listen_on_the_command_line_overrides_the_config) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
   const int port = harness::free_port();
+  // A second node of its own (state and INPUT: the first one holds the locks of its folders) on another HTTP port.
   harness::TempDir other_state;
+  harness::TempDir other_input;
   harness::ChildProcess second({CRENI_NODE_BINARY, "run", "--config", node.config_file().string(), "--state",
-                                other_state.path().string(), "--port", std::to_string(harness::free_port()),
-                                "--http-listen", "127.0.0.1:" + std::to_string(port)},
+                                other_state.path().string(), "--input", other_input.path().string(), "--port",
+                                std::to_string(harness::free_port()), "--http-listen",
+                                "127.0.0.1:" + std::to_string(port)},
                                other_state.path());
   EXPECT_TRUE(harness::wait_until([&] { return http_get(port, "/healthz").status == 200; }, 20s)) << second.stderr_text();
 }
@@ -325,8 +328,10 @@ TEST(HttpApi, a_busy_http_port_stops_the_start_with_exit_3) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
   harness::TempDir other_state;
+  harness::TempDir other_input;
   const auto result = harness::run_command({CRENI_NODE_BINARY, "run", "--config", node.config_file().string(), "--state",
-                                            other_state.path().string(), "--port", std::to_string(harness::free_port())},
+                                            other_state.path().string(), "--input", other_input.path().string(),
+                                            "--port", std::to_string(harness::free_port())},
                                            30s);
   EXPECT_EQ(result.exit_code, 3) << result.err;
   EXPECT_NE(result.err.find("127.0.0.1:" + std::to_string(node.http_port())), std::string::npos) << result.err;

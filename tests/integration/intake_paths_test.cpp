@@ -205,6 +205,8 @@ TEST(IntakePaths, shards_with_their_own_gateways_share_input_and_two_on_one_gate
     std::string text = read_text(node.config_file());
     text = std::regex_replace(text, std::regex("state_dir = \"[^\"]*\""), "state_dir = \"" + (root / ("state-" + name)).string() + "\"");
     text = std::regex_replace(text, std::regex("port = [0-9]+"), "port = " + std::to_string(harness::free_port()));
+    text = std::regex_replace(text, std::regex("listen = \"127\\.0\\.0\\.1:[0-9]+\""),
+                              "listen = \"127.0.0.1:" + std::to_string(harness::free_port()) + "\"");
     text = std::regex_replace(text, std::regex(gateways_from), to);
     const auto file = root / (name + ".toml");
     std::ofstream(file) << text;
