@@ -9,6 +9,7 @@
 #include "creni/app/cli.hpp"
 #include "creni/app/commands.hpp"
 #include "creni/app/node_status.hpp"
+#include "retention_status.hpp"
 #include "creni/common/clock.hpp"
 #include "creni/journal/journal.hpp"
 
@@ -82,7 +83,8 @@ void print_node_text(const std::optional<NodeStatus>& node) {
   }
 }
 
-void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
+void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node,
+                const std::string& retention) {
   std::cout << "{\"node\":" << (node ? to_json(*node) : "null") << ",\"counts\":[";
   for (std::size_t i = 0; i < report.counts.size(); ++i) {
     const auto& c = report.counts[i];
@@ -99,7 +101,7 @@ void print_json(const journal::StatusReport& report, const std::optional<NodeSta
               << ",\"failed\":" << d.failed << ",\"unknown\":" << d.unknown << ",\"waiting\":" << d.waiting
               << ",\"last_error\":" << json_string(d.last_error) << "}";
   }
-  std::cout << "]}\n";
+  std::cout << "],\"retention\":" << retention << "}\n";
 }
 
 void print_text(const journal::StatusReport& report, const std::optional<NodeStatus>& node) {
@@ -158,9 +160,12 @@ int command_status(const CommonOptions& common, const StatusOptions& options) {
   if (!report) return fail("status", report.error());
   const auto node = live_node(config->state_dir);
   if (options.json) {
-    print_json(report.value(), node);
+    std::ostringstream retention;
+    print_retention_json(retention, config.value());
+    print_json(report.value(), node, retention.str());
   } else {
     print_text(report.value(), node);
+    print_retention_text(std::cout, config.value());
   }
   return kExitOk;
 }

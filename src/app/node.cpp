@@ -22,6 +22,7 @@
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/journal_arrival_sink.hpp"
 #include "creni/pipeline/pipeline.hpp"
+#include "creni/retention/sweeper.hpp"
 
 namespace creni::app {
 
@@ -153,6 +154,7 @@ struct Node::Parts {
   std::unique_ptr<ingest::FolderWatcher> watcher;
   std::unique_ptr<ingest::StorageScp> scp;
   std::unique_ptr<StatusPublisher> status;
+  std::unique_ptr<retention::Sweeper> sweeper;
 };
 
 Node::Node(config::NodeConfig config, std::vector<std::string> worker_command)
@@ -230,6 +232,12 @@ Status Node::start() {
     if (Status started = parts->scp->start(); !started) return started;
   }
 
+  // Last to start, first to stop: the sweeper only ever removes what is finished.
+  auto sweeper = retention::Sweeper::open(config_);
+  if (!sweeper) return sweeper.error();
+  parts->sweeper = std::move(sweeper).value();
+  if (Status started = parts->sweeper->start(); !started) return started;
+
   const Parts* running = parts.get();
   const std::int64_t started = unix_time_ms();
   const int workers = worker_count(config_);
@@ -257,10 +265,15 @@ Status Node::start() {
   return {};
 }
 
+retention::RetentionStats Node::retention_stats() const {
+  return parts_ && parts_->sweeper ? parts_->sweeper->stats() : retention::RetentionStats{};
+}
+
 void Node::stop() {
   if (!parts_) return;
   // Intake first, so nothing new is acknowledged; then the running jobs finish; the journal closes last.
   parts_->status.reset();
+  if (parts_->sweeper) parts_->sweeper->stop();
   if (parts_->scp) parts_->scp->stop();
   if (parts_->watcher) parts_->watcher->stop();
   if (parts_->pipeline) parts_->pipeline->stop();

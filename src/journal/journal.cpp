@@ -12,6 +12,7 @@
 #include "creni/sqlite/statement.hpp"
 #include "creni/common/clock.hpp"
 #include "creni/sqlite/transaction.hpp"
+#include "retention_schema.hpp"
 
 namespace creni::journal {
 
@@ -22,7 +23,7 @@ std::shared_ptr<spdlog::logger> logger() {
   return named ? named : spdlog::default_logger();
 }
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = retention_schema::kVersion;
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 constexpr int kLastErrorsShown = 10;
 
@@ -306,6 +307,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
   auto connection = sqlite::Connection::open(database_file, sqlite::OpenMode::read_write_create, kBusyTimeout);
   if (!connection) return connection.error();
   sqlite::Connection& db = connection.value();
+  if (Status vacuum = retention_schema::request_incremental_vacuum(db); !vacuum) return vacuum.error();
   if (Status wal = db.enable_durable_wal(); !wal) return wal.error();
 
   // Schema creation in one IMMEDIATE transaction: a second process opening a new file at the same moment waits
@@ -325,10 +327,14 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
     if (Status migrated = db.exec(kMigrationToVersion2); !migrated) return migrated.error();
     logger()->info("{} upgraded from schema version 1 to {}", database_file.string(), kSchemaVersion);
   }
+  if (version.value() < retention_schema::kVersion) {
+    if (Status migrated = retention_schema::migrate(db); !migrated) return migrated.error();
+  }
   if (version.value() != kSchemaVersion) {
     if (Status versioned = db.set_user_version(kSchemaVersion); !versioned) return versioned.error();
   }
   if (Status done = transaction->commit(); !done) return done.error();
+  if (Status vacuum = retention_schema::convert_to_incremental_vacuum(db, database_file); !vacuum) return vacuum.error();
   return std::unique_ptr<Journal>(new Journal(std::move(connection).value()));
 }
 
@@ -585,7 +591,8 @@ Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::file
   const std::int64_t now = unix_time_ms();
   auto written = execute(connection_,
                          "UPDATE jobs SET state = 'written', reason = '', detail = '', output_path = ?, "
-                         "result_sop_instance_uid = ?, updated_at_ms = ?, catalogue_pending = 1 WHERE id = ?",
+                         "result_sop_instance_uid = ?, updated_at_ms = ?, catalogue_pending = 1, retention_state = 'kept' "
+                         "WHERE id = ?",
                          output.string(), result_sop_instance_uid, now, job_id);
   if (!written) return written.error();
   if (!relocated_input.empty()) {

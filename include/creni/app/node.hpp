@@ -6,6 +6,7 @@
 
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
+#include "creni/retention/retention_stats.hpp"
 
 namespace creni::app {
 
@@ -24,6 +25,10 @@ class Node {
   [[nodiscard]] Status start();
   /// Stops intake first, lets running jobs finish within the job timeout, then everything else. Idempotent.
   void stop();
+
+  /// The retention sweeper's figures (areas, last sweep, totals): a plain value for status and metrics. Empty
+  /// (no sweep) when the node is not running. Thread-safe while the node runs.
+  [[nodiscard]] retention::RetentionStats retention_stats() const;
 
  private:
   struct Parts;

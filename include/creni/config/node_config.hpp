@@ -2,11 +2,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "creni/common/result.hpp"
+#include "creni/config/retention_config.hpp"
 
 /// Plain configuration values. Each component receives its slice by value or const&; nothing here is global.
 /// The TOML keys named in comments are the contract with users and scripts (conf/creni-node.toml documents them).
@@ -52,6 +54,7 @@ struct GatewayConfig {
   std::vector<std::string> allowed_addresses;    ///< allowed_addresses: optional peer IP allow-list
   OutputLayout output_layout = OutputLayout::nested;  ///< output_layout: "nested" or "flat"
   std::vector<std::string> destinations;         ///< destinations: names of [[destination]]; empty = none
+  std::optional<RetentionLimits> retention;      ///< [gateway.retention]: nullopt = [retention] as it is
 };
 
 /// [scp]: the network door.
@@ -152,7 +155,10 @@ struct NodeConfig {
   InferenceConfig inference;
   std::vector<GatewayConfig> gateways;
   std::vector<DestinationConfig> destinations;
+  RetentionConfig retention;                      ///< [retention]
 
+  /// The retention limits of this gateway: its [gateway.retention] when it has one, else [retention]'s.
+  [[nodiscard]] const RetentionLimits& retention_for(const std::string& gateway_id) const;
   /// The gateway with this id, or nullptr.
   [[nodiscard]] const GatewayConfig* find_gateway(const std::string& id) const;
   /// The destination with this name, or nullptr.
