@@ -28,8 +28,8 @@ bool may_forget(const journal::PrunableJob& job, const config::NodeConfig& confi
     if (ec) ++report.errors;
     return !ec;
   }
-  const bool present = std::filesystem::exists(std::filesystem::symlink_status(job.input_path, ec));
-  return !ec && !present;
+  // Gone for sure, or kept: any other answer (permissions, I/O) keeps the row.
+  return std::filesystem::symlink_status(job.input_path, ec).type() == std::filesystem::file_type::not_found;
 }
 
 }  // namespace

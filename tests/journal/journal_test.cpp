@@ -680,7 +680,8 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
     ASSERT_TRUE(connection.ok());
     ASSERT_TRUE(connection
                     ->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending; "
-                           "ALTER TABLE jobs DROP COLUMN retry_at_ms")
+                           "ALTER TABLE jobs DROP COLUMN retry_at_ms; DROP INDEX jobs_to_sweep; "
+                           "DROP INDEX jobs_by_update; ALTER TABLE jobs DROP COLUMN retention_state")
                     .ok());
     ASSERT_TRUE(connection->set_user_version(1).ok());
   }
