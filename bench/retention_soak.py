@@ -7,6 +7,7 @@ refused), and the C-STORE p99 while sweeps run within 20 % of the p99 before any
 
 Run through soak.py: bench/soak.py retention [--images 20000] [--rate 20] [--sample-seconds 60]
 """
+import calendar
 import json
 import os
 import re
@@ -47,9 +48,10 @@ def first_removing_sweep(log_path):
     """Unix time of the first 'retention sweep: removed N result(s)' line with N > 0 (None before)."""
     with open(log_path) as f:
         for line in f:
-            match = re.match(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\].*retention sweep: removed (\d+) result", line)
+            # The node's text log: "2026-12-03T05:46:13.597Z info [retention] retention sweep: removed 3 result(s) ..."
+            match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d+Z .*retention sweep: removed (\d+) result", line)
             if match and int(match.group(2)) > 0:
-                return time.mktime(time.strptime(match.group(1)[:19], "%Y-%m-%d %H:%M:%S"))
+                return calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
     return None
 
 
