@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     save_ms.push_back(ms_since(save_start));
+    std::filesystem::remove(written.value());  // results never replace each other: the next one needs the name
     load_ms.push_back(loaded);
     process_ms.push_back(processed_ms);
     total_ms.push_back(ms_since(start));

@@ -76,7 +76,7 @@ output_max_bytes = "{cap_mb}MB"
 output_max_age = "10m"
 archive_max_age = "1m"
 quarantine_max_age = "1m"
-journal_max_age = "1m"
+journal_max_age = "20s"
 sweep_interval = "5s"
 [[gateway]]
 id = "1"

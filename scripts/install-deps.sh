@@ -20,10 +20,14 @@ test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy sqlite3 
 # kubectl); the tests that need them say so and are skipped without them.
 optional_test_packages=(kubectl)
 
+# container: what scripts/container-test.sh needs to build and run the image without a daemon or a registry.
+container_packages=(podman buildah debootstrap)
+
 case "$profile" in
   build) wanted=("${build_packages[@]}") ;;
+  container) wanted=("${container_packages[@]}") ;;
   test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|container]" >&2; exit 2 ;;
 esac
 
 if [ "$profile" = test ]; then

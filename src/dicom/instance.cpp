@@ -2,6 +2,8 @@
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcostrmf.h>
+#include <dcmtk/dcmdata/dcwcache.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,42 +14,54 @@
 #include <cstring>
 
 #include "creni/common/atomic_file.hpp"
+#include "creni/common/content_hash.hpp"
 #include "creni/common/crash_point.hpp"
+#include "creni/common/directory.hpp"
 #include "creni/common/uid.hpp"
 #include "creni/dicom/transfer_syntaxes.hpp"
+#include "descriptor_stream.hpp"
 
 namespace creni::dicom {
 
 namespace {
 
-// Values larger than this stay in the file until first accessed, so that loading a 1 GB multi-frame object does
-// not allocate its pixel data before the size checks have run.
-constexpr Uint32 kMaxReadLength = 4096;
+// Every value is read while parsing (DescriptorInputStream offers DCMTK no way to come back for it later).
+constexpr Uint32 kLoadEverything = 0xFFFFFFFE;
 
-bool starts_with_part10_preamble(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return false;
+bool starts_with_part10_preamble(int fd) {
   std::array<char, 132> head{};
   std::size_t got = 0;
   while (got < head.size()) {
-    const ssize_t n = ::read(fd, head.data() + got, head.size() - got);
+    const ssize_t n = ::pread(fd, head.data() + got, head.size() - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
-  ::close(fd);
   return got == head.size() && std::memcmp(head.data() + 128, "DICM", 4) == 0;
 }
 
-Status zero_preamble(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return make_error("io_error", "cannot open " + path.string() + ": " + std::strerror(errno));
+// Opens an input for reading: never through a symbolic link, never blocking on a FIFO, only a regular file.
+Result<fs::OwnedFd> open_input(const std::filesystem::path& path) {
+  fs::OwnedFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    // A file that is gone stays gone: that is the input's fate, not a passing fault of the machine.
+    const int error_number = errno;
+    if (error_number == ELOOP) return make_error("symlink", path.string() + " is a symbolic link");
+    return make_error(error_number == ENOENT ? "vanished" : "io_error",
+                      "cannot open " + path.string() + ": " + std::strerror(error_number));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return make_error("io_error", "cannot stat " + path.string() + ": " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) return make_error("not_dicom", path.string() + " is not a regular file");
+  if (info.st_size == 0) return make_error("not_dicom", "empty file");
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+Status write_zero_preamble(int fd, const std::filesystem::path& path) {
   const std::array<char, 128> zeros{};
-  const ssize_t n = ::pwrite(fd, zeros.data(), zeros.size(), 0);
-  const int error_number = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(zeros.size())) {
-    return make_error("io_error", "cannot clear preamble of " + path.string() + ": " + std::strerror(error_number));
+  if (::pwrite(fd, zeros.data(), zeros.size(), 0) != static_cast<ssize_t>(zeros.size())) {
+    return make_error("io_error", "cannot clear preamble of " + path.string() + ": " + std::strerror(errno));
   }
   return {};
 }
@@ -64,36 +78,42 @@ const DcmDataset& Instance::dataset() const { return *file_->getDataset(); }
 DcmFileFormat& Instance::file() { return *file_; }
 
 Result<Instance> Instance::load(const std::filesystem::path& path) {
-  struct stat info {};
-  if (::lstat(path.c_str(), &info) != 0) {
-    // A file that is gone stays gone: that is the input's fate, not a passing fault of the machine.
-    const int error_number = errno;
-    return make_error(error_number == ENOENT ? "vanished" : "io_error",
-                      "cannot stat " + path.string() + ": " + std::strerror(error_number));
-  }
-  if (S_ISLNK(info.st_mode)) return make_error("symlink", path.string() + " is a symbolic link");
-  if (!S_ISREG(info.st_mode)) return make_error("not_dicom", path.string() + " is not a regular file");
-  if (info.st_size == 0) return make_error("not_dicom", "empty file");
-
-  const bool part10 = starts_with_part10_preamble(path);
+  auto fd = open_input(path);
+  if (!fd) return fd.error();
+  const bool part10 = starts_with_part10_preamble(fd->get());
+  auto meta = read_meta_identity(fd->get());
+  // The content hash covers the data set only, from where the arrival's hash started (JournalArrivalSink).
+  Sha256 hash;
+  DescriptorInputStream stream(fd->get(), meta ? meta->dataset_offset : 0, hash);
   auto file = std::make_unique<DcmFileFormat>();
-  const OFCondition loaded = file->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, kMaxReadLength,
-                                            part10 ? ERM_fileOnly : ERM_dataset);
+  OFCondition loaded = stream.status();
+  if (loaded.good()) {
+    DcmObject& target = part10 ? static_cast<DcmObject&>(*file) : static_cast<DcmObject&>(*file->getDataset());
+    if (part10) file->setReadMode(ERM_fileOnly);
+    target.transferInit();
+    loaded = target.read(stream, EXS_Unknown, EGL_noChange, kLoadEverything);
+    target.transferEnd();
+    file->setReadMode(ERM_autoDetect);
+  }
+  if (!stream.good()) return make_error("io_error", "cannot read " + path.string() + ": " + std::strerror(errno));
   if (loaded.bad()) {
     if (!part10) return make_error("not_dicom", std::string("no DICOM preamble and no parsable dataset: ") + loaded.text());
-    if (loaded == EC_StreamNotifyClient || loaded == EC_ItemDelimitationItemMissing ||
+    // EC_InvalidStream: DCMTK found a value longer than what is left of the file.
+    if (loaded == EC_StreamNotifyClient || loaded == EC_InvalidStream || loaded == EC_ItemDelimitationItemMissing ||
         loaded == EC_SequDelimitationItemMissing || std::strstr(loaded.text(), "remature") != nullptr) {
-      return make_error("truncated", "file of " + std::to_string(info.st_size) + " bytes ends inside an element (" +
-                                         loaded.text() + ")");
+      return make_error("truncated", "file ends inside an element (" + std::string(loaded.text()) + ")");
     }
     return make_error("malformed_dicom", loaded.text());
   }
+  if (!stream.finish()) return make_error("io_error", "cannot read " + path.string() + ": " + std::strerror(errno));
 
   Instance instance(std::move(file));
   if (Status identity = instance.read_identity(); !identity) {
     if (!part10) return make_error("not_dicom", "no DICOM preamble and no valid SOP identity: " + identity.error().message);
     return identity.error();
   }
+  instance.content_hash_ = hash.hex_digest();
+  if (meta) instance.meta_ = std::move(meta).value();
   return instance;
 }
 
@@ -155,22 +175,47 @@ Status Instance::save(const std::filesystem::path& final_path) {
 }
 
 Result<std::filesystem::path> Instance::save_unsynced(const std::filesystem::path& final_path) {
+  auto folder = fs::Directory::open_root(final_path.parent_path(), /*create=*/false);
+  if (!folder) return folder.error();
+  auto temp = save_unsynced_in(*folder, final_path.filename().string());
+  if (!temp) return temp.error();
+  return folder->path() / temp.value();
+}
+
+Result<std::string> Instance::save_unsynced_in(const fs::Directory& folder, const std::string& final_name) {
   DcmDataset& data = dataset();
   if (!data.canWriteXfer(EXS_LittleEndianExplicit)) {
     return make_error("encode_failed", "pixel data is still compressed; decode before saving");
   }
-  std::filesystem::path temp = fs::temp_path_for(final_path);
-  const OFCondition saved = file_->saveFile(temp.c_str(), EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL,
-                                            EPD_noChange, 0, 0, EWM_createNewMeta);
-  if (saved.bad()) {
-    ::unlink(temp.c_str());
-    return make_error("io_error", "cannot write " + temp.string() + ": " + saved.text());
+  std::string temp = fs::temp_path_for(folder.path() / final_name).filename().string();
+  auto created = folder.create_file(temp);
+  if (!created) return created.error();
+  const std::filesystem::path shown = folder.path() / temp;
+  auto fail = [&](Error error) -> Result<std::string> {
+    folder.remove(temp);
+    return error;
+  };
+  // DCMTK writes through a FILE of its own (closed by the stream); the descriptor stays ours for the preamble.
+  const int stream_fd = ::dup(created->get());
+  FILE* stream_file = stream_fd >= 0 ? ::fdopen(stream_fd, "wb") : nullptr;
+  if (stream_file == nullptr) {
+    if (stream_fd >= 0) ::close(stream_fd);
+    return fail(make_error("io_error", "cannot write " + shown.string() + ": " + std::strerror(errno)));
   }
+  OFCondition saved = EC_Normal;
+  {
+    DcmOutputFileStream stream(stream_file);
+    DcmWriteCache cache;
+    file_->transferInit();
+    saved = file_->write(stream, EXS_LittleEndianExplicit, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange, 0,
+                         0, 0, EWM_createNewMeta);
+    file_->transferEnd();
+    stream.flush();
+    if (saved.good() && !stream.good()) saved = stream.status();
+  }
+  if (saved.bad()) return fail(make_error("io_error", "cannot write " + shown.string() + ": " + saved.text()));
   // The preamble of the input may hold anything (CVE-2019-11687: executable headers); ours is always zeros.
-  if (Status cleared = zero_preamble(temp); !cleared) {
-    ::unlink(temp.c_str());
-    return cleared.error();
-  }
+  if (Status cleared = write_zero_preamble(created->get(), shown); !cleared) return fail(cleared.error());
   crash_point("output_written_before_rename");
   return temp;
 }

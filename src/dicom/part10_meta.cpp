@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "creni/common/owned_fd.hpp"
 #include "creni/common/uid.hpp"
 
 namespace creni::dicom {
@@ -32,29 +33,14 @@ bool has_long_length(const char vr[2]) {
   return false;
 }
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-Result<std::vector<std::uint8_t>> read_head(const std::filesystem::path& file) {
-  const FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.get() < 0) return make_error("io_error", "cannot open " + file.string() + ": " + std::strerror(errno));
+// The first bytes of the file, read with pread: the descriptor's offset is left where it was.
+Result<std::vector<std::uint8_t>> read_head(int fd) {
   std::vector<std::uint8_t> bytes(kPreamble + 4 + kMaxMetaBytes);
   std::size_t filled = 0;
   while (filled < bytes.size()) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + filled, bytes.size() - filled);
+    const ssize_t n = ::pread(fd, bytes.data() + filled, bytes.size() - filled, static_cast<off_t>(filled));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("io_error", "cannot read " + file.string() + ": " + std::strerror(errno));
+    if (n < 0) return make_error("io_error", std::string("cannot read: ") + std::strerror(errno));
     if (n == 0) break;
     filled += static_cast<std::size_t>(n);
   }
@@ -69,7 +55,13 @@ std::string uid_value(const std::uint8_t* data, std::size_t length) {
 }  // namespace
 
 Result<MetaIdentity> read_meta_identity(const std::filesystem::path& file) {
-  auto head = read_head(file);
+  const fs::OwnedFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return make_error("io_error", "cannot open " + file.string() + ": " + std::strerror(errno));
+  return read_meta_identity(fd.get());
+}
+
+Result<MetaIdentity> read_meta_identity(int fd) {
+  auto head = read_head(fd);
   if (!head) return head.error();
   const std::vector<std::uint8_t>& bytes = head.value();
   if (bytes.size() < kPreamble + 4 || std::memcmp(bytes.data() + kPreamble, "DICM", 4) != 0) {

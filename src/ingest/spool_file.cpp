@@ -1,8 +1,10 @@
 #include "spool_file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 
 namespace creni::ingest {
@@ -17,9 +19,26 @@ std::string unique_stem() {
          std::to_string(counter.fetch_add(1));
 }
 
+// Creates the spool file exclusively (O_EXCL, O_NOFOLLOW): the name is ours alone, never an existing file or a
+// link someone left in the spool. Names are unique already; a clash only means trying the next one.
+std::filesystem::path reserve_name(const std::filesystem::path& spool_dir, bool& reserved) {
+  std::filesystem::path path;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    path = spool_dir / (unique_stem() + ".dcm");
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::close(fd);
+      reserved = true;
+      return path;
+    }
+    if (errno != EEXIST) break;
+  }
+  return path;  // not reserved: writing it fails (or finds it ours), and the C-STORE is refused as out of resources
+}
+
 }  // namespace
 
-SpoolFile::SpoolFile(const std::filesystem::path& spool_dir) : path_(spool_dir / (unique_stem() + ".dcm")) {}
+SpoolFile::SpoolFile(const std::filesystem::path& spool_dir) : path_(reserve_name(spool_dir, owned_)) {}
 
 SpoolFile::~SpoolFile() {
   // unlink, not std::filesystem::remove: a destructor must not throw, and a missing file is fine.

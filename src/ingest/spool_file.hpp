@@ -13,8 +13,9 @@ namespace creni::ingest {
 /// counts only once the journal has a row for it, and start-up removes every spool file without one (complete
 /// or not), so a reader never takes a partial file for a received one. Whatever still belongs to us is removed on
 /// destruction, so an aborted association or a refused image leaves no debris. Names are unique within the process
-/// and across restarts (time, process id, counter); nothing in them comes from the peer. Not thread-safe: one
-/// object per C-STORE.
+/// and across restarts (time, process id, counter); nothing in them comes from the peer. The file is created with
+/// O_EXCL and O_NOFOLLOW when the object is made, so the name never belongs to an existing file or link. Not
+/// thread-safe: one object per C-STORE.
 class SpoolFile {
  public:
   explicit SpoolFile(const std::filesystem::path& spool_dir);
@@ -32,8 +33,8 @@ class SpoolFile {
   void release() { owned_ = false; }
 
  private:
+  bool owned_ = false;  // before path_: set while path_ is reserved
   std::filesystem::path path_;
-  bool owned_ = true;
 };
 
 }  // namespace creni::ingest

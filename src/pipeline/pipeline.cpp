@@ -11,6 +11,7 @@
 #include "creni/common/atomic_file.hpp"
 #include "creni/common/crash_point.hpp"
 #include "creni/journal/journal.hpp"
+#include "creni/output/output_writer.hpp"
 #include "creni/pipeline/worker_process.hpp"
 #include "creni/pipeline/worker_protocol.hpp"
 #include "creni/pipeline/index_repair.hpp"
@@ -252,10 +253,14 @@ void Pipeline::supervise(int slot_index) {
 }
 
 Pipeline::Committing Pipeline::commit_in_background(Finished finished) {
-  auto commit = [this, staged = finished.reply.staged_output, output = finished.reply.output,
-                 mirrored = finished.reply.mirrored_input]() -> Status {
+  // Copies: `finished` moves on into the Committing entry while this runs.
+  JobReply paths;
+  paths.staged_output = finished.reply.staged_output;
+  paths.output = finished.reply.output;
+  paths.mirrored_input = finished.reply.mirrored_input;
+  auto commit = [this, job_id = finished.job.id, request = finished.request, reply = std::move(paths)]() -> Status {
     try {
-      return commit_result(staged, output, mirrored);
+      return commit_result(job_id, request, reply);
     } catch (const std::exception& e) {
       return make_error("io_error", std::string("cannot commit the result: ") + e.what());
     }
@@ -289,6 +294,8 @@ Pipeline::InFlight Pipeline::send_to(WorkerProcess& worker, journal::Job job) {
   sent.request.output_root = output_folder_of(options_, job.gateway_id);
   sent.request.layout = gateway != nullptr ? gateway->output_layout : config::OutputLayout::nested;
   if (job.source == journal::Source::scp) sent.request.mirror_root = mirror_folder_of(options_, job.gateway_id);
+  sent.request.expected_sop_instance_uid = job.sop_instance_uid;
+  sent.request.expected_content_hash = job.content_hash;
   sent.destinations = gateway != nullptr ? gateway->destinations : std::vector<std::string>{};
   sent.job = std::move(job);
   sent.worker = &worker;
@@ -336,33 +343,73 @@ std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFli
     return std::nullopt;
   }
   if (!reply->ok) {
-    logger()->warn("gw={} job={} rejected: {}: {}", job.gateway_id, job.id, reply->reason, reply->detail);
-    if (Status recorded = journal_.mark_rejected(job.id, reply->reason, reply->detail); !recorded) {
-      logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
-    }
-    keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
+    reject(job, reply->reason, reply->detail);
     return std::nullopt;
   }
   return Finished{std::move(in_flight.job), std::move(in_flight.request), std::move(in_flight.destinations),
                   std::move(reply).value(), elapsed_ms};
 }
 
-Status Pipeline::commit_result(const std::filesystem::path& staged, const std::filesystem::path& output,
-                               const std::filesystem::path& mirrored) {
+Status Pipeline::commit_result(std::int64_t job_id, const JobRequest& request, const JobReply& reply) {
   // The worker wrote the result next to its final name and went on with the next job; the fsync, the rename and
   // the folder fsyncs happen here, all before the journal says `written` (and before it points at the mirror).
   crash_point("result_answered_before_commit");
-  if (!staged.empty()) {
-    if (Status committed = fs::commit_file(staged, output, fs::FolderSync::by_caller); !committed) return committed;
+  if (!reply.staged_output.empty()) {
+    if (Status committed = commit_output(job_id, request, reply); !committed) return committed;
   }
-  if (Status synced = folder_syncer_.sync(output.parent_path()); !synced) return synced;
-  if (!mirrored.empty()) return folder_syncer_.sync(mirrored.parent_path());
+  if (Status synced = folder_syncer_.sync(reply.output.parent_path()); !synced) return synced;
+  if (!reply.mirrored_input.empty()) return folder_syncer_.sync(reply.mirrored_input.parent_path());
   return {};
+}
+
+Status Pipeline::commit_output(std::int64_t job_id, const JobRequest& request, const JobReply& reply) {
+  // The result's name comes from the source's SOP Instance UID: another job's result under the same name means
+  // another source claiming the same instance. The first result stays; the second job is rejected.
+  const output::OutputWriter writer(request.output_root, request.layout);
+  const output::StagedOutput staged{reply.staged_output, reply.output};
+  if (const auto holder = output_claims_.claim(reply.output, job_id)) {
+    writer.discard(staged);
+    return make_error("output_conflict", reply.output.string() + " is being written by job " + std::to_string(*holder) +
+                                             " from another source with the same SOP Instance UID; kept");
+  }
+  Status committed = writer.commit(staged, fs::Replace::never);
+  if (committed || committed.error().code != "exists") return committed;
+  auto owner = journal_.other_job_with_output(reply.output, job_id);
+  if (!owner || owner.value()) {
+    writer.discard(staged);
+    if (!owner) return make_error("io_error", "cannot tell whose result " + reply.output.string() + " is: " +
+                                                  owner.error().describe());
+    return make_error("output_conflict", reply.output.string() + " is the result of job " +
+                                             std::to_string(*owner.value()) +
+                                             " from another source with the same SOP Instance UID; kept");
+  }
+  // No other job has this result: it is this job's own, committed before a crash hid it from the journal, or its
+  // result before an operator's reprocess. Processing is deterministic, so it is replaced by the same image.
+  return writer.commit(staged, fs::Replace::allowed);
+}
+
+void Pipeline::reject(const journal::Job& job, const std::string& reason, const std::string& detail) {
+  logger()->warn("gw={} job={} rejected: {}: {}", job.gateway_id, job.id, reason, detail);
+  if (Status recorded = journal_.mark_rejected(job.id, reason, detail); !recorded) {
+    logger()->error("gw={} job={} cannot record rejection: {}", job.gateway_id, job.id, recorded.error().describe());
+  }
+  keep_in_quarantine(options_.quarantine_dir, job.gateway_id, job.id, job.input_path);
 }
 
 std::optional<journal::Job> Pipeline::record_written(Finished& finished, const Status& durable, bool claim_next) {
   const journal::Job& job = finished.job;
   JobReply& reply = finished.reply;
+  // Once recorded (or not to be recorded), the journal says whose result this name is.
+  struct ClaimRelease {
+    OutputClaims& claims;
+    const std::filesystem::path output;
+    std::int64_t job_id;
+    ~ClaimRelease() { claims.release(output, job_id); }
+  } const release{output_claims_, reply.output, job.id};
+  if (!durable && durable.error().code == "output_conflict") {
+    reject(job, durable.error().code, durable.error().message);
+    return std::nullopt;
+  }
   if (!durable) {
     // Like a worker's io_error: the disk's fault, not the image's; the job runs again after a pause.
     logger()->error("gw={} job={} result not durable, retrying in {} s: {}", job.gateway_id, job.id,

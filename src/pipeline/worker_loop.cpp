@@ -1,7 +1,9 @@
 #include "creni/pipeline/worker_loop.hpp"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,7 +13,10 @@
 
 #include "creni/catalog/catalog.hpp"
 #include "creni/common/atomic_file.hpp"
+#include "creni/common/content_hash.hpp"
+#include "creni/common/directory.hpp"
 #include "creni/dicom/dcmtk_runtime.hpp"
+#include "creni/dicom/identity_check.hpp"
 #include "creni/dicom/instance.hpp"
 #include "creni/output/output_writer.hpp"
 #include "creni/pipeline/worker_protocol.hpp"
@@ -82,7 +87,9 @@ std::filesystem::path gateway_folder_of(const std::filesystem::path& input, cons
 // there means the gateway and the file disagree, which an operator should hear about. Never blocks the image.
 void cross_check_with_gateway_index(const JobRequest& request, const dicom::InstanceIdentity& source) {
   const auto folder = gateway_folder_of(request.input, request.gateway_id);
-  if (folder.empty() || !std::filesystem::exists(folder / "image.db")) return;
+  // Only a regular file, not followed if a link: SQLite would wait forever on a FIFO named image.db.
+  std::error_code ec;
+  if (folder.empty() || !std::filesystem::is_regular_file(std::filesystem::symlink_status(folder / "image.db", ec))) return;
   auto index = catalog::Catalog::open_read_only(folder / "image.db");
   if (!index) {
     logger()->debug("gw={} job={} gateway image.db not readable: {}", request.gateway_id, request.job_id, index.error().describe());
@@ -107,36 +114,77 @@ void cross_check_with_gateway_index(const JobRequest& request, const dicom::Inst
   }
 }
 
+// Whether the file `name` in `folder` holds the very bytes of `input`: the same file (a hard link made earlier,
+// before a crash or a reprocess) or an identical copy.
+bool holds_same_bytes(const fs::Directory& folder, const std::string& name, const std::filesystem::path& input) {
+  struct stat there {};
+  struct stat here {};
+  if (::fstatat(folder.fd(), name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(there.st_mode)) return false;
+  if (::stat(input.c_str(), &here) == 0 && here.st_dev == there.st_dev && here.st_ino == there.st_ino) return true;
+  const auto theirs = sha256_of_file(folder.path() / name);
+  const auto ours = sha256_of_file(input);
+  return theirs && ours && theirs.value() == ours.value();
+}
+
 // An SCP arrival also appears in INPUT/gateway_<id>/<StudyUID>/<SOPUID> (validated UIDs only), like a gateway's
 // drop. The spool file is complete and durable, so a hard link publishes it atomically with no copy; only the new
-// directory entry needs an fsync, which the node does. Across file systems the bytes are copied through an atomic write instead. The
-// folder door sees the new name and records a duplicate; the node adds the image.db row (batched).
+// directory entry needs an fsync, which the node does. Across file systems the bytes are copied (temporary file,
+// fsync, rename). Nothing in INPUT is followed or replaced: the study folder is opened without following a link,
+// and a name that already holds other bytes is left alone. The folder door sees the new name and records a
+// duplicate; the node adds the image.db row (batched). Error "mirror_refused" when the received bytes cannot be
+// placed there without following a link or replacing another file: the image is processed all the same and stays
+// in the spool.
 Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const dicom::InstanceIdentity& identity) {
-  const auto folder = request.mirror_root / identity.study_instance_uid;
-  const auto target = folder / identity.sop_instance_uid;
-  std::error_code ec;
-  if (std::filesystem::exists(target, ec)) return target;
-  if (Status made = fs::create_directories_durably(folder); !made) return made.error();
-  std::filesystem::create_hard_link(request.input, target, ec);
-  if (!ec) return target;  // the node syncs the folder before it records the mirror
-  const auto temp = fs::temp_path_for(target);
-  std::filesystem::copy_file(request.input, temp, std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) return make_error("io_error", "cannot copy the received file to " + temp.string() + ": " + ec.message());
-  if (Status committed = fs::commit_file(temp, target); !committed) return committed.error();
-  return target;
+  auto folder = fs::Directory::open_beneath(request.mirror_root, identity.study_instance_uid, /*create=*/true);
+  if (!folder) {
+    if (folder.error().code == "io_error") return folder.error();
+    return make_error("mirror_refused", folder.error().message);
+  }
+  const std::string& name = identity.sop_instance_uid;
+  const auto target = folder->path() / name;
+  Status placed = folder->link_from(request.input, name);
+  if (!placed && placed.error().code == "cross_device") {
+    auto source = fs::Directory::open_root(request.input.parent_path(), false);
+    auto input = source ? source->open_regular_file(request.input.filename().string()) : Result<fs::OwnedFd>(source.error());
+    placed = input ? folder->copy_in(input->get(), name) : Status(input.error());
+  }
+  if (placed) return target;  // the node syncs the folder before it records the mirror
+  if (placed.error().code != "exists") return placed.error();
+  if (holds_same_bytes(*folder, name, request.input)) return target;
+  return make_error("mirror_refused", target.string() + " already holds another file: left as it is");
+}
+
+// The bytes parsed must be the bytes that arrived, and every identity the job was announced under must be the
+// data set's own: otherwise nothing is written (PS3.10 section 7.1, PS3.4 section B.2.3).
+Status check_taken_input(const JobRequest& request, const dicom::Instance& instance) {
+  if (!request.expected_content_hash.empty() && instance.content_hash() != request.expected_content_hash) {
+    return make_error("input_changed", request.input.string() + " changed since it arrived (data set SHA-256 " +
+                                           request.expected_content_hash + " then, " + instance.content_hash() +
+                                           " now): not processed");
+  }
+  // The journal's UID came from the C-STORE command for a network arrival, from the meta header for a file.
+  return dicom::check_identity(instance, request.expected_sop_instance_uid,
+                               request.mirror_root.empty() ? "meta header at arrival" : "C-STORE command");
 }
 
 JobReply handle(process::ProcessingChain& chain, const JobRequest& request) {
   auto instance = dicom::Instance::load(request.input);
   if (!instance) return failure(request.job_id, instance.error());
+  if (Status taken = check_taken_input(request, instance.value()); !taken) return failure(request.job_id, taken.error());
   std::filesystem::path mirrored;
   catalog::CatalogRecord mirror_entry;
   if (!request.mirror_root.empty()) {
     auto placed = mirror_into_input(request, instance->identity());
-    if (!placed) return failure(request.job_id, placed.error());
-    mirrored = placed.value();
-    // Read before processing changes the data set: the INPUT index describes the image as received.
-    mirror_entry = catalog::record_from_dataset(instance->dataset(), mirrored);
+    if (placed) {
+      mirrored = placed.value();
+      // Read before processing changes the data set: the INPUT index describes the image as received.
+      mirror_entry = catalog::record_from_dataset(instance->dataset(), mirrored);
+    } else if (placed.error().code == "mirror_refused") {
+      logger()->warn("gw={} job={} sop={} not mirrored into INPUT: {}", request.gateway_id, request.job_id,
+                     instance->identity().sop_instance_uid, placed.error().message);
+    } else {
+      return failure(request.job_id, placed.error());
+    }
   }
   cross_check_with_gateway_index(request, instance->identity());
   auto processed = chain.run(instance.value());

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +28,29 @@ std::string describe_wait_status(int status) {
   return "ended (status " + std::to_string(status) + ")";
 }
 
+// The child between fork() and exec: async-signal-safe calls only (no allocation, no locks, no logging).
+// An exec that fails writes its errno to `exec_status` (closed on a successful exec: the parent then reads EOF).
+[[noreturn]] void start_worker_child(pid_t parent, int job_in, int reply_out, int exec_status, char* const* args) {
+  // A worker must not outlive its node: SIGKILL when the thread that forked it ends, which includes the node being
+  // killed with SIGKILL. The node may have died before this line ran; then the child already has a new parent.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);
+  // Own process group: a Ctrl-C on the node's terminal reaches the node, which stops its workers in order.
+  ::setpgid(0, 0);
+  if (::dup2(job_in, STDIN_FILENO) < 0 || ::dup2(reply_out, STDOUT_FILENO) < 0) ::_exit(127);
+  // Whatever DCMTK or a library opened without O_CLOEXEC (sockets, the journal) must not reach the worker.
+  // Marked close-on-exec rather than closed, so that a failed exec can still report through `exec_status`.
+  ::close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (const int signal_number : {SIGTERM, SIGINT, SIGPIPE}) ::signal(signal_number, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(args[0], args, environ);
+  const int error_number = errno;
+  (void)!::write(exec_status, &error_number, sizeof error_number);
+  ::_exit(127);
+}
+
 }  // namespace
 
 WorkerProcess::WorkerProcess(pid_t pid, int to_worker, int from_worker)
@@ -43,42 +66,42 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(const std::vector<st
     return make_error("spawn_failed", std::string("pipe: ") + std::strerror(errno));
   }
 
+  // Everything the child needs is prepared before fork(): after it, the child may not allocate.
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  int exec_status[2];
+  if (::pipe2(exec_status, O_CLOEXEC) != 0) exec_status[0] = exec_status[1] = -1;
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
-  // Whatever DCMTK or a library opened without O_CLOEXEC (sockets, the journal) must not reach the worker.
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t no_signals;
-  sigemptyset(&no_signals);
-  sigset_t default_signals;
-  sigemptyset(&default_signals);
-  sigaddset(&default_signals, SIGTERM);
-  sigaddset(&default_signals, SIGINT);
-  sigaddset(&default_signals, SIGPIPE);
-  posix_spawnattr_setsigmask(&attributes, &no_signals);
-  posix_spawnattr_setsigdefault(&attributes, &default_signals);
-  // Own process group: a Ctrl-C on the node's terminal reaches the node, which stops its workers in order.
-  posix_spawnattr_setpgroup(&attributes, 0);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, &attributes, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    start_worker_child(parent, to_child[0], from_child[1], exec_status[1], args.data());  // never returns
+  }
+  const int fork_error = errno;
   ::close(to_child[0]);
   ::close(from_child[1]);
-  if (rc != 0) {
+  ::close(exec_status[1]);
+  int exec_error = 0;
+  if (pid > 0 && exec_status[0] >= 0) {
+    ssize_t n = 0;
+    do {
+      n = ::read(exec_status[0], &exec_error, sizeof exec_error);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof exec_error)) exec_error = 0;
+  }
+  if (exec_status[0] >= 0) ::close(exec_status[0]);
+  if (pid < 0 || exec_error != 0) {
     ::close(to_child[1]);
     ::close(from_child[0]);
-    return make_error("spawn_failed", "cannot start " + argv[0] + ": " + std::strerror(rc));
+    if (pid > 0) {
+      int status = 0;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    return make_error("spawn_failed", "cannot start " + argv[0] + ": " +
+                                          (pid < 0 ? "fork: " + std::string(std::strerror(fork_error))
+                                                   : std::string(std::strerror(exec_error))));
   }
   return std::unique_ptr<WorkerProcess>(new WorkerProcess(pid, to_child[1], from_child[0]));
 }

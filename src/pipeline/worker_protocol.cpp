@@ -138,7 +138,8 @@ std::string encode_ready(long pid) { return join({"READY", std::to_string(pid)})
 
 std::string encode_request(const JobRequest& r) {
   return join({"JOB", std::to_string(r.job_id), r.gateway_id, r.input.string(), r.output_root.string(),
-               r.layout == config::OutputLayout::flat ? "flat" : "nested", r.mirror_root.string()});
+               r.layout == config::OutputLayout::flat ? "flat" : "nested", r.mirror_root.string(),
+               r.expected_sop_instance_uid, r.expected_content_hash});
 }
 
 std::string encode_reply(const JobReply& r) {
@@ -165,14 +166,14 @@ Result<long> decode_ready(std::string_view line) {
 }
 
 Result<JobRequest> decode_request(std::string_view line) {
-  auto fields = split(line, "JOB", 7);
+  auto fields = split(line, "JOB", 9);
   if (!fields) return fields.error();
   auto& f = fields.value();
   auto id = to_int(f[1]);
   if (!id) return id.error();
   if (f[5] != "nested" && f[5] != "flat") return make_error("protocol_error", "unknown layout " + f[5]);
   return JobRequest{id.value(), f[2], f[3], f[4], f[5] == "flat" ? config::OutputLayout::flat : config::OutputLayout::nested,
-                    f[6]};
+                    f[6], f[7], f[8]};
 }
 
 Result<JobReply> decode_reply(std::string_view line) {

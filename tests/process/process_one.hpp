@@ -36,7 +36,8 @@ inline Result<ProcessedFile> process_one(const testing::ImageSpec& spec, const c
   if (!instance) return instance.error();
   auto processed = chain->run(instance.value());
   if (!processed) return processed.error();
-  const output::OutputWriter writer(folder / "out", config::OutputLayout::flat);
+  // One folder per image: OUTPUT never takes a second result under an existing name.
+  const output::OutputWriter writer(folder / ("out-" + std::to_string(index)), config::OutputLayout::flat);
   auto written = writer.write(instance.value(), processed->result);
   if (!written) return written.error();
   ProcessedFile file;

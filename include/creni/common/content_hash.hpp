@@ -2,11 +2,29 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "creni/common/result.hpp"
 
 namespace creni {
+
+/// SHA-256 over bytes handed in pieces; one object per digest. Not thread-safe.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void update(const void* bytes, std::size_t size);
+  /// The digest of everything updated so far, as 64 lowercase hex digits; ends the object's use.
+  [[nodiscard]] std::string hex_digest();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 /// SHA-256 of a file's bytes from `from_offset` on, as 64 lowercase hex digits. Opens with O_NOFOLLOW.
 /// Error "io_error".

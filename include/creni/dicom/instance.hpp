@@ -2,13 +2,19 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "creni/common/result.hpp"
+#include "creni/dicom/part10_meta.hpp"
 
 class DcmFileFormat;
 class DcmDataset;
 class DcmTagKey;
+
+namespace creni::fs {
+class Directory;
+}
 
 namespace creni::dicom {
 
@@ -22,7 +28,8 @@ struct InstanceIdentity {
 };
 
 /// One DICOM object in memory; owns its DcmFileFormat. Belongs to one stage at a time; not thread-safe.
-/// Large element values (pixel data) stay on disk until they are first accessed.
+/// Loaded completely: the file is opened once, read once and never opened again by its path, so an input replaced
+/// or rewritten after loading cannot change what is processed.
 class Instance {
  public:
   /// Loads a Part 10 file, or a bare dataset without meta header when strict parsing yields valid SOP Class and
@@ -31,7 +38,10 @@ class Instance {
   ///  - "truncated": a Part 10 file that ends inside an element;
   ///  - "malformed_dicom": a Part 10 file DCMTK cannot parse for another reason;
   ///  - "invalid_uid": SOP Class/Instance, Study or Series Instance UID missing or not a valid UID;
-  ///  - "io_error": the file cannot be opened (including a symbolic link: opened with O_NOFOLLOW semantics).
+  ///  - "symlink": the path is a symbolic link (never followed); "vanished": there is no such file;
+  ///  - "io_error": the file cannot be opened or read.
+  /// The bytes parsed are hashed as they are read (content_hash()): the caller can tell whether they are the bytes
+  /// it was given to process.
   [[nodiscard]] static Result<Instance> load(const std::filesystem::path& path);
 
   /// Wraps an object built in memory (tests, the factory); validates the identity like load().
@@ -47,6 +57,13 @@ class Instance {
 
   /// The identity read at load time; UIDs changed later by processing are not reflected here.
   [[nodiscard]] const InstanceIdentity& identity() const { return identity_; }
+
+  /// SHA-256 (lowercase hex) of the loaded file's data set bytes (after the meta header, or the whole file
+  /// without one), as the node hashes an arrival; "" for an adopted object.
+  [[nodiscard]] const std::string& content_hash() const { return content_hash_; }
+
+  /// The file's meta header as read (nullopt without one, or for an adopted object).
+  [[nodiscard]] const std::optional<MetaIdentity>& meta() const { return meta_; }
 
   /// The element's value as a string (all values, backslash-separated), or "" when absent or empty.
   [[nodiscard]] std::string string_of(const DcmTagKey& tag) const;
@@ -69,12 +86,18 @@ class Instance {
   /// Errors: "io_error", "encode_failed" (nothing is left behind).
   [[nodiscard]] Result<std::filesystem::path> save_unsynced(const std::filesystem::path& final_path);
 
+  /// save_unsynced() into an open folder: the temporary file is created there by name with O_EXCL and
+  /// O_NOFOLLOW, and its name (not a path) is returned. Errors: as save_unsynced().
+  [[nodiscard]] Result<std::string> save_unsynced_in(const fs::Directory& folder, const std::string& final_name);
+
  private:
   explicit Instance(std::unique_ptr<DcmFileFormat> file);
   Status read_identity();
 
   std::unique_ptr<DcmFileFormat> file_;
   InstanceIdentity identity_;
+  std::string content_hash_;
+  std::optional<MetaIdentity> meta_;
 };
 
 }  // namespace creni::dicom

@@ -22,5 +22,7 @@ struct MetaIdentity {
 /// Errors: "not_part10" (no "DICM" prefix or no meta group), "malformed_meta" (an element overruns the file or the
 /// limit, or a UID is not valid), "io_error" (cannot open; symbolic links are refused).
 [[nodiscard]] Result<MetaIdentity> read_meta_identity(const std::filesystem::path& file);
+/// read_meta_identity() of an open file, read with pread (the descriptor's offset is not moved).
+[[nodiscard]] Result<MetaIdentity> read_meta_identity(int fd);
 
 }  // namespace creni::dicom

@@ -262,6 +262,11 @@ class Journal {
   /// Number of jobs in `state`.
   [[nodiscard]] Result<std::int64_t> count_in_state(JobState state);
 
+  /// The oldest job other than `job_id` whose recorded result is `output`, or nullopt when no other job claims
+  /// that file (it is then `job_id`'s own: committed before a crash, or before an operator's reprocess).
+  [[nodiscard]] Result<std::optional<std::int64_t>> other_job_with_output(const std::filesystem::path& output,
+                                                                          std::int64_t job_id);
+
  private:
   explicit Journal(sqlite::Connection connection);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).

@@ -17,6 +17,8 @@
 #include "creni/config/node_config.hpp"
 #include "creni/ingest/own_input_files.hpp"
 #include "creni/pipeline/catalog_writer.hpp"
+#include "creni/pipeline/output_claims.hpp"
+#include "creni/pipeline/worker_protocol.hpp"
 
 namespace creni::journal {
 class Journal;
@@ -82,8 +84,10 @@ class Pipeline {
   InFlight send_to(WorkerProcess& worker, journal::Job job);
   std::optional<Finished> await_answer(WorkerSlot& slot, InFlight& in_flight, std::deque<Committing>& committing);
   Committing commit_in_background(Finished finished);
-  [[nodiscard]] Status commit_result(const std::filesystem::path& staged, const std::filesystem::path& output,
-                                     const std::filesystem::path& mirrored);
+  [[nodiscard]] Status commit_result(std::int64_t job_id, const JobRequest& request, const JobReply& reply);
+  // A staged result whose name another job's result already has, or will have: kept or replaced per the journal.
+  [[nodiscard]] Status commit_output(std::int64_t job_id, const JobRequest& request, const JobReply& reply);
+  void reject(const journal::Job& job, const std::string& reason, const std::string& detail);
   std::optional<journal::Job> record_oldest(std::deque<Committing>& committing, bool claim_next);
   void record_all(std::deque<Committing>& committing);
   std::optional<journal::Job> record_written(Finished& finished, const Status& durable, bool claim_next);
@@ -99,6 +103,7 @@ class Pipeline {
   std::vector<std::thread> threads_;
   std::unique_ptr<CatalogWriter> catalog_writer_;
   fs::FolderSyncer folder_syncer_;  // results' folders, synced before their results are recorded
+  OutputClaims output_claims_;      // results being committed, not yet recorded
   std::atomic<std::uint64_t> images_written_{0};
   std::atomic<std::uint64_t> images_inferred_{0};
   std::atomic<std::uint64_t> inference_us_{0};

@@ -12,8 +12,10 @@
 namespace creni::pipeline {
 
 /// One worker child process speaking the worker protocol on its stdin/stdout; stderr is shared with the node
-/// (log lines). Spawned with posix_spawn (no shell; argv only) and only fds 0, 1 and 2: every other descriptor of
-/// the node (listening sockets, the journal) is closed in the child. The destructor kills (SIGKILL) and reaps it.
+/// (log lines). Started with fork and exec (no shell; argv only) and only fds 0, 1 and 2: every other descriptor of
+/// the node (listening sockets, the journal) is closed in the child. The child dies with the thread that started
+/// it (PR_SET_PDEATHSIG SIGKILL, set before exec and checked against a parent that died first), so a node killed
+/// with SIGKILL leaves no worker behind. The destructor kills (SIGKILL) and reaps it.
 /// Used by one thread at a time.
 class WorkerProcess {
  public:

@@ -14,6 +14,7 @@
 /// line, fields separated by TAB, each field percent-escaped ('%', TAB, CR, LF) so that any path fits.
 ///   worker -> node:  READY <pid>
 ///   node -> worker:  JOB <job_id> <gateway_id> <input path> <output root> <nested|flat> <mirror root or "">
+///                        <journal SOP Instance UID or ""> <journal content hash or "">
 ///   worker -> node:  DONE <job_id> <output path> <staged output path> <src sop> <src study> <src series>
 ///                         <sop class> <res sop> <res study> <res series> <mirrored input path or "">
 ///                         <inference microseconds>
@@ -32,6 +33,11 @@ struct JobRequest {
   /// For an SCP arrival: INPUT/gateway_<id>. The worker links the received file there as <StudyUID>/<SOPUID> and
   /// adds it to that folder's image.db, so that both doors leave the same traces. Empty for folder arrivals.
   std::filesystem::path mirror_root;
+  /// The SOP Instance UID the journal has for the job (the meta header's at arrival, or the C-STORE command's);
+  /// "" when the arrival named none (a file without meta header). The data set must carry the same.
+  std::string expected_sop_instance_uid;
+  /// The journal's SHA-256 of the input's data set when it arrived; the bytes the worker parses must hash alike.
+  std::string expected_content_hash;
 };
 
 struct JobReply {
