@@ -2,7 +2,7 @@
 [retention] set so that the disk would otherwise fill (a size cap on OUTPUT well below what the run writes, short
 ages for the archive, quarantine and journal). Every minute: disk use of the node's folders, journal size, RSS and
 open descriptors of the node. Pass: the four are flat (no sample more than 10 % above the first samples after the
-first sweep that removed something), zero lost images (every image sent or dropped is written, none rejected or
+first sweep that removed something; descriptors: or at most 4 more), zero lost images (every image sent or dropped is written, none rejected or
 refused), and the C-STORE p99 while sweeps run within 20 % of the p99 before any sweep removed anything.
 
 Run through soak.py: bench/soak.py retention [--images 20000] [--rate 20] [--sample-seconds 60]
@@ -160,7 +160,9 @@ def report(images, rate, seconds, cap_mb, samples, latencies, refused, written, 
             base = max(after[0][key], after[1][key])
             peak = max(s[key] for s in after[2:])
             growth = (peak - base) / base * 100 if base else 0
-            flat = flat and growth <= 10
+            # Descriptors are a small integer count: an image in flight or an image.db open for a moment adds a few
+            # for one sample; growth there means a leak, which a slack of 4 still shows within minutes.
+            flat = flat and (growth <= 10 or (key == "fds" and peak - base <= 4))
             print(f"  {key}: {base} after the first sweep, peak later {peak} ({growth:+.1f} %)")
     else:
         flat = False

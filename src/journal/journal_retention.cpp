@@ -1,18 +1,19 @@
 #include <algorithm>
 #include <chrono>
-#include <variant>
 
 #include "creni/common/clock.hpp"
 #include "creni/journal/retention_queries.hpp"
 #include "creni/sqlite/statement.hpp"
 #include "creni/sqlite/transaction.hpp"
 #include "retention_schema.hpp"
+#include "statements.hpp"
 
 namespace creni::journal {
 
+using namespace detail;
+
 namespace {
 
-using Value = std::variant<std::int64_t, std::string>;
 
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 
@@ -29,27 +30,6 @@ constexpr std::string_view kCandidateColumns =
     "updated_at_ms";
 
 std::string_view protection(bool include_unforwarded) { return include_unforwarded ? kAnyFinished : kDelivered; }
-
-Result<sqlite::Statement> prepare(sqlite::Connection& db, const std::string& sql, const std::vector<Value>& values) {
-  auto statement = db.prepare(sql);
-  if (!statement) return statement.error();
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const int index = static_cast<int>(i) + 1;
-    Status bound = std::holds_alternative<std::int64_t>(values[i])
-                       ? statement->bind(index, std::get<std::int64_t>(values[i]))
-                       : statement->bind(index, std::get<std::string>(values[i]));
-    if (!bound) return bound.error();
-  }
-  return statement;
-}
-
-Result<int> run(sqlite::Connection& db, const std::string& sql, const std::vector<Value>& values) {
-  auto statement = prepare(db, sql, values);
-  if (!statement) return statement.error();
-  auto done = statement->step();
-  if (!done) return done.error();
-  return db.changes();
-}
 
 // Every row of `statement`, each read by `read`.
 template <typename Row, typename Read>
@@ -77,9 +57,9 @@ SweepCandidate read_candidate(const sqlite::Statement& row) {
   return candidate;
 }
 
-Result<std::vector<SweepCandidate>> candidates(sqlite::Connection& db, const std::string& where,
-                                               const std::vector<Value>& values) {
-  auto statement = prepare(db, "SELECT " + std::string(kCandidateColumns) + " FROM jobs WHERE " + where, values);
+template <typename... Args>
+Result<std::vector<SweepCandidate>> candidates(sqlite::Connection& db, const std::string& where, const Args&... args) {
+  auto statement = prepared(db, "SELECT " + std::string(kCandidateColumns) + " FROM jobs WHERE " + where, args...);
   if (!statement) return statement.error();
   return all_rows<SweepCandidate>(*statement, read_candidate);
 }
@@ -111,20 +91,18 @@ Result<std::vector<SweepCandidate>> RetentionQueries::results_to_sweep(const std
                     "gateway_id = ? AND retention_state != 'swept' AND retention_state = 'kept' AND id > ? AND "
                     "output_path != '' AND catalogue_pending = 0 AND " +
                         std::string(protection(include_unforwarded)) + " ORDER BY id LIMIT ?",
-                    {gateway_id, after_job_id, static_cast<std::int64_t>(limit)});
+                    gateway_id, after_job_id, limit);
 }
 
 Result<std::int64_t> RetentionQueries::count_undelivered(const std::string& gateway_id, std::int64_t cutoff_ms) {
   const std::lock_guard lock(mutex_);
-  auto statement = prepare(connection_,
+  auto counted = query_int(connection_,
                            "SELECT count(*) FROM jobs WHERE gateway_id = ? AND retention_state != 'swept' AND "
                            "retention_state = 'kept' AND output_path != '' AND updated_at_ms < ? AND state NOT IN "
                            "('received', 'processing', 'rejected') AND NOT (" + std::string(kDelivered) + ")",
-                           {gateway_id, cutoff_ms});
-  if (!statement) return statement.error();
-  auto row = statement->step();
-  if (!row) return row.error();
-  return row.value() ? statement->column_int64(0) : 0;
+                           gateway_id, cutoff_ms);
+  if (!counted) return counted.error();
+  return counted->value_or(0);
 }
 
 Result<std::vector<std::int64_t>> RetentionQueries::begin_sweep(const std::vector<std::int64_t>& job_ids,
@@ -135,27 +113,27 @@ Result<std::vector<std::int64_t>> RetentionQueries::begin_sweep(const std::vecto
   const std::int64_t now = unix_time_ms();
   std::vector<std::int64_t> marked;
   for (const std::int64_t id : job_ids) {
-    auto changed = run(connection_,
-                       "UPDATE jobs SET retention_state = 'sweeping' WHERE id = ? AND retention_state = 'kept' AND " +
-                           std::string(protection(include_unforwarded)),
-                       {id});
+    auto changed = execute(connection_,
+                           "UPDATE jobs SET retention_state = 'sweeping' WHERE id = ? AND retention_state = 'kept' AND " +
+                               std::string(protection(include_unforwarded)),
+                           id);
     if (!changed) return changed.error();
     if (changed.value() == 0) continue;
     marked.push_back(id);
     if (!include_unforwarded) continue;
-    auto failed = run(connection_,
+    auto failed = execute(connection_,
                       "UPDATE forwards SET state = 'forward_failed', phase = 'retention', detail = 'result removed by "
                       "retention before it was sent', next_attempt_at_ms = NULL, updated_at_ms = ? WHERE job_id = ? "
                       "AND state = 'waiting'",
-                      {now, id});
+                      now, id);
     if (!failed) return failed.error();
     if (failed.value() == 0) continue;
     // The job's state follows its forwards, as Journal::record_forward_outcome keeps it.
-    auto followed = run(connection_,
+    auto followed = execute(connection_,
                         "UPDATE jobs SET state = CASE WHEN EXISTS (SELECT 1 FROM forwards WHERE job_id = ?1 AND state "
                         "= 'forward_unknown') THEN 'forward_unknown' ELSE 'forward_failed' END, updated_at_ms = ?2 "
                         "WHERE id = ?1",
-                        {id, now});
+                        id, now);
     if (!followed) return followed.error();
   }
   if (Status committed = transaction->commit(); !committed) return committed.error();
@@ -164,7 +142,7 @@ Result<std::vector<std::int64_t>> RetentionQueries::begin_sweep(const std::vecto
 
 Result<std::vector<SweepCandidate>> RetentionQueries::interrupted_sweeps(int limit) {
   const std::lock_guard lock(mutex_);
-  return candidates(connection_, "retention_state = 'sweeping' ORDER BY id LIMIT ?", {static_cast<std::int64_t>(limit)});
+  return candidates(connection_, "retention_state = 'sweeping' ORDER BY id LIMIT ?", limit);
 }
 
 Status RetentionQueries::finish_sweep(const std::vector<std::int64_t>& job_ids) {
@@ -172,7 +150,7 @@ Status RetentionQueries::finish_sweep(const std::vector<std::int64_t>& job_ids) 
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
   for (const std::int64_t id : job_ids) {
-    auto changed = run(connection_, "UPDATE jobs SET retention_state = 'swept' WHERE id = ? AND retention_state = 'sweeping'", {id});
+    auto changed = execute(connection_, "UPDATE jobs SET retention_state = 'swept' WHERE id = ? AND retention_state = 'sweeping'", id);
     if (!changed) return changed.error();
   }
   return transaction->commit();
@@ -181,12 +159,12 @@ Status RetentionQueries::finish_sweep(const std::vector<std::int64_t>& job_ids) 
 Result<std::vector<PrunableJob>> RetentionQueries::jobs_to_prune(std::int64_t cutoff_ms, std::int64_t after_updated_ms,
                                                                  std::int64_t after_job_id, int limit) {
   const std::lock_guard lock(mutex_);
-  auto statement = prepare(connection_,
+  auto statement = prepared(connection_,
                            "SELECT id, gateway_id, state, input_path, updated_at_ms FROM jobs WHERE updated_at_ms < ? "
                            "AND (updated_at_ms, id) > (?, ?) AND state IN ('written', 'done', 'rejected', "
                            "'forward_failed', 'forward_unknown') AND (output_path = '' OR retention_state = 'swept') "
                            "ORDER BY updated_at_ms, id LIMIT ?",
-                           {cutoff_ms, after_updated_ms, after_job_id, static_cast<std::int64_t>(limit)});
+                           cutoff_ms, after_updated_ms, after_job_id, limit);
   if (!statement) return statement.error();
   return all_rows<PrunableJob>(*statement, [](const sqlite::Statement& row) {
     PrunableJob job;
@@ -206,8 +184,10 @@ Result<int> RetentionQueries::delete_jobs(const std::vector<std::int64_t>& job_i
   int deleted = 0;
   for (const std::int64_t id : job_ids) {
     // Forwards first: they reference their job.
-    if (auto forwards = run(connection_, "DELETE FROM forwards WHERE job_id = ?", {id}); !forwards) return forwards.error();
-    auto job = run(connection_, "DELETE FROM jobs WHERE id = ?", {id});
+    if (auto forwards = execute(connection_, "DELETE FROM forwards WHERE job_id = ?", id); !forwards) {
+      return forwards.error();
+    }
+    auto job = execute(connection_, "DELETE FROM jobs WHERE id = ?", id);
     if (!job) return job.error();
     deleted += job.value();
   }
@@ -217,14 +197,12 @@ Result<int> RetentionQueries::delete_jobs(const std::vector<std::int64_t>& job_i
 
 Result<std::int64_t> RetentionQueries::reclaim_space(int max_pages) {
   const std::lock_guard lock(mutex_);
-  auto free_pages = prepare(connection_, "PRAGMA freelist_count", {});
+  auto free_pages = query_int(connection_, "PRAGMA freelist_count");
   if (!free_pages) return free_pages.error();
-  auto row = free_pages->step();
-  if (!row) return row.error();
-  const std::int64_t before = row.value() ? free_pages->column_int64(0) : 0;
+  const std::int64_t before = free_pages->value_or(0);
   if (before == 0) return std::int64_t{0};
   // incremental_vacuum returns no rows of interest; stepping it to the end frees the pages.
-  auto vacuum = prepare(connection_, "PRAGMA incremental_vacuum(" + std::to_string(std::max(1, max_pages)) + ")", {});
+  auto vacuum = prepared(connection_, "PRAGMA incremental_vacuum(" + std::to_string(std::max(1, max_pages)) + ")");
   if (!vacuum) return vacuum.error();
   while (true) {
     auto step = vacuum->step();
@@ -236,7 +214,7 @@ Result<std::int64_t> RetentionQueries::reclaim_space(int max_pages) {
 
 Result<JournalRows> RetentionQueries::rows() {
   const std::lock_guard lock(mutex_);
-  auto statement = prepare(connection_, "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM forwards)", {});
+  auto statement = prepared(connection_, "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM forwards)");
   if (!statement) return statement.error();
   auto row = statement->step();
   if (!row) return row.error();
