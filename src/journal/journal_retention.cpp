@@ -146,6 +146,7 @@ Result<std::vector<SweepCandidate>> RetentionQueries::interrupted_sweeps(int lim
 }
 
 Status RetentionQueries::finish_sweep(const std::vector<std::int64_t>& job_ids) {
+  if (job_ids.empty()) return {};  // no write transaction (and no fsync) for nothing
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
@@ -178,6 +179,7 @@ Result<std::vector<PrunableJob>> RetentionQueries::jobs_to_prune(std::int64_t cu
 }
 
 Result<int> RetentionQueries::delete_jobs(const std::vector<std::int64_t>& job_ids) {
+  if (job_ids.empty()) return 0;
   const std::lock_guard lock(mutex_);
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();

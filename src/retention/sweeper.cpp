@@ -22,6 +22,7 @@ namespace {
 
 constexpr auto kBatchPause = std::chrono::milliseconds(5);       // lets ingest's writes through between batches
 constexpr auto kPressureCheck = std::chrono::seconds(5);
+constexpr auto kFirstSweepDelay = std::chrono::seconds(60);
 constexpr std::int64_t kEmptyFolderGraceMs = 10 * 60 * 1000;     // a folder just made may be about to get a file
 constexpr int kVacuumPages = 2000;                               // per sweep: 8 MB with 4 KiB pages
 
@@ -146,14 +147,12 @@ void Sweeper::run() {
   pthread_setname_np(pthread_self(), "retention");
   if (!lower_thread_priority()) logger()->debug("cannot lower the retention thread's priority");
   const auto interval = std::chrono::seconds(config_.retention.sweep_interval_s);
+  // The first sweep waits a little (at most a minute), so that it does not compete with the node's start.
+  auto wait = std::min<std::chrono::steady_clock::duration>(interval, kFirstSweepDelay);
   while (true) {
-    try {
-      sweep_once();
-    } catch (const std::exception& e) {
-      logger()->error("retention sweep failed: {}", e.what());
-    }
     std::unique_lock lock(mutex_);
-    const auto next = std::chrono::steady_clock::now() + interval;
+    const auto next = std::chrono::steady_clock::now() + wait;
+    wait = interval;
     // Early when the disk fills: size caps then act before the free-space watermark stops intake.
     while (!stopping_ && std::chrono::steady_clock::now() < next) {
       wake_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(kPressureCheck, next - std::chrono::steady_clock::now()));
@@ -164,6 +163,12 @@ void Sweeper::run() {
       if (pressed) break;
     }
     if (stopping_) return;
+    lock.unlock();
+    try {
+      sweep_once();
+    } catch (const std::exception& e) {
+      logger()->error("retention sweep failed: {}", e.what());
+    }
   }
 }
 

@@ -30,7 +30,8 @@ class Sweeper {
   Sweeper& operator=(const Sweeper&) = delete;
   ~Sweeper();
 
-  /// Starts the thread; the first sweep runs at once (it completes any removal a crash interrupted).
+  /// Starts the thread; the first sweep runs after sweep_interval or a minute, whichever is shorter (it also
+  /// completes any removal a crash interrupted).
   [[nodiscard]] Status start();
   /// Stops between two batches and joins. Idempotent.
   void stop();
