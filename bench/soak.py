@@ -4,6 +4,7 @@
 Usage: bench/soak.py associations [--count 10000]        L3: sequential C-ECHO associations
        bench/soak.py parallel [--senders 20] [--images 500]  L1: parallel storescu senders, distinct instances
        bench/soak.py large [--megabytes 1000] [--rate 50mbit]  L4: one large multi-frame instance, throttled link
+       bench/soak.py retention [--images 20000] [--rate 20] [--sample-seconds 60]  months of retention, compressed
 
 associations: every 1,000 associations, samples the node's RSS, thread count and open descriptors; reports the
 drift after warm-up (the bar is 5 %) and the associations/s.
@@ -13,6 +14,7 @@ large: one multi-frame instance of about M MB (512x512 16-bit frames) sent with 
 acknowledgement and to the output, and the node process's peak RSS, which must stay far below M (the SCP spools,
 it never holds a data set in memory). With --rate the whole run happens inside a private network namespace
 (unshare -n, so root) whose loopback is throttled with tc tbf; DIMSE timeouts must not fire while data flows.
+retention: see retention_soak.py (disk, journal, RSS and descriptors flat under retention; nothing lost).
 """
 import argparse
 import os
@@ -24,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 import dicomgen  # noqa: E402
+import retention_soak  # noqa: E402
 
 
 def footprint(pid: int):
@@ -144,7 +147,13 @@ def main():
     l4 = runs.add_parser("large")
     l4.add_argument("--megabytes", type=int, default=1000)
     l4.add_argument("--rate", default="", help="tc tbf rate of the loopback, e.g. 50mbit (needs root)")
+    retention = runs.add_parser("retention")
+    retention.add_argument("--images", type=int, default=20000)
+    retention.add_argument("--rate", type=int, default=20, help="images per second, half through each door")
+    retention.add_argument("--sample-seconds", type=int, default=60)
     args = parser.parse_args()
+    if args.run == "retention":
+        return retention_soak.run(args.images, args.rate, args.sample_seconds)
     if args.run == "associations":
         return associations(args.count)
     if args.run == "large":

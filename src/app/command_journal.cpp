@@ -9,6 +9,7 @@
 #include "creni/app/cli.hpp"
 #include "creni/app/commands.hpp"
 #include "creni/app/node_status.hpp"
+#include "retention_status.hpp"
 #include "creni/common/clock.hpp"
 #include "creni/http/api_documents.hpp"
 #include "creni/journal/journal.hpp"
@@ -61,10 +62,11 @@ void print_node_text(const std::optional<NodeStatus>& node) {
 }
 
 void print_json(const journal::StatusReport& report, const std::optional<NodeStatus>& node,
-                const std::vector<journal::SeriesRecord>& series) {
-  std::cout << http::to_text(http::status_document(report, node ? to_document(*node) : http::Json(nullptr),
-                                                   http::series_document(series, unix_time_ms())))
-            << "\n";
+                const std::vector<journal::SeriesRecord>& series, const http::Json& retention) {
+  http::Json document = http::status_document(report, node ? to_document(*node) : http::Json(nullptr),
+                                              http::series_document(series, unix_time_ms()));
+  document["retention"] = retention;
+  std::cout << http::to_text(document) << "\n";
 }
 
 void print_text(const journal::StatusReport& report, const std::optional<NodeStatus>& node,
@@ -128,9 +130,10 @@ int command_status(const CommonOptions& common, const StatusOptions& options) {
   if (!series) return fail("status", series.error());
   const auto node = live_node(config->state_dir);
   if (options.json) {
-    print_json(report.value(), node, series.value());
+    print_json(report.value(), node, series.value(), retention_document(config.value()));
   } else {
     print_text(report.value(), node, series.value());
+    print_retention_text(std::cout, config.value());
   }
   return kExitOk;
 }

@@ -162,6 +162,36 @@ void read_tls(TableReader& parent, config::TlsConfig& tls) {
   r.read("require_peer_certificate", tls.require_peer_certificate);
 }
 
+// A human duration ("30d") or size ("50GB") under `key`; absent keeps `out`.
+template <typename Number>
+void read_human(TableReader& r, const std::string& key, Number& out, Result<Number> (*parse)(const std::string&)) {
+  std::string text;
+  r.read(key, text);
+  if (text.empty()) return;
+  auto parsed = parse(text);
+  if (!parsed) fail(r.name(key), parsed.error().message);
+  out = parsed.value();
+}
+
+// The area keys of [retention] and of a gateway's [gateway.retention] (same names, same forms).
+void read_retention_limits(TableReader& r, config::RetentionLimits& limits) {
+  read_human(r, "output_max_age", limits.output_max_age_s, config::parse_duration);
+  read_human(r, "output_max_bytes", limits.output_max_bytes, config::parse_size);
+  read_human(r, "archive_max_age", limits.archive_max_age_s, config::parse_duration);
+  read_human(r, "quarantine_max_age", limits.quarantine_max_age_s, config::parse_duration);
+  read_human(r, "quarantine_max_bytes", limits.quarantine_max_bytes, config::parse_size);
+  r.read("delete_unforwarded", limits.delete_unforwarded);
+}
+
+void read_retention(TableReader& top, config::RetentionConfig& retention) {
+  const toml::table* table = top.table("retention");
+  if (table == nullptr) return;
+  TableReader r(*table, "retention");
+  read_retention_limits(r, retention.limits);
+  read_human(r, "journal_max_age", retention.journal_max_age_s, config::parse_duration);
+  read_human(r, "sweep_interval", retention.sweep_interval_s, config::parse_duration);
+}
+
 template <typename Enum>
 Enum parse_enum(const std::string& key, const std::string& text,
                 std::initializer_list<std::pair<const char*, Enum>> choices) {
@@ -350,6 +380,8 @@ config::NodeConfig read_config(const toml::table& root) {
     read_series(r, c.series);
   }
 
+  read_retention(top, c.retention);
+
   if (const toml::array* gateways = top.array_of_tables("gateway")) {
     for (std::size_t i = 0; i < gateways->size(); ++i) {
       TableReader r(*(*gateways)[i].as_table(), "gateway[" + std::to_string(i) + "]");
@@ -375,6 +407,11 @@ config::NodeConfig read_config(const toml::table& root) {
       if (const toml::table* series = r.table("series")) {
         TableReader s(*series, r.name("series"));
         read_series(s, g.series);
+      }
+      if (const toml::table* retention = r.table("retention")) {
+        TableReader limits(*retention, r.name("retention"));
+        g.retention = c.retention.limits;
+        read_retention_limits(limits, *g.retention);
       }
       c.gateways.push_back(std::move(g));
     }

@@ -33,6 +33,7 @@
 #include "contained_identity.hpp"
 #include "journal_watch.hpp"
 #include "creni/series/series_tracker.hpp"
+#include "creni/retention/sweeper.hpp"
 
 namespace creni::app {
 
@@ -149,6 +150,7 @@ struct Node::Parts {
   std::unique_ptr<StatusPublisher> status;
   std::unique_ptr<http::HttpServer> http;
   std::unique_ptr<JournalWatch> journal_watch;
+  std::unique_ptr<retention::Sweeper> sweeper;
 };
 
 Node::Node(config::NodeConfig config, std::vector<std::string> worker_command)
@@ -277,6 +279,12 @@ Status Node::start() {
     if (Status started = parts->scp->start(); !started) return started;
   }
 
+  // Last to start, first to stop: the sweeper only ever removes what is finished.
+  auto sweeper = retention::Sweeper::open(config_);
+  if (!sweeper) return sweeper.error();
+  parts->sweeper = std::move(sweeper).value();
+  if (Status started = parts->sweeper->start(); !started) return started;
+
   const Parts* running = parts.get();
   const std::int64_t started = unix_time_ms();
   const int workers = worker_count(config_);
@@ -335,6 +343,10 @@ std::optional<Error> Node::failure() const {
   return journal_failure ? journal_failure : failure_;
 }
 
+retention::RetentionStats Node::retention_stats() const {
+  return parts_ && parts_->sweeper ? parts_->sweeper->stats() : retention::RetentionStats{};
+}
+
 void Node::stop() {
   if (!parts_) return;
   if (parts_->journal_watch) failure_ = parts_->journal_watch->failure();
@@ -342,6 +354,7 @@ void Node::stop() {
   // Intake first, so nothing new is acknowledged; then the running jobs finish; the journal closes last.
   if (parts_->http) parts_->http->stop();
   parts_->status.reset();
+  if (parts_->sweeper) parts_->sweeper->stop();
   if (parts_->scp) parts_->scp->stop();
   if (parts_->watcher) parts_->watcher->stop();
   if (parts_->pipeline) parts_->pipeline->stop();

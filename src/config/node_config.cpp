@@ -205,6 +205,7 @@ Status validate(const NodeConfig& c) {
         c.log_level == "error")) {
     return invalid("node.log_level", "must be one of trace, debug, info, warn, error");
   }
+  if (Status s = validate_retention(c.retention); !s) return s;
 
   if (Status s = check_range("scp.port", c.scp.port, 1, 65535); c.scp.enabled && !s) return s;
   if (Status s = check_range("scp.max_associations", c.scp.max_associations, 1, 1024); !s) return s;

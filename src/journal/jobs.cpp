@@ -178,7 +178,8 @@ Status Journal::mark_written_in_transaction(std::int64_t job_id, const std::file
   const std::int64_t now = unix_time_ms();
   auto written = execute(connection_,
                          "UPDATE jobs SET state = 'written', reason = '', detail = '', output_path = ?, "
-                         "result_sop_instance_uid = ?, updated_at_ms = ?, catalogue_pending = 1 WHERE id = ?",
+                         "result_sop_instance_uid = ?, updated_at_ms = ?, catalogue_pending = 1, retention_state = 'kept' "
+                         "WHERE id = ?",
                          output.string(), result_sop_instance_uid, now, job_id);
   if (!written) return written.error();
   if (!relocated_input.empty()) {

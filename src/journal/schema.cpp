@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "retention_schema.hpp"
 #include "statements.hpp"
 
 namespace creni::journal {
@@ -17,7 +18,8 @@ using namespace detail;
 
 namespace {
 
-constexpr int kSchemaVersion = 4;
+// Versions 2-4 are migrations below; version 5 (retention) is retention_schema.cpp's.
+constexpr int kSchemaVersion = retention_schema::kVersion;
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
 
 // The CHECK constraints keep every stored state parseable, so reading a row never has to guess.
@@ -139,6 +141,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
   auto connection = sqlite::Connection::open(database_file, sqlite::OpenMode::read_write_create, kBusyTimeout);
   if (!connection) return connection.error();
   sqlite::Connection& db = connection.value();
+  if (Status vacuum = retention_schema::request_incremental_vacuum(db); !vacuum) return vacuum.error();
   if (Status wal = db.enable_durable_wal(); !wal) return wal.error();
 
   // Schema creation in one IMMEDIATE transaction: a second process opening a new file at the same moment waits
@@ -166,6 +169,9 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
   if (version.value() > 0 && version.value() < kSchemaVersion) {
     logger()->info("{} upgraded from schema version {} to {}", database_file.string(), version.value(), kSchemaVersion);
   }
+  if (version.value() < retention_schema::kVersion) {
+    if (Status migrated = retention_schema::migrate(db); !migrated) return migrated.error();
+  }
   if (version.value() != kSchemaVersion) {
     if (Status versioned = db.set_user_version(kSchemaVersion); !versioned) return versioned.error();
   }
@@ -175,6 +181,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
   if (::stat(database_file.c_str(), &info) != 0) {
     return make_error("sqlite_error", "cannot stat " + database_file.string() + ": " + std::strerror(errno));
   }
+  if (Status vacuum = retention_schema::convert_to_incremental_vacuum(db, database_file); !vacuum) return vacuum.error();
   return std::unique_ptr<Journal>(new Journal(std::move(connection).value(), database_file, info.st_dev, info.st_ino));
 }
 

@@ -50,6 +50,15 @@ TEST(Cli, an_invalid_config_is_refused_with_the_key_and_exit_code_2) {
   EXPECT_NE(result.err.find("scp.port"), std::string::npos) << result.err;
 }
 
+TEST(Cli, a_bad_retention_value_stops_the_start_with_the_key_and_exit_code_2) {
+  harness::TempDir dir;
+  const auto config = dir / "bad.toml";
+  std::ofstream(config) << "[retention]\noutput_max_bytes = \"lots\"\n";
+  const auto result = run_command({kNode, "run", "--config", config.string()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("retention.output_max_bytes"), std::string::npos) << result.err;
+}
+
 TEST(Cli, process_rejects_a_text_file_with_its_reason_and_writes_nothing) {
   harness::TempDir dir;
   std::ofstream(dir / "notes.txt") << "this is not an image\n";

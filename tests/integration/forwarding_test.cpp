@@ -17,19 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void drop_images(const std::filesystem::path& gateway_folder, int count) {
-  ImageSpec spec;
-  spec.study_instance_uid = fresh_uid();
-  spec.series_instance_uid = fresh_uid();
-  std::filesystem::create_directories(gateway_folder / spec.study_instance_uid);
-  for (int i = 0; i < count; ++i) {
-    spec.sop_instance_uid = fresh_uid();
-    const auto file = gateway_folder / spec.study_instance_uid / spec.sop_instance_uid;
-    ASSERT_TRUE(write_image(spec, file.string() + ".part").ok());
-    std::filesystem::rename(file.string() + ".part", file);
-  }
-}
-
 NodeUnderTest::Settings forwarding_to(int port, const std::string& ae_title, int dimse_timeout_s = 10,
                                       const std::string& extra = {}) {
   NodeUnderTest::Settings settings;

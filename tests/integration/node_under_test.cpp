@@ -9,6 +9,10 @@
 #include <fstream>
 #include <regex>
 
+#include <gtest/gtest.h>
+
+#include "dicom_factory.hpp"
+
 namespace creni::testing {
 
 std::vector<std::filesystem::path> temporary_files_below(const std::filesystem::path& folder) {
@@ -17,6 +21,19 @@ std::vector<std::filesystem::path> temporary_files_below(const std::filesystem::
     if (file.filename().string().find(".creni-tmp") != std::string::npos) found.push_back(file);
   }
   return found;
+}
+
+void drop_images(const std::filesystem::path& gateway_folder, int count) {
+  ImageSpec spec;
+  spec.study_instance_uid = fresh_uid();
+  spec.series_instance_uid = fresh_uid();
+  std::filesystem::create_directories(gateway_folder / spec.study_instance_uid);
+  for (int i = 0; i < count; ++i) {
+    spec.sop_instance_uid = fresh_uid();
+    const auto file = gateway_folder / spec.study_instance_uid / spec.sop_instance_uid;
+    ASSERT_TRUE(write_image(spec, file.string() + ".part").ok());
+    std::filesystem::rename(file.string() + ".part", file);
+  }
 }
 
 std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag) {

@@ -16,6 +16,10 @@ namespace creni::testing {
 /// Temporary files of interrupted or unfinished atomic writes (".creni-tmp") anywhere below `folder`.
 [[nodiscard]] std::vector<std::filesystem::path> temporary_files_below(const std::filesystem::path& folder);
 
+/// `count` generated slices of one new series written into `gateway_folder` as <StudyUID>/<SOPUID>, each under a
+/// temporary name first and then renamed, as a careful gateway does.
+void drop_images(const std::filesystem::path& gateway_folder, int count);
+
 /// The element's value in a DICOM file (all values, backslash-separated), or "<unreadable>".
 [[nodiscard]] std::string tag_of(const std::filesystem::path& file, const DcmTagKey& tag);
 

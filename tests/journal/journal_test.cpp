@@ -692,7 +692,8 @@ TEST_F(Journal, a_version_1_journal_is_upgraded_in_place_and_its_results_count_a
                     ->exec("DROP INDEX jobs_to_catalogue; ALTER TABLE jobs DROP COLUMN catalogue_pending; "
                            "ALTER TABLE jobs DROP COLUMN retry_at_ms; ALTER TABLE jobs DROP COLUMN canonical_hash; "
                            "DROP TABLE series_members; DROP TABLE series; DROP TABLE associations_ended; "
-                           "DROP INDEX jobs_by_association; ALTER TABLE jobs DROP COLUMN association")
+                           "DROP INDEX jobs_by_association; ALTER TABLE jobs DROP COLUMN association; "
+                           "DROP INDEX jobs_to_sweep; DROP INDEX jobs_by_update; ALTER TABLE jobs DROP COLUMN retention_state")
                     .ok());
     ASSERT_TRUE(connection->set_user_version(1).ok());
   }
@@ -715,7 +716,8 @@ TEST_F(Journal, a_version_2_journal_gains_canonical_hashes_in_place) {
     ASSERT_TRUE(connection
                     ->exec("ALTER TABLE jobs DROP COLUMN canonical_hash; DROP TABLE series_members; "
                            "DROP TABLE series; DROP TABLE associations_ended; DROP INDEX jobs_by_association; "
-                           "ALTER TABLE jobs DROP COLUMN association")
+                           "ALTER TABLE jobs DROP COLUMN association; DROP INDEX jobs_to_sweep; "
+                           "DROP INDEX jobs_by_update; ALTER TABLE jobs DROP COLUMN retention_state")
                     .ok());
     ASSERT_TRUE(connection->set_user_version(2).ok());
   }

@@ -8,7 +8,8 @@ enum class LogFormat { text, json };
 
 /// Names of the per-module loggers registered by setup_logging (DESIGN.md rule 10).
 inline constexpr const char* kModuleLoggers[] = {"app",     "config", "dicom",   "sqlite",   "journal", "catalog",
-                                                 "ingest",  "process", "output", "forward",  "pipeline", "series"};
+                                                 "ingest",  "process", "output", "forward",  "pipeline", "series",
+                                                 "retention"};
 
 /// Sets up spdlog once for the process: one sink on stderr shared by every module logger, one event per line.
 /// Text: "2026-11-24T10:00:00.123Z info [ingest] message"; JSON lines: {"time","level","logger","pid","msg"}.

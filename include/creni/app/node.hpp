@@ -7,6 +7,7 @@
 
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
+#include "creni/retention/retention_stats.hpp"
 
 namespace creni::app {
 
@@ -29,6 +30,10 @@ class Node {
   /// Why the running node must stop on its own ("journal_replaced"), or nullopt. When it happens the node sends
   /// itself SIGTERM, so that `run` stops it in order and then exits with this error.
   [[nodiscard]] std::optional<Error> failure() const;
+
+  /// The retention sweeper's figures (areas, last sweep, totals): a plain value for status and metrics. Empty
+  /// (no sweep) when the node is not running. Thread-safe while the node runs.
+  [[nodiscard]] retention::RetentionStats retention_stats() const;
 
  private:
   struct Parts;

@@ -36,6 +36,12 @@ struct CatalogRecord {
 /// path in `PrivateCreator`, as the gateways keep it. Error "unreadable" when the file cannot be parsed.
 [[nodiscard]] Result<CatalogRecord> record_from_file(const std::filesystem::path& file);
 
+/// An image row to remove: its SOP Instance UID and the file it names (`PrivateCreator`).
+struct StoredImage {
+  std::string sop_instance_uid;
+  std::filesystem::path stored_as;  ///< made absolute before comparing, as record_from_dataset stores it
+};
+
 /// One gateway's `image.db` tag index (tables patient -> study -> series -> image, each row linked to its parent
 /// by `referenceId`), compatible with the files the gateways write and read: same schema, default rollback
 /// journal (no WAL, so that the gateways' own readers see every change), busy timeout 5 s.
@@ -65,6 +71,12 @@ class Catalog {
 
   /// Whether an image row with this SOP Instance UID exists.
   [[nodiscard]] Result<bool> contains_image(const std::string& sop_instance_uid);
+
+  /// Removes, in one transaction, each image row with this SOP Instance UID that names this file (a row that
+  /// names another file, such as a gateway's own copy, stays), then every series, study and patient of theirs
+  /// left without children: a study is never left half removed. Unknown images are ignored, so a repeated call
+  /// after a crash converges. Returns how many image rows were removed.
+  [[nodiscard]] Result<int> remove_images(const std::vector<StoredImage>& images);
 
   /// The image row and its series, study and patient rows (non-NULL known columns only), read in one
   /// transaction; nullopt when the image is not in the catalog.

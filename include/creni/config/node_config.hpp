@@ -9,6 +9,7 @@
 
 #include "creni/common/result.hpp"
 #include "creni/config/http_config.hpp"
+#include "creni/config/retention_config.hpp"
 
 /// Plain configuration values. Each component receives its slice by value or const&; nothing here is global.
 /// The TOML keys named in comments are the contract with users and scripts (conf/creni-node.toml documents them).
@@ -170,6 +171,7 @@ struct GatewayConfig {
   OutputStudy output_study = OutputStudy::derived;  ///< [gateway.output] study, else [output] study
   SeriesConfig series;                           ///< [series] with this gateway's [gateway.series] overrides applied
   std::optional<NonImagePolicy> non_image;       ///< non_image: this gateway's policy; absent = [processing] non_image
+  std::optional<RetentionLimits> retention;      ///< [gateway.retention]: nullopt = [retention] as it is
 };
 
 /// The whole node ([node] plus every table).
@@ -192,7 +194,10 @@ struct NodeConfig {
   std::vector<DestinationConfig> destinations;
   OutputStudy output_study = OutputStudy::derived;  ///< [output] study: the default of every gateway
   SeriesConfig series;                              ///< [series]: the default of every gateway
+  RetentionConfig retention;                      ///< [retention]
 
+  /// The retention limits of this gateway: its [gateway.retention] when it has one, else [retention]'s.
+  [[nodiscard]] const RetentionLimits& retention_for(const std::string& gateway_id) const;
   /// The gateway with this id, or nullptr.
   [[nodiscard]] const GatewayConfig* find_gateway(const std::string& id) const;
   /// The non-image policy of a gateway: its own non_image, else [processing] non_image (also for unknown ids).

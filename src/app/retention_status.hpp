@@ -1,0 +1,18 @@
+#pragma once
+
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "creni/config/node_config.hpp"
+
+namespace creni::app {
+
+/// `status`: bytes and files per area (measured now) and what the node's last retention sweep did (from
+/// <state>/retention-status.json), as text lines.
+void print_retention_text(std::ostream& out, const config::NodeConfig& config);
+
+/// The same as one JSON object: {"areas":{"output":{"bytes":N,"files":N},...},"sweeper":<published stats or null>}.
+[[nodiscard]] nlohmann::ordered_json retention_document(const config::NodeConfig& config);
+
+}  // namespace creni::app
