@@ -30,8 +30,10 @@ journal::Source source_of(ingest::ArrivalSource source) {
 
 // The journal row for an arrival before anything is read from its file.
 journal::NewArrival row_for(const ingest::Arrival& arrival) {
-  return journal::NewArrival{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, "",
-                             arrival.association};
+  journal::NewArrival row{arrival.gateway_id, source_of(arrival.source), arrival.path, arrival.sop_instance_uid, "", "",
+                          ""};
+  row.association = arrival.association;
+  return row;
 }
 
 // The C-STORE Error Comment (LO, 64 characters at most) of a conflict.

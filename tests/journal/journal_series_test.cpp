@@ -23,7 +23,8 @@ class JournalSeries : public ::testing::Test {
   std::int64_t written(const std::string& series, const std::string& association = "", std::int64_t expected = 0,
                        LateArrival late = LateArrival::reopen) {
     const std::string sop = "1.2.3." + std::to_string(++counter_);
-    NewArrival arrival{"1", association.empty() ? Source::folder : Source::scp, "/in/" + sop, sop, "h" + sop, association};
+    NewArrival arrival{"1", association.empty() ? Source::folder : Source::scp, "/in/" + sop, sop, "h" + sop, "", ""};
+    arrival.association = association;
     auto recorded = journal_->record_arrival(arrival);
     EXPECT_TRUE(recorded.ok());
     auto claimed = journal_->claim_next(2);
@@ -79,7 +80,9 @@ TEST_F(JournalSeries, written_instances_of_one_series_count_in_one_open_run) {
 
 TEST_F(JournalSeries, an_association_is_seen_ended_only_once_recorded_and_with_its_pending_jobs_counted) {
   written("1.5.1", "assoc-1");
-  ASSERT_TRUE(journal_->record_arrival(NewArrival{"1", Source::scp, "/in/x", "1.9.9", "hx", "assoc-1"}).ok());
+  NewArrival arrival{"1", Source::scp, "/in/x", "1.9.9", "hx", "", ""};
+  arrival.association = "assoc-1";
+  ASSERT_TRUE(journal_->record_arrival(arrival).ok());
   auto open = open_runs();
   ASSERT_EQ(open.size(), 1U);
   EXPECT_EQ(open[0].last_association, "assoc-1");

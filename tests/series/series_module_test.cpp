@@ -8,6 +8,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "creni/dicom/dcmtk_runtime.hpp"
 #include "creni/series/series_job.hpp"
 #include "dicom_factory.hpp"
@@ -135,12 +137,16 @@ TEST_F(SeriesModuleRun, sees_series_json_with_count_geometry_and_files_in_stack_
   ASSERT_TRUE(made->run(input).ok());
   std::ifstream seen(dir_ / "seen.json");
   const std::string json((std::istreambuf_iterator<char>(seen)), std::istreambuf_iterator<char>());
-  EXPECT_NE(json.find("\"count\": 2"), std::string::npos) << json;
-  EXPECT_NE(json.find("\"series_instance_uid\": \"1.2.3.4\""), std::string::npos) << json;
-  EXPECT_NE(json.find("\"image_orientation\": [1, 0, 0, 0, 1, 0]"), std::string::npos) << json;
+  const nlohmann::json settings = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(settings.is_object()) << json;
+  EXPECT_EQ(settings["count"], 2) << json;
+  EXPECT_EQ(settings["series_instance_uid"], "1.2.3.4") << json;
+  ASSERT_EQ(settings["instances"].size(), 2U) << json;
+  EXPECT_EQ(settings["instances"][0]["image_orientation"], nlohmann::json({1, 0, 0, 0, 1, 0})) << json;
   // Slice 2 (z = -1) comes first in the stack.
-  EXPECT_LT(json.find(input.instances[1].sop_instance_uid), json.find(input.instances[0].sop_instance_uid)) << json;
-  EXPECT_NE(json.find("\"slice_position\": -1"), std::string::npos) << json;
+  EXPECT_EQ(settings["instances"][0]["sop_instance_uid"], input.instances[1].sop_instance_uid) << json;
+  EXPECT_EQ(settings["instances"][1]["sop_instance_uid"], input.instances[0].sop_instance_uid) << json;
+  EXPECT_EQ(settings["instances"][0]["slice_position"], -1) << json;
   std::ifstream listing(dir_ / "seen.txt");
   const std::string files((std::istreambuf_iterator<char>(listing)), std::istreambuf_iterator<char>());
   EXPECT_EQ(files, "0001.dcm\n0002.dcm\n");

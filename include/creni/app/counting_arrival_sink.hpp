@@ -14,6 +14,8 @@ class CountingArrivalSink final : public ingest::ArrivalSink {
 
   [[nodiscard]] ingest::AcceptResult accept(const ingest::Arrival& arrival) override;
   [[nodiscard]] std::vector<ingest::AcceptResult> accept_all(const std::vector<ingest::Arrival>& arrivals) override;
+  /// Passed on as it is: a series may complete when its association ends.
+  void association_ended(const std::string& association) override { inner_.association_ended(association); }
 
  private:
   void count(const ingest::Arrival& arrival, std::uint64_t bytes, const ingest::AcceptResult& result);
