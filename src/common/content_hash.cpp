@@ -1,7 +1,5 @@
 #include "creni/common/content_hash.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -9,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "creni/common/owned_fd.hpp"
+#include "creni/common/directory.hpp"
 
 namespace creni {
 
@@ -50,18 +48,14 @@ Result<std::string> sha256_of(int fd, std::uint64_t from_offset) {
 }
 
 Result<std::string> sha256_of_file(const std::filesystem::path& path, std::uint64_t from_offset) {
-  // O_NONBLOCK: a FIFO put in the file's place must not block the caller; fstat then refuses it.
-  const fs::OwnedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  if (!fd.valid()) {
-    const int error_number = errno;
-    return make_error(error_number == EACCES ? "unreadable" : "io_error",
-                      "cannot open " + path.string() + ": " + std::strerror(error_number));
+  auto fd = fs::open_regular_file(path);
+  if (!fd) {
+    // Callers tell apart only what the file is (not_regular_file) and a permission problem (unreadable).
+    const std::string& code = fd.error().code;
+    if (code == "not_regular_file" || code == "unreadable") return fd.error();
+    return make_error("io_error", fd.error().message);
   }
-  struct stat info {};
-  if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
-    return make_error("not_regular_file", path.string() + " is not a regular file");
-  }
-  auto hash = sha256_of(fd.get(), from_offset);
+  auto hash = sha256_of(fd->get(), from_offset);
   if (!hash) return make_error("io_error", hash.error().message + " (" + path.string() + ")");
   return hash;
 }

@@ -70,6 +70,26 @@ Result<Directory> Directory::open_beneath(const std::filesystem::path& root, con
   return current;
 }
 
+Result<OwnedFd> open_regular_file(const std::filesystem::path& path) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer that may never come.
+  OwnedFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int error_number = errno;
+    if (error_number == ELOOP) return make_error("symlink", path.string() + " is a symbolic link: never followed");
+    if (error_number == ENOENT) return make_error("input_vanished", path.string() + " disappeared before it was read");
+    return make_error(error_number == EACCES ? "unreadable" : "io_error",
+                      "cannot open " + path.string() + ": " + std::strerror(error_number));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return io_error("cannot stat", path, errno);
+  if (!S_ISREG(info.st_mode)) {
+    return make_error("not_regular_file", path.string() + " is a FIFO, device or socket, not a regular file: never read");
+  }
+  // Reads from a regular file never block; the descriptor goes back to ordinary blocking mode for DCMTK's sake.
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 Result<OwnedFd> Directory::open_regular_file(const std::string& name) const {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer that may never come.
   OwnedFd fd(::openat(fd_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));

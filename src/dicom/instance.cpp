@@ -43,21 +43,19 @@ bool starts_with_part10_preamble(int fd) {
   return got == head.size() && std::memcmp(head.data() + 128, "DICM", 4) == 0;
 }
 
-// Opens an input for reading: never through a symbolic link, never blocking on a FIFO, only a regular file.
+// Opens an input for reading (fs::open_regular_file). Anything but a regular file is no DICOM file; an input that
+// cannot be read for lack of permission is the machine's side (io_error: retried), not the input's.
 Result<fs::OwnedFd> open_input(const std::filesystem::path& path) {
-  fs::OwnedFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!fd.valid()) {
-    // A file that is gone stays gone: that is the input's fate, not a passing fault of the machine.
-    const int error_number = errno;
-    if (error_number == ELOOP) return make_error("symlink", path.string() + " is a symbolic link");
-    return make_error(error_number == ENOENT ? "input_vanished" : "io_error",
-                      "cannot open " + path.string() + ": " + std::strerror(error_number));
+  auto fd = fs::open_regular_file(path);
+  if (!fd) {
+    const std::string& code = fd.error().code;
+    if (code == "not_regular_file") return make_error("not_dicom", path.string() + " is not a regular file");
+    if (code == "unreadable") return make_error("io_error", fd.error().message);
+    return fd.error();
   }
   struct stat info {};
-  if (::fstat(fd.get(), &info) != 0) return make_error("io_error", "cannot stat " + path.string() + ": " + std::strerror(errno));
-  if (!S_ISREG(info.st_mode)) return make_error("not_dicom", path.string() + " is not a regular file");
+  if (::fstat(fd->get(), &info) != 0) return make_error("io_error", "cannot stat " + path.string() + ": " + std::strerror(errno));
   if (info.st_size == 0) return make_error("not_dicom", "empty file");
-  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 

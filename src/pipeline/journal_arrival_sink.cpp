@@ -1,16 +1,10 @@
 #include "creni/pipeline/journal_arrival_sink.hpp"
 
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "creni/common/clock.hpp"
 #include "creni/common/content_hash.hpp"
-#include "creni/common/owned_fd.hpp"
+#include "creni/common/directory.hpp"
 #include "creni/dicom/part10_meta.hpp"
 #include "creni/journal/journal.hpp"
 #include "quarantine.hpp"
@@ -99,25 +93,14 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
 
 Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& arrival) const {
   journal::NewArrival record = row_for(arrival);
-  // One descriptor for everything read here, so that the meta header and the hash describe the same bytes; never
-  // through a symbolic link, never blocking on a FIFO.
-  const fs::OwnedFd fd(::open(arrival.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!fd.valid()) {
-    const int error_number = errno;
-    if (error_number == ELOOP) return make_error("symlink", "symbolic links are never followed");
-    if (error_number == ENOENT) return make_error("input_vanished", "the file disappeared before it was taken");
-    return make_error(error_number == EACCES ? "unreadable" : "io_error",
-                      "cannot open " + arrival.path.string() + ": " + std::strerror(error_number));
-  }
-  struct stat info {};
-  if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
-    return make_error("not_regular_file", "FIFO, device or socket: never read");
-  }
+  // One descriptor for everything read here, so that the meta header and the hash describe the same bytes.
+  auto fd = fs::open_regular_file(arrival.path);
+  if (!fd) return fd.error();
   // Only the meta header is read here; the data set is parsed by a worker process. The content hash covers the data
   // set alone: the meta header is rewritten by every sender and receiver (implementation UIDs, source AE), so
   // the same instance received through the SCP and dropped as a file hashes alike when encoded alike.
-  auto meta = dicom::read_meta_identity(fd.get());
-  auto hash = sha256_of(fd.get(), meta ? meta->dataset_offset : 0);
+  auto meta = dicom::read_meta_identity(fd->get());
+  auto hash = sha256_of(fd->get(), meta ? meta->dataset_offset : 0);
   if (!hash) return hash.error();
   record.content_hash = hash.value();
   if (record.sop_instance_uid.empty() && meta) record.sop_instance_uid = meta->media_storage_sop_instance_uid;

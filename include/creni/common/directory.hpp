@@ -8,6 +8,11 @@
 
 namespace creni::fs {
 
+/// An input file opened for reading by its path: never through a symbolic link ("symlink"), never blocking on a
+/// FIFO or device, only a regular file ("not_regular_file"); the descriptor is back in blocking mode. Errors also
+/// "input_vanished" (no such file), "unreadable" (permission denied), "io_error".
+[[nodiscard]] Result<OwnedFd> open_regular_file(const std::filesystem::path& path);
+
 /// Whether a write may take the place of a file that already has the name.
 enum class Replace {
   never,    ///< the write fails with "exists" and the existing file stays as it is
