@@ -58,7 +58,7 @@ nlohmann::ordered_json retention_document(const config::NodeConfig& config) {
   }
   const auto published = retention::read_retention_stats(config.state_dir / "retention-status.json");
   return {{"areas", measured},
-          {"sweeper", published ? nlohmann::ordered_json::parse(retention::to_json(*published))
+          {"sweeper", published ? nlohmann::ordered_json(retention::to_document(*published))
                                 : nlohmann::ordered_json(nullptr)}};
 }
 

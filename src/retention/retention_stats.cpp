@@ -4,8 +4,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace creni::retention {
 
 namespace {
@@ -57,7 +55,7 @@ std::optional<SweepReport> read_report(const nlohmann::json& document, const cha
 
 }  // namespace
 
-std::string to_json(const RetentionStats& stats) {
+nlohmann::json to_document(const RetentionStats& stats) {
   nlohmann::json areas = nlohmann::json::object();
   for (const auto& [name, member] : area_fields()) {
     const AreaUsage& usage = stats.areas.*member;
@@ -66,12 +64,13 @@ std::string to_json(const RetentionStats& stats) {
   }
   areas["journal_jobs"] = stats.areas.journal_jobs;
   areas["journal_forwards"] = stats.areas.journal_forwards;
-  const nlohmann::json document = {{"sweeps", stats.sweeps},
-                                   {"areas", areas},
-                                   {"last_sweep", report_json(stats.last_sweep)},
-                                   {"totals", report_json(stats.totals)}};
-  return document.dump();
+  return {{"sweeps", stats.sweeps},
+          {"areas", areas},
+          {"last_sweep", report_json(stats.last_sweep)},
+          {"totals", report_json(stats.totals)}};
 }
+
+std::string to_json(const RetentionStats& stats) { return to_document(stats).dump(); }
 
 std::optional<RetentionStats> read_retention_stats(const std::filesystem::path& file) {
   std::ifstream in(file);

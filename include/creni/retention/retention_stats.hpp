@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace creni::retention {
 
 /// Bytes and files below one folder (or of one file set).
@@ -52,6 +54,8 @@ struct RetentionStats {
 };
 
 /// The stats as one JSON object: {"sweeps":N,"areas":{...},"last_sweep":{...},"totals":{...}} (numbers only).
+[[nodiscard]] nlohmann::json to_document(const RetentionStats& stats);
+/// to_document() as text, as the node publishes it.
 [[nodiscard]] std::string to_json(const RetentionStats& stats);
 
 /// The stats published in `file`, or nullopt when there is none or it cannot be read.
