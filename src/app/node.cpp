@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <signal.h>
@@ -15,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "creni/common/free_space.hpp"
 #include "creni/app/counting_arrival_sink.hpp"
 #include "creni/app/node_metrics.hpp"
 #include "creni/app/node_status.hpp"
@@ -47,12 +47,6 @@ std::shared_ptr<spdlog::logger> logger() {
 int worker_count(const config::NodeConfig& config) {
   if (config.workers > 0) return config.workers;
   return std::max(1U, std::thread::hardware_concurrency());
-}
-
-std::uint64_t free_megabytes(const std::filesystem::path& folder) {
-  struct statvfs info {};
-  if (::statvfs(folder.c_str(), &info) != 0) return UINT64_MAX;  // unknown: do not stop intake on a stat failure
-  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize / (1024 * 1024);
 }
 
 // Temporary files of atomic writes interrupted by a crash: never a result, always safe to remove.
@@ -258,7 +252,7 @@ Status Node::start() {
   const auto low_water = config_.min_free_mb;
   const auto output_dir = config_.output_dir;
   const auto state_dir = config_.state_dir;
-  const auto disk_low = [=] { return free_megabytes(output_dir) < low_water || free_megabytes(state_dir) < low_water; };
+  const auto disk_low = [=] { return fs::free_megabytes(output_dir) < low_water || fs::free_megabytes(state_dir) < low_water; };
 
   if (config_.input.enabled) {
     ingest::FolderWatcherOptions watch;

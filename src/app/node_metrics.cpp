@@ -1,22 +1,12 @@
 #include "creni/app/node_metrics.hpp"
 
-#include <sys/statvfs.h>
 
 #include <optional>
 
+#include "creni/common/free_space.hpp"
 #include "creni/ingest/storage_scp.hpp"
 
 namespace creni::app {
-
-namespace {
-
-std::optional<double> free_bytes(const std::filesystem::path& folder) {
-  struct statvfs info {};
-  if (::statvfs(folder.c_str(), &info) != 0) return std::nullopt;
-  return static_cast<double>(info.f_bavail) * static_cast<double>(info.f_frsize);
-}
-
-}  // namespace
 
 std::vector<metrics::Family> node_families(const config::NodeConfig& config, const ingest::StorageScp* scp) {
   metrics::Family volumes{"creni_volume_free_bytes", "Free bytes for the node on the volume of each of its folders",
@@ -24,8 +14,8 @@ std::vector<metrics::Family> node_families(const config::NodeConfig& config, con
   const std::pair<const char*, const std::filesystem::path*> folders[] = {
       {"input", &config.input_dir}, {"output", &config.output_dir}, {"state", &config.state_dir}};
   for (const auto& [name, folder] : folders) {
-    if (const auto bytes = free_bytes(*folder)) {
-      volumes.samples.push_back({{{"volume", name}, {"path", folder->string()}}, *bytes});
+    if (const auto bytes = fs::free_bytes(*folder)) {
+      volumes.samples.push_back({{{"volume", name}, {"path", folder->string()}}, static_cast<double>(*bytes)});
     }
   }
   metrics::Family open{"creni_scp_open_associations", "SCP associations being served or waiting for a worker now",

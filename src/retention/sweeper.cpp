@@ -3,12 +3,12 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <set>
 
+#include "creni/common/free_space.hpp"
 #include "creni/common/atomic_file.hpp"
 #include "creni/common/clock.hpp"
 #include "creni/retention/area_usage.hpp"
@@ -34,12 +34,6 @@ constexpr int kIoprioClassShift = 13;
 std::shared_ptr<spdlog::logger> logger() {
   auto named = spdlog::get("retention");
   return named ? named : spdlog::default_logger();
-}
-
-std::uint64_t free_megabytes(const std::filesystem::path& folder) {
-  struct statvfs info {};
-  if (::statvfs(folder.c_str(), &info) != 0) return UINT64_MAX;
-  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize / (1024 * 1024);
 }
 
 // Configured gateways and every gateway_<id> folder found in the areas (gateways discovered in INPUT).
@@ -140,7 +134,7 @@ bool Sweeper::pace() {
 
 bool Sweeper::disk_pressure() const {
   const std::uint64_t near = config_.min_free_mb * 2;
-  return free_megabytes(config_.output_dir) < near || free_megabytes(config_.state_dir) < near;
+  return fs::free_megabytes(config_.output_dir) < near || fs::free_megabytes(config_.state_dir) < near;
 }
 
 void Sweeper::run() {

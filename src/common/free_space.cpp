@@ -1,0 +1,18 @@
+#include "creni/common/free_space.hpp"
+
+#include <sys/statvfs.h>
+
+namespace creni::fs {
+
+std::optional<std::uint64_t> free_bytes(const std::filesystem::path& folder) {
+  struct statvfs info {};
+  if (::statvfs(folder.c_str(), &info) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
+}
+
+std::uint64_t free_megabytes(const std::filesystem::path& folder) {
+  const auto bytes = free_bytes(folder);
+  return bytes ? *bytes / (1024 * 1024) : UINT64_MAX;
+}
+
+}  // namespace creni::fs
