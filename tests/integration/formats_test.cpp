@@ -150,6 +150,7 @@ TEST(FormatsNetworkDoor, jpeg_2000_sent_with_storescu_gives_a_valid_uncompressed
 struct NonImageSent {
   int csa_exit = -1;
   int sr_exit = -1;
+  std::string sr_output;  // storescu's own report (-v): the status the node answered
   std::string csa_sop;
   std::string sr_sop;
 };
@@ -176,11 +177,14 @@ NonImageSent send_non_images(NodeUnderTest& node, const std::filesystem::path& s
     EXPECT_TRUE(testing::write_image(spec, file).ok());
     std::vector<std::string> argv = {harness::find_program("storescu")};
     argv.insert(argv.end(), proposal.begin(), proposal.end());
-    argv.insert(argv.end(), {"-aet", "GATEWAY_1", "-aec", "CRENI", "127.0.0.1", std::to_string(node.port()), file.string()});
-    return harness::run_command(argv).exit_code;
+    argv.insert(argv.end(),
+                {"-v", "-aet", "GATEWAY_1", "-aec", "CRENI", "127.0.0.1", std::to_string(node.port()), file.string()});
+    return harness::run_command(argv);
   };
-  sent.csa_exit = run(csa, "csa.dcm", {"-xf", profile.string(), "CSA"});
-  sent.sr_exit = run(sr, "sr.dcm", {"-R"});
+  sent.csa_exit = run(csa, "csa.dcm", {"-xf", profile.string(), "CSA"}).exit_code;
+  const auto sr_run = run(sr, "sr.dcm", {"-R"});
+  sent.sr_exit = sr_run.exit_code;
+  sent.sr_output = sr_run.out + sr_run.err;
   return sent;
 }
 
@@ -225,16 +229,43 @@ TEST(FormatsNonImage, pass_writes_a_private_non_image_object_with_new_uids) {
   }
 }
 
-TEST(FormatsNonImage, reject_refuses_private_classes_at_negotiation_and_records_standard_ones) {
+// "reject" is said to the sender: a private class has no presentation context, a standard non-image class gets
+// 0x0122 (SOP Class not supported) with an Error Comment, recorded before the answer, never success.
+TEST(FormatsNonImage, reject_refuses_private_classes_at_negotiation_and_standard_ones_with_a_failure_status) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
   harness::TempDir staging;
   const NonImageSent sent = send_non_images(node, staging.path());
   EXPECT_NE(sent.csa_exit, 0);  // no presentation context: the sender knows at once
-  EXPECT_EQ(sent.sr_exit, 0);
-  ASSERT_TRUE(node.wait_for_state("rejected", 1, 60s)) << node.status_json();
+  EXPECT_NE(sent.sr_output.find("Received Store Response (Refused: SOPClassNotSupported)"), std::string::npos)
+      << sent.sr_output;
+  EXPECT_EQ(sent.sr_output.find("Success"), std::string::npos) << sent.sr_output;
+  // Recorded before the answer: no waiting for a worker.
   EXPECT_EQ(journal_reason_of(node, sent.sr_sop), "rejected:not_an_image\n");
   EXPECT_EQ(journal_reason_of(node, sent.csa_sop), "");
+  EXPECT_NE(node.status_json().find("not_an_image"), std::string::npos) << node.status_json();
+  EXPECT_EQ(harness::files_below(node.state() / "quarantine").size(), 1U);
+  EXPECT_NE(node.log().find("0x0122 (not an image: SOP Class 1.2.840.10008.5.1.4.1.1.88.11)"), std::string::npos)
+      << node.log();
+}
+
+// The folder door decides the same way, at the door: an SR dropped into INPUT is recorded rejected, nothing written.
+TEST(FormatsNonImage, reject_records_a_non_image_dropped_into_the_folder_without_processing_it) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  ImageSpec sr;
+  sr.with_pixel_data = false;
+  sr.sop_class_uid = UID_KeyObjectSelectionDocumentStorage;
+  sr.sop_instance_uid = testing::fresh_uid();
+  harness::TempDir staging;
+  ASSERT_TRUE(testing::write_image(sr, staging / "ko.dcm").ok());
+  std::filesystem::rename(staging / "ko.dcm", node.input() / "gateway_1" / "ko.dcm");
+  ASSERT_TRUE(node.wait_for_state("rejected", 1, 60s)) << node.status_json();
+  EXPECT_NE(node.status_json().find("not_an_image"), std::string::npos) << node.status_json();
+  EXPECT_NE(node.log().find("rejected: not_an_image (not an image: SOP Class " UID_KeyObjectSelectionDocumentStorage),
+            std::string::npos)
+      << node.log();
+  EXPECT_TRUE(node.outputs().empty());
 }
 
 }  // namespace
