@@ -16,6 +16,7 @@
 #include "creni/dicom/pixel_module.hpp"
 #include "dicom_factory.hpp"
 #include "node_under_test.hpp"
+#include "raw_store_scu.hpp"
 
 namespace creni::testing {
 namespace {
@@ -142,6 +143,27 @@ TEST(FormatsNetworkDoor, jpeg_2000_sent_with_storescu_gives_a_valid_uncompressed
                                                 file.string()});
         EXPECT_EQ(sent.exit_code, 0) << file.filename() << ": " << sent.err;
       });
+  ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
+  expect_valid_results(node, count);
+}
+
+// HTJ2K, which storescu cannot send, from an SCU that sends the data set bytes as they are (raw_store_scu).
+TEST(FormatsNetworkDoor, htj2k_received_by_the_scp_gives_a_valid_uncompressed_result) {
+  dicom::DcmtkRuntime runtime;
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  const std::size_t count = deliver_each(
+      testing::decodable_transfer_syntaxes(), staging.path(),
+      [](const auto& syntax, const Kind&) { return syntax.name == "explicit_le" || !syntax.over_the_network; },
+      [&](const auto& syntax, const std::filesystem::path& file) {
+        const std::string instance = tag_of(file, DCM_SOPInstanceUID);
+        const auto sent = testing::store_raw(node.port(), "GATEWAY_1", "CRENI", UID_CTImageStorage, instance,
+                                             {syntax.uid}, file);
+        EXPECT_EQ(sent.accepted_syntax, syntax.uid) << file.filename();
+        EXPECT_EQ(sent.status, 0) << file.filename() << node.log();
+      });
+  ASSERT_GT(count, 3U);  // explicit LE and at least one HTJ2K syntax, for each kind
   ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
   expect_valid_results(node, count);
 }
