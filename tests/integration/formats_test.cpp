@@ -6,6 +6,7 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -126,6 +127,117 @@ TEST(FormatsFolderDoor, every_decodable_syntax_gives_a_valid_uncompressed_result
   ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(count), 120s)) << node.status_json() << node.log();
   EXPECT_EQ(node.count_in_state("rejected"), 0) << node.status_json();
   expect_valid_results(node, count);
+}
+
+// A Parametric Map (PS3.3 section A.75) with Float (OF, 32-bit) or Double Float (OD, 64-bit) Pixel Data, two frames
+// of values from -2.5 to 7.25 (the second frame doubled), written by pydicom: argv = output file, "float"|"double".
+constexpr const char* kFloatMapScript = R"(import sys, struct, math
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+out, kind = sys.argv[1], sys.argv[2]
+rows, cols, frames = 64, 48, 2
+meta = FileMetaDataset()
+meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.30"
+meta.MediaStorageSOPInstanceUID = generate_uid()
+meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds = Dataset()
+ds.file_meta = meta
+ds.is_little_endian = True
+ds.is_implicit_VR = False
+ds.SOPClassUID = meta.MediaStorageSOPClassUID
+ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+ds.StudyInstanceUID = generate_uid()
+ds.SeriesInstanceUID = generate_uid()
+ds.Modality = "MR"
+ds.PatientName = "FLOAT^MAP"
+ds.PatientID = "F1"
+ds.StudyDescription = "float study"
+ds.SeriesDescription = "float_" + kind
+ds.ImageType = ["DERIVED", "PRIMARY"]
+ds.Rows, ds.Columns = rows, cols
+ds.NumberOfFrames = frames
+ds.SamplesPerPixel = 1
+ds.PhotometricInterpretation = "MONOCHROME2"
+values = [(-2.5 + 9.75 * ((r * cols + c) % 97) / 96.0) * (f + 1) for f in range(frames) for r in range(rows) for c in range(cols)]
+if kind == "float":
+    ds.BitsAllocated = 32
+    ds.FloatPixelData = struct.pack("<%df" % len(values), *values)
+else:
+    ds.BitsAllocated = 64
+    ds.DoubleFloatPixelData = struct.pack("<%dd" % len(values), *values)
+ds.save_as(out, write_like_original=False)
+)";
+
+// Every frame's samples as doubles, from Float or Double Float Pixel Data.
+std::vector<std::vector<double>> float_frames(const std::filesystem::path& file, std::size_t frames) {
+  auto instance = dicom::Instance::load(file);
+  if (!instance) return {};
+  std::vector<double> all;
+  const Float32* floats = nullptr;
+  const Float64* doubles = nullptr;
+  unsigned long count = 0;
+  if (instance->dataset().findAndGetFloat32Array(DCM_FloatPixelData, floats, &count).good()) {
+    all.assign(floats, floats + count);
+  } else if (instance->dataset().findAndGetFloat64Array(DCM_DoubleFloatPixelData, doubles, &count).good()) {
+    all.assign(doubles, doubles + count);
+  }
+  std::vector<std::vector<double>> split(frames);
+  for (std::size_t i = 0; i < all.size(); ++i) split[i * frames / all.size()].push_back(all[i]);
+  return split;
+}
+
+// Float and Double Float Pixel Data through the folder door: the text is burned in at each frame's own maximum and
+// the result keeps its float pixel data, valid for dciodvfy and readable again.
+TEST(FormatsFolderDoor, float_pixel_data_stays_float_with_the_text_at_each_frames_maximum) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  {
+    std::ofstream out(staging / "make_float.py");
+    out << kFloatMapScript;
+  }
+  std::map<std::string, std::filesystem::path> inputs;
+  for (const std::string kind : {"float", "double"}) {
+    const auto file = staging / (kind + ".dcm");
+    const auto made = harness::run_command({"/usr/bin/python3", (staging / "make_float.py").string(), file.string(), kind});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    inputs["float_" + kind] = staging / (kind + "-input.dcm");
+    std::filesystem::copy_file(file, inputs["float_" + kind]);
+    std::filesystem::rename(file, node.input() / "gateway_1" / file.filename());
+  }
+  ASSERT_TRUE(node.wait_for_state("written", 2, 60s)) << node.status_json() << node.log();
+  const auto outputs = node.outputs();
+  ASSERT_EQ(outputs.size(), 2U);
+  for (const auto& output : outputs) {
+    std::string name = tag_of(output, DCM_SeriesDescription);
+    name = name.substr(0, name.find(' '));
+    ASSERT_EQ(inputs.count(name), 1U) << name;
+    const auto& input = inputs[name];
+    std::set<std::string> allowed = dciodvfy_errors(input);
+    // The node's derivation marks every result DERIVED\SECONDARY with BurnedInAnnotation YES, which is what was
+    // done to it; the Parametric Map IOD enumerates only PRIMARY and NO there (README "Formats").
+    allowed.insert("Error - Unrecognized enumerated value <SECONDARY> for value 2 of attribute <Image Type>");
+    allowed.insert("Error - Unrecognized enumerated value <YES> for value 1 of attribute <Burned In Annotation>");
+    for (const auto& error : dciodvfy_errors(output)) EXPECT_TRUE(allowed.count(error) != 0) << name << ": " << error;
+    EXPECT_EQ(tag_of(output, DCM_BitsAllocated), name == "float_float" ? "32" : "64");
+    EXPECT_EQ(tag_of(output, DCM_BurnedInAnnotation), "YES");
+    auto loaded = dicom::Instance::load(output);
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_FALSE(loaded->dataset().tagExists(DCM_PixelData)) << name;
+    auto module = dicom::read_pixel_module(loaded->dataset(), 1ULL << 30);
+    ASSERT_TRUE(module.ok()) << module.error().describe();
+    EXPECT_TRUE(dicom::check_native_pixel_length(loaded->dataset(), module.value()).ok()) << name;
+    const auto before = float_frames(input, 2);
+    const auto after = float_frames(output, 2);
+    ASSERT_EQ(after.size(), 2U);
+    for (std::size_t frame = 0; frame < 2; ++frame) {
+      ASSERT_EQ(after[frame].size(), before[frame].size()) << name;
+      const double top = *std::max_element(before[frame].begin(), before[frame].end());
+      EXPECT_EQ(*std::max_element(after[frame].begin(), after[frame].end()), top) << name << " frame " << frame;
+      const auto at_top = [top](const std::vector<double>& v) { return std::count(v.begin(), v.end(), top); };
+      EXPECT_GT(at_top(after[frame]), at_top(before[frame]) + 20) << name << " frame " << frame << ": no text drawn";
+    }
+  }
 }
 
 TEST(FormatsNetworkDoor, jpeg_2000_sent_with_storescu_gives_a_valid_uncompressed_result) {
