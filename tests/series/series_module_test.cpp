@@ -108,8 +108,9 @@ TEST_F(SeriesModuleRun, the_example_reports_the_slice_count_and_the_mean_intensi
                                  processing_, dir_ / "work");
   ASSERT_TRUE(made.ok()) << made.error().describe();
   const SeriesModuleInput input = series_of(3);
-  auto findings = made->run(input);
-  ASSERT_TRUE(findings.ok()) << findings.error().describe();
+  auto ran = made->run(input);
+  ASSERT_TRUE(ran.ok()) << ran.error().describe();
+  const std::vector<SeriesFinding>* findings = &ran->findings;
   ASSERT_EQ(findings->size(), 2U);
   EXPECT_EQ(findings->at(0).label, "slices: 3");
   EXPECT_EQ(findings->at(1).label, "mean intensity");
@@ -120,6 +121,8 @@ TEST_F(SeriesModuleRun, the_example_reports_the_slice_count_and_the_mean_intensi
   EXPECT_EQ(findings->at(1).point, (std::vector<double>{32, 32}));
   EXPECT_EQ(made->algorithm().name, "slice_stats");
   EXPECT_EQ(made->algorithm().model_sha256.size(), 64U);
+  EXPECT_EQ(ran->algorithm.model_sha256, made->algorithm().model_sha256);
+  EXPECT_EQ(ran->algorithm.details, "stack order slice_position");
   EXPECT_TRUE(harness::files_below(dir_ / "work").empty()) << "the work folder is removed afterwards";
 }
 
@@ -140,6 +143,7 @@ TEST_F(SeriesModuleRun, sees_series_json_with_count_geometry_and_files_in_stack_
   const nlohmann::json settings = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   ASSERT_TRUE(settings.is_object()) << json;
   EXPECT_EQ(settings["count"], 2) << json;
+  EXPECT_EQ(settings["order"], "slice_position") << json;
   EXPECT_EQ(settings["series_instance_uid"], "1.2.3.4") << json;
   ASSERT_EQ(settings["instances"].size(), 2U) << json;
   EXPECT_EQ(settings["instances"][0]["image_orientation"], nlohmann::json({1, 0, 0, 0, 1, 0})) << json;
