@@ -119,8 +119,9 @@ TEST_F(SeriesInferEndToEnd, a_series_the_model_cannot_take_fails_with_the_reason
   EXPECT_NE(run.summary.find("inference_failed"), std::string::npos) << run.summary;
   EXPECT_NE(run.summary.find("1x1x3x16x16"), std::string::npos) << run.summary;
   EXPECT_NE(node.status_json().find("\"reason\":\"poison\""), std::string::npos) << node.status_json();
-  EXPECT_EQ(node.count_in_state("done"), 3) << "the images themselves are processed";
-  for (const auto& output : node.outputs()) EXPECT_NE(tag_of(output, DCM_Modality), "SR") << "no report of a failed run";
+  const auto outputs = node.outputs();
+  EXPECT_EQ(outputs.size(), 3U) << "the images themselves are processed";
+  for (const auto& output : outputs) EXPECT_NE(tag_of(output, DCM_Modality), "SR") << "no report of a failed run";
 }
 
 TEST_F(SeriesInferEndToEnd, a_model_that_does_not_fit_refuses_the_start_with_the_key) {
