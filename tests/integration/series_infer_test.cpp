@@ -8,6 +8,7 @@
 #include "creni/common/content_hash.hpp"
 #include "harness.hpp"
 #include "node_under_test.hpp"
+#include "process/test_models.hpp"
 #include "series_fixture.hpp"
 
 namespace creni::testing {
@@ -21,10 +22,7 @@ class SeriesInferEndToEnd : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     models_ = std::make_unique<harness::TempDir>("creni-series-infer-models");
-    const auto made = harness::run_command(
-        {"/usr/bin/python3", std::string(CRENI_SOURCE_DIR) + "/tests/process/make_test_models.py", models_->path().string()},
-        60s);
-    model_error_ = made.exit_code == 0 ? std::string() : "cannot build the test models (python3-onnx): " + made.err;
+    model_error_ = process::test_models::build_test_models(models_->path());
   }
   static void TearDownTestSuite() { models_.reset(); }
   void SetUp() override { ASSERT_TRUE(model_error_.empty()) << model_error_; }
