@@ -233,7 +233,8 @@ Status Node::start() {
   const bool series_tracked = config_.series.enabled || std::any_of(config_.gateways.begin(), config_.gateways.end(),
                                                                     [](const auto& g) { return g.series.enabled; });
   if (series_tracked) {
-    parts->series = std::make_unique<series::SeriesTracker>(config_, *parts->journal, [forwarder] { forwarder->wake(); });
+    parts->series = std::make_unique<series::SeriesTracker>(config_, *parts->journal, worker_command_.front(),
+                                                           [forwarder] { forwarder->wake(); });
     if (Status started = parts->series->start(); !started) return started;
   }
 
