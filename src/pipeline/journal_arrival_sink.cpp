@@ -173,10 +173,15 @@ ingest::AcceptResult JournalArrivalSink::refuse(const ingest::Arrival& arrival, 
   if (why.code != "symlink" && why.code != "input_vanished" && !not_an_image) {
     return outcome(ingest::AcceptOutcome::rejected, 0, why.code, why.message);
   }
-  auto rejected = journal_.record_rejected_arrival(row_for(arrival), why.code, why.message);
+  journal::NewArrival row = row_for(arrival);
+  if (not_an_image && row.sop_instance_uid.empty()) {
+    // The folder door has no command: the meta header names the instance, so that status can show which it was.
+    if (auto meta = dicom::read_meta_identity(arrival.path)) row.sop_instance_uid = meta->media_storage_sop_instance_uid;
+  }
+  auto rejected = journal_.record_rejected_arrival(row, why.code, why.message);
   if (!rejected) return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", rejected.error().describe());
   logger()->warn("gw={} job={} sop={} rejected: {} ({}) {}", arrival.gateway_id, rejected.value(),
-                 arrival.sop_instance_uid, why.code, why.message, arrival.path.string());
+                 row.sop_instance_uid, why.code, why.message, arrival.path.string());
   if (not_an_image) {
     keep_rejected_input(journal_, quarantine_dir_, arrival.gateway_id, rejected.value(), arrival.path,
                         arrival.source == ingest::ArrivalSource::scp);

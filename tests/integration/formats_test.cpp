@@ -390,6 +390,7 @@ TEST(FormatsNonImage, reject_records_a_non_image_dropped_into_the_folder_without
   ASSERT_TRUE(testing::write_image(sr, staging / "ko.dcm").ok());
   std::filesystem::rename(staging / "ko.dcm", node.input() / "gateway_1" / "ko.dcm");
   ASSERT_TRUE(node.wait_for_state("rejected", 1, 60s)) << node.status_json();
+  EXPECT_EQ(journal_reason_of(node, sr.sop_instance_uid), "rejected:not_an_image\n");
   EXPECT_NE(node.status_json().find("not_an_image"), std::string::npos) << node.status_json();
   EXPECT_NE(node.log().find("rejected: not_an_image (not an image: SOP Class " UID_KeyObjectSelectionDocumentStorage),
             std::string::npos)
