@@ -230,6 +230,30 @@ TEST_F(DcmtkPacsSenderTest, fails_in_connect_when_nothing_listens) {
   EXPECT_EQ(result.dimse_status, -1);
 }
 
+TEST_F(DcmtkPacsSenderTest, connects_to_an_ipv6_address_itself_instead_of_handing_dcmtk_an_address_it_cannot_parse) {
+  // DCMTK 3.6.7 alone answers "Illegal service parameter: ::1:<port>" without trying; ours reaches [::1] and is
+  // refused there, as an IPv4 address is (the whole delivery over ::1 is in ForwardingIpv6).
+  for (const std::string host : {"::1", "[::1]"}) {
+    config::DestinationConfig destination = destination_at(harness::free_port());
+    destination.host = host;
+    const SendResult result = send(destination, this->result("ct-" + std::to_string(host.size())));
+    EXPECT_EQ(result.outcome, SendOutcome::failed) << host;
+    EXPECT_EQ(result.phase, SendPhase::connect) << result.detail;
+    EXPECT_NE(result.detail.find("[::1]:" + std::to_string(destination.port) + ": Connection refused"),
+              std::string::npos)
+        << result.detail;
+  }
+}
+
+TEST_F(DcmtkPacsSenderTest, fails_in_connect_naming_a_host_that_does_not_resolve) {
+  config::DestinationConfig destination = destination_at(harness::free_port());
+  destination.host = "pacs.invalid";  // never resolves (RFC 6761)
+  const SendResult result = send(destination, this->result("ct"));
+  EXPECT_EQ(result.outcome, SendOutcome::failed);
+  EXPECT_EQ(result.phase, SendPhase::connect) << result.detail;
+  EXPECT_NE(result.detail.find("cannot resolve host 'pacs.invalid'"), std::string::npos) << result.detail;
+}
+
 TEST_F(DcmtkPacsSenderTest, fails_in_associate_with_the_reason_when_the_pacs_refuses_the_association) {
   StoreScp pacs(dir_.path(), harness::free_port(), {"--refuse"});
   ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
