@@ -99,7 +99,7 @@ int run_cli(int argc, char** argv) {
   PeerOptions peer;
   std::vector<std::filesystem::path> files_to_send;
   const auto add_peer = [&](CLI::App& command) {
-    command.add_option("HOST", peer.host, "Peer host name or IPv4 address")->required();
+    command.add_option("HOST", peer.host, "Peer IPv4 or IPv6 address or host name")->required();
     command.add_option("PORT", peer.port, "Peer port")->required()->check(CLI::Range(1, 65535));
     command.add_option("--aet", peer.calling_ae_title, "Our (calling) AE title")->capture_default_str();
     command.add_option("--aec", peer.called_ae_title, "The peer's (called) AE title")->capture_default_str();

@@ -1,5 +1,6 @@
 #include "creni/config/node_config.hpp"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -187,6 +188,31 @@ bool is_valid_ae_title(const std::string& ae_title) {
   return !only_spaces;
 }
 
+bool is_valid_host(const std::string& host) {
+  std::string bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
+  in6_addr ipv6{};
+  if (::inet_pton(AF_INET6, bare.c_str(), &ipv6) == 1) return true;
+  if (bare != host) return false;  // brackets hold an IPv6 address only
+  // A name (RFC 1123; an IPv4 address is one too): dot-separated labels of 1-63 letters, digits, hyphens (and
+  // underscores, which some internal DNS zones use), neither starting nor ending with a hyphen; a final dot is
+  // allowed.
+  if (host.empty() || host.size() > 253) return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    const char c = host[i];
+    if (c == '.') {
+      if (label == 0 || host[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (c == '-' && label > 0);
+    if (!ok || ++label > 63) return false;
+  }
+  return host.back() != '-';
+}
+
 bool is_valid_gateway_id(const std::string& id) {
   if (id.empty() || id.size() > 32) return false;
   for (const char c : id) {
@@ -296,6 +322,9 @@ Status validate(const NodeConfig& c) {
     if (d.name.empty()) return invalid(key + ".name", "must not be empty");
     if (!destination_names.insert(d.name).second) return invalid(key + ".name", "duplicate name '" + d.name + "'");
     if (d.host.empty()) return invalid(key + ".host", "must not be empty");
+    if (!is_valid_host(d.host)) {
+      return invalid(key + ".host", "'" + d.host + "' is neither an IPv4 or IPv6 address nor a host name");
+    }
     if (Status s = check_range(key + ".port", d.port, 1, 65535); !s) return s;
     if (!is_valid_ae_title(d.ae_title)) return invalid(key + ".ae_title", "not a valid AE title");
     if (!d.calling_ae_title.empty() && !is_valid_ae_title(d.calling_ae_title)) {

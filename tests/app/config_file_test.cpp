@@ -453,5 +453,20 @@ TEST(ConfigFile, a_missing_file_is_an_invalid_config) {
   EXPECT_EQ(parsed.error().code, "invalid_config");
 }
 
+TEST(ConfigFile, a_destination_host_is_an_ipv4_or_ipv6_address_or_a_host_name) {
+  for (const std::string host : {"10.0.0.5", "::1", "[::1]", "fd00::2", "pacs", "pacs-1.example.org", "pacs.",
+                                 "PACS_01.hospital.local"}) {
+    EXPECT_TRUE(config::is_valid_host(host)) << host;
+  }
+  for (const std::string host : std::vector<std::string>{"pacs:104", "[::1", "::1]", "[pacs]", "pacs host",
+                                                         "http://pacs", "-pacs", "pacs-", "pacs..org", ".pacs",
+                                                         std::string(64, 'a') + ".org"}) {
+    EXPECT_FALSE(config::is_valid_host(host)) << host;
+  }
+  const std::string message = error_of(
+      "[[destination]]\nname = \"pacs\"\nhost = \"pacs:104\"\nport = 104\nae_title = \"PACS\"\n");
+  EXPECT_NE(message.find("destination[0].host"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace creni::app

@@ -236,4 +236,8 @@ struct NodeConfig {
 /// True when `id` may name a gateway folder: 1-32 of [A-Za-z0-9_-].
 [[nodiscard]] bool is_valid_gateway_id(const std::string& id);
 
+/// A destination host: an IPv4 or IPv6 address (IPv6 also in brackets, "[::1]") or a host name (RFC 1123 labels).
+/// Says nothing about whether a name resolves: that is found out (and recorded) when forwarding.
+[[nodiscard]] bool is_valid_host(const std::string& host);
+
 }  // namespace creni::config
