@@ -10,6 +10,9 @@ Measured in one run, on 127.0.0.1, every peer with TCP_NODELAY set (Debian's DCM
            last result is at the sink, and, at low load (one image at a time, spaced by --latency-interval), per
            image the latency from the node's record of the arrival to the result at the sink, and to the forward
            recorded done (p50/p95/p99)
+  intake   the node's SCP intake alone during that run (its log: first to last C-STORE recorded): images/s
+  folder   the same number of files moved into the node's INPUT at once, processed and forwarded to a sink:
+           images/s of processing and forwarding without the SCP in front
   orthanc  storescu -> Orthanc with an auto-forward Lua script -> the same sink: images/s
 """
 import argparse
@@ -77,15 +80,34 @@ def floor_rate(root, files):
     return len(files) / seconds
 
 
+def node_config(sink_port, share_association):
+    return (f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n[[gateway]]\nid = \"1\"\n"
+            f"calling_ae_titles = [\"BENCH\"]\ndestinations = [\"sink\"]\n"
+            f"[[destination]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {sink_port}\nae_title = \"SINK\"\n"
+            f"share_association = \"{share_association}\"\n")
+
+
+def log_seconds(line):
+    """Seconds since midnight (UTC) of a node log line ("2026-12-03T08:04:56.046Z ...")."""
+    clock = line.split("T", 1)[1].split("Z", 1)[0]
+    hours, minutes, seconds = clock.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def intake_seconds(log_file, count):
+    """From the node's first to its `count`-th C-STORE recorded: how long the SCP intake alone took."""
+    with open(log_file) as f:
+        received = [log_seconds(line) for line in f if " received from scp " in line][:count]
+    return received[-1] - received[0] if len(received) == count else float("nan")
+
+
 def node_rate_and_latency(root, files, latency_files, share_association="none", latency_interval=0.2):
     sink_port = benchlib.free_port()
     sink = StoreScp(os.path.join(root, "node-sink"), sink_port)
-    config = (f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n[[gateway]]\nid = \"1\"\n"
-              f"calling_ae_titles = [\"BENCH\"]\ndestinations = [\"sink\"]\n"
-              f"[[destination]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {sink_port}\nae_title = \"SINK\"\n"
-              f"share_association = \"{share_association}\"\n")
+    run_root = os.path.join(root, "node-scp")
+    os.makedirs(run_root)
     try:
-        with benchlib.Node(root, config) as node:
+        with benchlib.Node(run_root, node_config(sink_port, share_association)) as node:
             node.wait_for_port()
             started = time.monotonic()
             storescu(node.port, files, called="CRENI")
@@ -96,7 +118,27 @@ def node_rate_and_latency(root, files, latency_files, share_association="none", 
             latencies = low_load_latencies(node, sink, latency_files, latency_interval)
     finally:
         sink.stop()
-    return rate, latencies, rss_kib
+    intake = intake_seconds(os.path.join(run_root, "node.log"), len(files))
+    return rate, latencies, rss_kib, len(files) / intake if intake > 0 else float("nan")
+
+
+def folder_door_rate(root, folder, count, share_association):
+    """Processing and forwarding alone: the same number of files moved into INPUT at once, until all are at the sink."""
+    sink_port = benchlib.free_port()
+    sink = StoreScp(os.path.join(root, "folder-sink"), sink_port)
+    run_root = os.path.join(root, "node-folder")
+    os.makedirs(run_root)
+    try:
+        with benchlib.Node(run_root, node_config(sink_port, share_association)) as node:
+            node.wait_started()
+            gateway = os.path.join(run_root, "INPUT", "gateway_1")
+            os.makedirs(gateway, exist_ok=True)
+            started = time.monotonic()
+            os.rename(folder, os.path.join(gateway, "burst"))
+            last = wait_for_count(sink.folder, count, 300)
+    finally:
+        sink.stop()
+    return count / (last - started)
 
 
 def arrivals_and_forwards(journal_file, sops):
@@ -191,16 +233,22 @@ def main():
         singles = dicomgen.make_series(os.path.join(root, "single"), args.latency_images, args.rows, args.columns,
                                        run=2, nested=False)
         floor = floor_rate(root, files)
-        node, latencies, rss_kib = node_rate_and_latency(root, files, singles, args.share_association,
-                                                         args.latency_interval)
+        node, latencies, rss_kib, intake = node_rate_and_latency(root, files, singles, args.share_association,
+                                                                 args.latency_interval)
+        dropped = os.path.join(root, "dropped")
+        dicomgen.make_series(dropped, args.images, args.rows, args.columns, run=3, nested=False)
+        folder = folder_door_rate(root, dropped, args.images, args.share_association)
         relay = None if args.no_orthanc else orthanc_rate(root, files)
 
     print(f"end to end, {args.images} slices {args.rows}x{args.columns} 16-bit, one storescu association, "
           f"workers={os.cpu_count()}, share_association={args.share_association}")
     print(f"  plain storescp (floor)        : {floor:8.1f} images/s")
     print(f"  creni-node in -> sink          : {node:8.1f} images/s  ({node / floor:.2f}x the floor)")
+    print(f"    of which the SCP intake alone: {intake:8.1f} images/s  (first to last C-STORE recorded)")
+    print(f"  creni-node folder door -> sink : {folder:8.1f} images/s  (processing and forwarding without the SCP)")
     if relay is not None:
-        print(f"  Orthanc auto-forward -> sink   : {relay:8.1f} images/s  (creni-node = {node / relay:.1f}x Orthanc)")
+        print(f"  Orthanc auto-forward -> sink   : {relay:8.1f} images/s  (creni-node = {node / relay:.1f}x Orthanc; "
+              f"folder door -> sink = {folder / relay:.1f}x)")
     at_sink = [a for a, _ in latencies]
     done = [d for _, d in latencies]
     print(f"  low load, one image every {args.latency_interval:.2f} s, {len(latencies)} images:")

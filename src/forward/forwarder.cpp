@@ -221,10 +221,10 @@ class Forwarder::Lane {
 
   void observe(const journal::ForwardTask& task, const SendResult& result, std::chrono::milliseconds elapsed) {
     if (!metrics_) return;
+    // The arrival time came with the claim: no journal read (which would wait behind other threads' commits).
     std::optional<double> since_arrival;
-    if (result.outcome == SendOutcome::sent) {
-      auto job = journal_.find_job(task.job_id);
-      if (job && job.value()) since_arrival = static_cast<double>(epoch_ms() - job.value()->created_at_ms) / 1000.0;
+    if (result.outcome == SendOutcome::sent && task.job_created_at_ms > 0) {
+      since_arrival = static_cast<double>(epoch_ms() - task.job_created_at_ms) / 1000.0;
     }
     metrics_->forwarded(destination_.name, task.gateway_id, journal::to_string(to_forward_outcome(result).state),
                         static_cast<double>(elapsed.count()) / 1000.0, since_arrival);

@@ -129,8 +129,8 @@ Result<std::vector<ForwardTask>> Journal::claim_forwards_in_transaction(const st
   const std::int64_t now = unix_time_ms();
   // As for jobs (claim_next_in_transaction): a retry time set by a clock that has since gone back is due now.
   auto statement = prepared(connection_,
-                            "SELECT f.id, f.job_id, j.gateway_id, j.output_path, j.result_sop_instance_uid, f.attempts "
-                            "FROM forwards f JOIN jobs j ON j.id = f.job_id "
+                            "SELECT f.id, f.job_id, j.gateway_id, j.output_path, j.result_sop_instance_uid, f.attempts, "
+                            "j.created_at_ms FROM forwards f JOIN jobs j ON j.id = f.job_id "
                             "WHERE f.destination = ? AND f.state = 'waiting' "
                             "AND (f.next_attempt_at_ms IS NULL OR f.next_attempt_at_ms <= ?2 OR f.updated_at_ms > ?2) "
                             "ORDER BY f.id LIMIT ?",
@@ -140,13 +140,14 @@ Result<std::vector<ForwardTask>> Journal::claim_forwards_in_transaction(const st
     auto row = statement->step();
     if (!row) return row.error();
     if (!row.value()) break;
-    tasks.push_back(ForwardTask{statement->column_int64(0),
-                                statement->column_int64(1),
-                                statement->column_text(2),
-                                destination,
-                                std::filesystem::path(statement->column_text(3)),
-                                statement->column_text(4),
-                                static_cast<int>(statement->column_int64(5)) + 1});
+    tasks.push_back(ForwardTask{.id = statement->column_int64(0),
+                                .job_id = statement->column_int64(1),
+                                .gateway_id = statement->column_text(2),
+                                .destination = destination,
+                                .output_path = std::filesystem::path(statement->column_text(3)),
+                                .result_sop_instance_uid = statement->column_text(4),
+                                .attempts = static_cast<int>(statement->column_int64(5)) + 1,
+                                .job_created_at_ms = statement->column_int64(6)});
   }
   statement->reset();
   for (const ForwardTask& task : tasks) {

@@ -366,6 +366,7 @@ TEST_F(Journal, a_burst_of_forwards_is_claimed_oldest_first_up_to_the_limit_each
   EXPECT_EQ((*claimed)[1].job_id, b);
   for (const ForwardTask& task : *claimed) {
     EXPECT_EQ(task.attempts, 1);
+    EXPECT_EQ(task.job_created_at_ms, job(task.job_id).created_at_ms);
     EXPECT_EQ(only_forward_of(task.job_id).state, ForwardState::forwarding);
     EXPECT_EQ(job(task.job_id).state, JobState::forwarding);
   }

@@ -86,6 +86,7 @@ struct ForwardTask {
   std::filesystem::path output_path;
   std::string result_sop_instance_uid;
   int attempts;  ///< including this one
+  std::int64_t job_created_at_ms = 0;  ///< when the job's arrival was recorded (for the time to forwarded)
 };
 
 /// Where one forward (one job to one destination) is.
