@@ -16,9 +16,10 @@ Measured in one run, on 127.0.0.1, every peer with TCP_NODELAY set (Debian's DCM
   orthanc  storescu -> Orthanc with an auto-forward Lua script -> the same sink: images/s
 """
 import argparse
+import contextlib
 import json
-import sqlite3
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -101,43 +102,42 @@ def intake_seconds(log_file, count):
     return received[-1] - received[0] if len(received) == count else float("nan")
 
 
-def node_rate_and_latency(root, files, latency_files, share_association="none", latency_interval=0.2):
+@contextlib.contextmanager
+def node_with_sink(root, label, share_association):
+    """A node in root/node-<label> forwarding to a storescp sink in root/<label>-sink; both stopped on leaving."""
     sink_port = benchlib.free_port()
-    sink = StoreScp(os.path.join(root, "node-sink"), sink_port)
-    run_root = os.path.join(root, "node-scp")
+    sink = StoreScp(os.path.join(root, label + "-sink"), sink_port)
+    run_root = os.path.join(root, "node-" + label)
     os.makedirs(run_root)
     try:
         with benchlib.Node(run_root, node_config(sink_port, share_association)) as node:
-            node.wait_for_port()
-            started = time.monotonic()
-            storescu(node.port, files, called="CRENI")
-            last = wait_for_count(sink.folder, len(files), 300)
-            rate = len(files) / (last - started)
-            rss_kib = benchlib.peak_rss_kib(node.process.pid)
-
-            latencies = low_load_latencies(node, sink, latency_files, latency_interval)
+            yield node, sink
     finally:
         sink.stop()
-    intake = intake_seconds(os.path.join(run_root, "node.log"), len(files))
+
+
+def node_rate_and_latency(root, files, latency_files, share_association="none", latency_interval=0.2):
+    with node_with_sink(root, "scp", share_association) as (node, sink):
+        node.wait_for_port()
+        started = time.monotonic()
+        storescu(node.port, files, called="CRENI")
+        last = wait_for_count(sink.folder, len(files), 300)
+        rate = len(files) / (last - started)
+        rss_kib = benchlib.peak_rss_kib(node.process.pid)
+        latencies = low_load_latencies(node, sink, latency_files, latency_interval)
+    intake = intake_seconds(os.path.join(node.root, "node.log"), len(files))
     return rate, latencies, rss_kib, len(files) / intake if intake > 0 else float("nan")
 
 
 def folder_door_rate(root, folder, count, share_association):
     """Processing and forwarding alone: the same number of files moved into INPUT at once, until all are at the sink."""
-    sink_port = benchlib.free_port()
-    sink = StoreScp(os.path.join(root, "folder-sink"), sink_port)
-    run_root = os.path.join(root, "node-folder")
-    os.makedirs(run_root)
-    try:
-        with benchlib.Node(run_root, node_config(sink_port, share_association)) as node:
-            node.wait_started()
-            gateway = os.path.join(run_root, "INPUT", "gateway_1")
-            os.makedirs(gateway, exist_ok=True)
-            started = time.monotonic()
-            os.rename(folder, os.path.join(gateway, "burst"))
-            last = wait_for_count(sink.folder, count, 300)
-    finally:
-        sink.stop()
+    with node_with_sink(root, "folder", share_association) as (node, sink):
+        node.wait_started()
+        gateway = os.path.join(node.root, "INPUT", "gateway_1")
+        os.makedirs(gateway, exist_ok=True)
+        started = time.monotonic()
+        os.rename(folder, os.path.join(gateway, "burst"))
+        last = wait_for_count(sink.folder, count, 300)
     return count / (last - started)
 
 

@@ -44,16 +44,7 @@ Result<std::vector<RecordedArrival>> Journal::record_folder_arrivals(const std::
   if (Status in_place = check_file_in_place(); !in_place) return in_place.error();
   const std::lock_guard lock(mutex_);
   const SyncDeferred deferred(connection_);
-  auto transaction = sqlite::Transaction::begin(connection_);
-  if (!transaction) return transaction.error();
-  std::vector<RecordedArrival> recorded;
-  recorded.reserve(arrivals.size());
-  for (const NewArrival& arrival : arrivals) {
-    auto one = record_one_arrival(arrival);
-    if (!one) return one.error();
-    recorded.push_back(one.value());
-  }
-  return committed(*transaction, std::move(recorded));
+  return record_arrivals_locked(arrivals);
 }
 
 Result<std::optional<Job>> Journal::claim_next_unsynced(int max_attempts) {

@@ -110,50 +110,5 @@ TEST(Durability, a_spool_folder_that_cannot_be_synced_gets_0xa700_and_nothing_is
   EXPECT_EQ(echo.exit_code, 0) << echo.err;
 }
 
-// The folder door's arrivals and the pipeline's claims commit without a sync of their own (synchronous=NORMAL for
-// those transactions only): a C-STORE that follows them must still find the journal synced before its answer.
-TEST(Durability, a_c_store_after_unsynced_folder_arrivals_and_claims_is_still_answered_after_the_journal_sync) {
-  const std::string strace = harness::find_program("strace");
-  ASSERT_FALSE(strace.empty()) << "strace is not installed (scripts/install-deps.sh test installs it)";
-  harness::TempDir trace_dir;
-  const auto trace = trace_dir.path() / "trace.txt";
-  NodeUnderTest::Settings settings;
-  settings.launcher = {strace, "-f", "-y", "-e", "trace=fdatasync,fsync,write,writev,sendto,sendmsg", "-o",
-                       trace.string()};
-  NodeUnderTest node(settings);
-  ASSERT_TRUE(node.start()) << node.log();
-  harness::TempDir staging;
-  ASSERT_TRUE(write_image(ImageSpec{}, staging / "dropped.dcm").ok());
-  std::filesystem::rename(staging / "dropped.dcm", node.input() / "gateway_1" / "dropped.dcm");
-  ASSERT_TRUE(node.wait_for_state("written", 1, 60s)) << node.log();
-
-  ASSERT_TRUE(write_image(ImageSpec{}, staging / "sent.dcm").ok());
-  const auto sent = harness::run_command({harness::find_program("storescu"), "-aet", "GATEWAY_1", "-aec", "CRENI",
-                                          "127.0.0.1", std::to_string(node.port()), (staging / "sent.dcm").string()},
-                                         60s);
-  ASSERT_EQ(sent.exit_code, 0) << sent.err;
-  ASSERT_TRUE(node.wait_for_state("written", 2, 60s)) << node.log();
-  node.stop();
-
-  const std::vector<Call> calls = calls_in(trace);
-  const std::regex spool_file_sync(R"(^f(data)?sync\(\d+<[^>]*spool/[^>]+\.dcm>)");
-  const std::regex journal_sync(R"(^f(data)?sync\(\d+<[^>]*journal\.db-wal>)");
-  const std::regex answer(R"(^(write|sendto|writev|sendmsg)\(\d+<(socket|TCP)[^>]*>, "\\4)");
-  std::size_t spooled = calls.size();
-  for (std::size_t i = 0; i < calls.size() && spooled == calls.size(); ++i) {
-    if (std::regex_search(calls[i].text, spool_file_sync)) spooled = i;
-  }
-  ASSERT_LT(spooled, calls.size()) << "the spool file was never synced";
-  std::size_t synced = calls.size();
-  std::size_t answered = calls.size();
-  for (std::size_t i = spooled; i < calls.size(); ++i) {
-    if (calls[i].thread != calls[spooled].thread) continue;
-    if (synced == calls.size() && std::regex_search(calls[i].text, journal_sync)) synced = i;
-    if (answered == calls.size() && std::regex_search(calls[i].text, answer)) answered = i;
-  }
-  ASSERT_LT(answered, calls.size()) << "no response seen";
-  EXPECT_LT(synced, answered) << "the C-STORE was answered before the journal was durable";
-}
-
 }  // namespace
 }  // namespace creni::testing

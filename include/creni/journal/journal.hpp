@@ -360,6 +360,8 @@ class Journal {
   Status add_to_series(std::int64_t job_id, const SeriesMember& member);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
   Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
+  // record_arrivals' transaction, with mutex_ locked.
+  Result<std::vector<RecordedArrival>> record_arrivals_locked(const std::vector<NewArrival>& arrivals);
   Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
   // processing -> received; with `deferred_by`, the attempt is given back and the job waits that long.
   Status requeue(std::int64_t job_id, const std::string& reason, const std::string& detail,
