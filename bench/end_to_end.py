@@ -232,11 +232,13 @@ def main():
                                      nested=False)
         singles = dicomgen.make_series(os.path.join(root, "single"), args.latency_images, args.rows, args.columns,
                                        run=2, nested=False)
+        os.sync()  # nothing left to write back from making the data: it would slow whichever run comes first
         floor = floor_rate(root, files)
         node, latencies, rss_kib, intake = node_rate_and_latency(root, files, singles, args.share_association,
                                                                  args.latency_interval)
         dropped = os.path.join(root, "dropped")
         dicomgen.make_series(dropped, args.images, args.rows, args.columns, run=3, nested=False)
+        os.sync()
         folder = folder_door_rate(root, dropped, args.images, args.share_association)
         relay = None if args.no_orthanc else orthanc_rate(root, files)
 

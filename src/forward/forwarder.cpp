@@ -155,8 +155,14 @@ class Forwarder::Lane {
       crash_point("forward_claimed");
       std::vector<journal::ForwardResult> results;
       results.reserve(tasks.size());
-      for (const journal::ForwardTask& task : tasks) results.push_back(send_and_report(task));
-      batch_limit_ = std::min(kMaxBatch, batch_limit_ * 2);
+      bool all_sent = true;
+      for (const journal::ForwardTask& task : tasks) {
+        results.push_back(send_and_report(task));
+        all_sent = all_sent && results.back().outcome.state == journal::ForwardState::done;
+      }
+      // A destination that fails gets one forward at a time again: a batch claimed against a dead PACS would
+      // hold the lane (and a stop) for a connect timeout per forward in it.
+      batch_limit_ = all_sent ? std::min(kMaxBatch, batch_limit_ * 2) : 1;
       tasks = record(results, stopping() ? 0 : batch_limit_);
       crash_point("forward_recorded");
     }

@@ -35,8 +35,9 @@ struct RetryPolicy {
 /// `journal.claim_forwards(name, n)` (recorded `forwarding`, attempt counted, before anything goes out), one
 /// `send_once` per task's output file, then the outcomes (a retry time only for a `failed` attempt while attempts
 /// remain: RetryPolicy with +-20 % jitter) recorded in the commit that claims the next batch
-/// (`record_forward_outcomes_and_claim`). n starts at 1 and doubles up to 8 while forwards keep coming, so a burst
-/// shares one journal sync per batch and a lone result waits for one claim only. `unknown` is never retried. With
+/// (`record_forward_outcomes_and_claim`). n starts at 1 and doubles up to 8 while forwards keep being sent (back to
+/// 1 after any forward that was not), so a burst shares one journal sync per batch and a lone result waits for one
+/// claim only. `unknown` is never retried. With
 /// nothing due, the thread sleeps until wake() or the poll interval (so retries fall due without a wake-up).
 /// Each forward is logged once: gw, job, sop, destination, outcome, phase, status, attempt and milliseconds.
 /// If recording outcomes fails (after 3 tries) those forwards stay `forwarding`; Journal::recover() turns them into
