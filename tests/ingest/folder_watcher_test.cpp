@@ -74,6 +74,12 @@ class FolderWatcherTest : public ::testing::Test {
     return o;
   }
 
+  FolderWatcherOptions settling_for(int settle_ms) const {
+    FolderWatcherOptions o = options();
+    o.settle_ms = settle_ms;
+    return o;
+  }
+
   std::filesystem::path gateway(const std::string& id = "1") const { return dir_.path() / "INPUT" / ("gateway_" + id); }
 
   static void write(const std::filesystem::path& path, std::size_t bytes) {
@@ -146,9 +152,7 @@ TEST_F(FolderWatcherTest, a_temporary_file_renamed_into_place_is_taken_under_its
 }
 
 TEST_F(FolderWatcherTest, a_file_renamed_in_is_taken_at_once_while_one_closed_in_place_waits_out_the_settle_window) {
-  auto slow_settle = options();
-  slow_settle.settle_ms = 3000;
-  FolderWatcher watcher(slow_settle, sink_);
+  FolderWatcher watcher(settling_for(3000), sink_);
   ASSERT_TRUE(watcher.start().ok());
   // A rename is atomic: the file is complete the moment it appears under its name.
   write(gateway() / "staged.partial", 300);
@@ -166,9 +170,7 @@ TEST_F(FolderWatcherTest, a_file_renamed_in_is_taken_at_once_while_one_closed_in
 }
 
 TEST_F(FolderWatcherTest, a_file_renamed_in_and_written_again_is_held_back_until_that_writer_closes) {
-  auto slow_settle = options();
-  slow_settle.settle_ms = 3000;
-  FolderWatcher watcher(slow_settle, sink_);
+  FolderWatcher watcher(settling_for(3000), sink_);
   ASSERT_TRUE(watcher.start().ok());
   const auto path = gateway() / "reopened";
   // Open for writing before the rename: the lease check must still see this writer once the name appears.
