@@ -1,4 +1,5 @@
 """Shared pieces of the benchmarks: the node binary, temp folders, a node started on loopback and stopped by PID."""
+import hashlib
 import os
 import shutil
 import signal
@@ -10,6 +11,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NODE = os.environ.get("CRENI_NODE", os.path.join(ROOT, "build", "src", "app", "creni-node"))
+
+
+def derived_sop(original: str) -> str:
+    """The SOP Instance UID creni-node gives a result (common/uid.cpp, uid::derive)."""
+    digest = hashlib.sha256(f"creni-node/sop/{original}".encode()).digest()
+    return "2.25." + str(int.from_bytes(digest[:16], "big"))
 
 
 def free_port() -> int:

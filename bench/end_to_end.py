@@ -2,19 +2,24 @@
 """End-to-end benchmark: N slices in through creni-node's SCP, processed, forwarded to a storescp sink.
 
 Usage: bench/end_to_end.py [--images 300] [--rows 512] [--columns 512] [--latency-images 30] [--no-orthanc]
-                          [--share-association none|study]
+                          [--latency-interval 0.2] [--share-association none|study]
 
 Measured in one run, on 127.0.0.1, every peer with TCP_NODELAY set (Debian's DCMTK leaves Nagle on otherwise):
   floor    plain storescp storing the same images (storescu -> storescp -od): images/s
   node     storescu -> creni-node (SCP, journal, workers, OUTPUT) -> forward -> storescp sink: images/s until the
-           last result is at the sink, and, at low load (one image at a time), the latency from the node's C-STORE
-           response to the result's arrival at the sink (p50/p99)
+           last result is at the sink, and, at low load (one image at a time, spaced by --latency-interval), per
+           image the latency from the node's record of the arrival to the result at the sink, and to the forward
+           recorded done (p50/p95/p99)
+  intake   the node's SCP intake alone during that run (its log: first to last C-STORE recorded): images/s
+  folder   the same number of files moved into the node's INPUT at once, processed and forwarded to a sink:
+           images/s of processing and forwarding without the SCP in front
   orthanc  storescu -> Orthanc with an auto-forward Lua script -> the same sink: images/s
 """
 import argparse
-import hashlib
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,12 +29,6 @@ import benchlib  # noqa: E402
 import dicomgen  # noqa: E402
 
 ENV = dict(os.environ, TCP_NODELAY="1")
-
-
-def derived_sop(original: str) -> str:
-    """The SOP Instance UID creni-node gives a result (common/uid.cpp, uid::derive)."""
-    digest = hashlib.sha256(f"creni-node/sop/{original}".encode()).digest()
-    return "2.25." + str(int.from_bytes(digest[:16], "big"))
 
 
 def sop_of(path: str) -> str:
@@ -82,36 +81,105 @@ def floor_rate(root, files):
     return len(files) / seconds
 
 
-def node_rate_and_latency(root, files, latency_files, share_association="none"):
-    sink_port = benchlib.free_port()
-    sink = StoreScp(os.path.join(root, "node-sink"), sink_port)
-    config = (f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n[[gateway]]\nid = \"1\"\n"
-              f"calling_ae_titles = [\"BENCH\"]\ndestinations = [\"sink\"]\n"
-              f"[[destination]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {sink_port}\nae_title = \"SINK\"\n"
-              f"share_association = \"{share_association}\"\n")
-    try:
-        with benchlib.Node(root, config) as node:
-            node.wait_for_port()
-            started = time.monotonic()
-            storescu(node.port, files, called="CRENI")
-            last = wait_for_count(sink.folder, len(files), 300)
-            rate = len(files) / (last - started)
-            rss_kib = benchlib.peak_rss_kib(node.process.pid)
+def node_config(sink_port, share_association):
+    return (f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n[[gateway]]\nid = \"1\"\n"
+            f"calling_ae_titles = [\"BENCH\"]\ndestinations = [\"sink\"]\n"
+            f"[[destination]]\nname = \"sink\"\nhost = \"127.0.0.1\"\nport = {sink_port}\nae_title = \"SINK\"\n"
+            f"share_association = \"{share_association}\"\n")
 
-            latencies = []
-            for path in latency_files:
-                expected = os.path.join(sink.folder, "CT." + derived_sop(sop_of(path)))
-                storescu(node.port, [path], called="CRENI")
-                acknowledged = time.time()
-                deadline = time.monotonic() + 30
-                while not os.path.exists(expected):
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("result not at the sink: " + expected)
-                    time.sleep(0.001)
-                latencies.append(max(0.0, os.stat(expected).st_mtime - acknowledged))
+
+def log_seconds(line):
+    """Seconds since midnight (UTC) of a node log line ("2026-12-03T08:04:56.046Z ...")."""
+    clock = line.split("T", 1)[1].split("Z", 1)[0]
+    hours, minutes, seconds = clock.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def intake_seconds(log_file, count):
+    """From the node's first to its `count`-th C-STORE recorded: how long the SCP intake alone took."""
+    with open(log_file) as f:
+        received = [log_seconds(line) for line in f if " received from scp " in line][:count]
+    return received[-1] - received[0] if len(received) == count else float("nan")
+
+
+@contextlib.contextmanager
+def node_with_sink(root, label, share_association):
+    """A node in root/node-<label> forwarding to a storescp sink in root/<label>-sink; both stopped on leaving."""
+    sink_port = benchlib.free_port()
+    sink = StoreScp(os.path.join(root, label + "-sink"), sink_port)
+    run_root = os.path.join(root, "node-" + label)
+    os.makedirs(run_root)
+    try:
+        with benchlib.Node(run_root, node_config(sink_port, share_association)) as node:
+            yield node, sink
     finally:
         sink.stop()
-    return rate, latencies, rss_kib
+
+
+def node_rate_and_latency(root, files, latency_files, share_association="none", latency_interval=0.2):
+    with node_with_sink(root, "scp", share_association) as (node, sink):
+        node.wait_for_port()
+        started = time.monotonic()
+        storescu(node.port, files, called="CRENI")
+        last = wait_for_count(sink.folder, len(files), 300)
+        rate = len(files) / (last - started)
+        rss_kib = benchlib.peak_rss_kib(node.process.pid)
+        latencies = low_load_latencies(node, sink, latency_files, latency_interval)
+    intake = intake_seconds(os.path.join(node.root, "node.log"), len(files))
+    return rate, latencies, rss_kib, len(files) / intake if intake > 0 else float("nan")
+
+
+def folder_door_rate(root, folder, count, share_association):
+    """Processing and forwarding alone: the same number of files moved into INPUT at once, until all are at the sink."""
+    with node_with_sink(root, "folder", share_association) as (node, sink):
+        node.wait_started()
+        gateway = os.path.join(node.root, "INPUT", "gateway_1")
+        os.makedirs(gateway, exist_ok=True)
+        started = time.monotonic()
+        os.rename(folder, os.path.join(gateway, "burst"))
+        last = wait_for_count(sink.folder, count, 300)
+    return count / (last - started)
+
+
+def arrivals_and_forwards(journal_file, sops):
+    """{source SOP: (arrival recorded, forward recorded done)} in seconds since the epoch, from the node's journal."""
+    db = sqlite3.connect(f"file:{journal_file}?mode=ro", uri=True)
+    try:
+        found = {}
+        for sop in sops:
+            row = db.execute("SELECT j.created_at_ms, f.updated_at_ms FROM jobs j JOIN forwards f ON f.job_id = j.id "
+                             "WHERE j.sop_instance_uid = ? AND f.state = 'done'", (sop,)).fetchone()
+            if row:
+                found[sop] = (row[0] / 1000.0, row[1] / 1000.0)
+        return found
+    finally:
+        db.close()
+
+
+def low_load_latencies(node, sink, latency_files, interval):
+    """Images sent one at a time, `interval` s apart; per image (arrival -> at the sink, arrival -> forward done).
+
+    The arrival time is the node's own record of the C-STORE (the journal row written just before its response);
+    the sink's file is watched while the sender runs, every millisecond.
+    """
+    seen = {}
+    for path in latency_files:
+        expected = os.path.join(sink.folder, "CT." + benchlib.derived_sop(sop_of(path)))
+        sender = subprocess.Popen(["storescu", "-aet", "BENCH", "-aec", "CRENI", "127.0.0.1", str(node.port), path],
+                                  env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(expected):
+            if time.monotonic() > deadline:
+                sender.kill()
+                raise RuntimeError("result not at the sink: " + expected)
+            time.sleep(0.001)
+        seen[sop_of(path)] = time.time()
+        if sender.wait() != 0:
+            raise RuntimeError("storescu failed for " + path)
+        time.sleep(interval)
+    time.sleep(0.5)  # the last outcome is recorded after the sink's answer
+    recorded = arrivals_and_forwards(os.path.join(node.root, "state", "journal.db"), list(seen))
+    return [(seen[sop] - arrived, done - arrived) for sop, (arrived, done) in recorded.items()]
 
 
 def orthanc_rate(root, files):
@@ -152,8 +220,11 @@ def main():
     parser.add_argument("--columns", type=int, default=512)
     parser.add_argument("--latency-images", type=int, default=30)
     parser.add_argument("--no-orthanc", action="store_true")
-    parser.add_argument("--share-association", choices=["none", "study"], default="none",
-                        help="the node's destination setting (default: none, one association per result)")
+    parser.add_argument("--share-association", choices=["none", "study"], default="study",
+                        help="the node's destination setting (default: study, like Orthanc, which keeps its "
+                             "associations open for DicomAssociationCloseDelay, 5 s by default)")
+    parser.add_argument("--latency-interval", type=float, default=0.2,
+                        help="seconds between two images in the low-load run (default 0.2)")
     args = parser.parse_args()
 
     with benchlib.TempRoot("e2e") as root:
@@ -161,19 +232,32 @@ def main():
                                      nested=False)
         singles = dicomgen.make_series(os.path.join(root, "single"), args.latency_images, args.rows, args.columns,
                                        run=2, nested=False)
+        os.sync()  # nothing left to write back from making the data: it would slow whichever run comes first
         floor = floor_rate(root, files)
-        node, latencies, rss_kib = node_rate_and_latency(root, files, singles, args.share_association)
+        node, latencies, rss_kib, intake = node_rate_and_latency(root, files, singles, args.share_association,
+                                                                 args.latency_interval)
+        dropped = os.path.join(root, "dropped")
+        dicomgen.make_series(dropped, args.images, args.rows, args.columns, run=3, nested=False)
+        os.sync()
+        folder = folder_door_rate(root, dropped, args.images, args.share_association)
         relay = None if args.no_orthanc else orthanc_rate(root, files)
 
     print(f"end to end, {args.images} slices {args.rows}x{args.columns} 16-bit, one storescu association, "
           f"workers={os.cpu_count()}, share_association={args.share_association}")
     print(f"  plain storescp (floor)        : {floor:8.1f} images/s")
     print(f"  creni-node in -> sink          : {node:8.1f} images/s  ({node / floor:.2f}x the floor)")
+    print(f"    of which the SCP intake alone: {intake:8.1f} images/s  (first to last C-STORE recorded)")
+    print(f"  creni-node folder door -> sink : {folder:8.1f} images/s  (processing and forwarding without the SCP)")
     if relay is not None:
-        print(f"  Orthanc auto-forward -> sink   : {relay:8.1f} images/s  (creni-node = {node / relay:.1f}x Orthanc)")
-    print(f"  latency, C-STORE response -> at the sink, one image at a time: "
-          f"p50 {benchlib.median(latencies) * 1000:.1f} ms, p99 {benchlib.percentile(latencies, 0.99) * 1000:.1f} ms "
-          f"over {len(latencies)} images")
+        print(f"  Orthanc auto-forward -> sink   : {relay:8.1f} images/s  (creni-node = {node / relay:.1f}x Orthanc; "
+              f"folder door -> sink = {folder / relay:.1f}x)")
+    at_sink = [a for a, _ in latencies]
+    done = [d for _, d in latencies]
+    print(f"  low load, one image every {args.latency_interval:.2f} s, {len(latencies)} images:")
+    print(f"    arrival recorded -> at the sink : p50 {benchlib.median(at_sink) * 1000:.1f} ms, "
+          f"p95 {benchlib.percentile(at_sink, 0.95) * 1000:.1f} ms, p99 {benchlib.percentile(at_sink, 0.99) * 1000:.1f} ms")
+    print(f"    arrival -> forward recorded done: p50 {benchlib.median(done) * 1000:.1f} ms, "
+          f"p95 {benchlib.percentile(done, 0.95) * 1000:.1f} ms, p99 {benchlib.percentile(done, 0.99) * 1000:.1f} ms")
     print(f"  peak RSS (node + workers): {rss_kib / 1024:.1f} MiB")
 
 

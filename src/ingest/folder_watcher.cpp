@@ -98,6 +98,9 @@ struct Candidate {
   Clock::time_point quiet_since;
   Clock::time_point not_before;
   bool evented = false;
+  // Renamed into place (IN_MOVED_TO of the file itself): a rename is atomic, so the file is complete the moment it
+  // appears. It is taken without a quiet window; the lease check still stops a writer that has it open.
+  bool moved_in = false;
 };
 
 }  // namespace
@@ -149,7 +152,7 @@ class FolderWatcher::WatchLoop {
     auto due = next_rescan;
     for (const auto& [path, candidate] : candidates_) {
       if (due <= now) break;  // something is due already: no need to look further
-      const auto window = std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
+      const auto window = quiet_window(candidate);
       auto ready_at = std::max(candidate.quiet_since + window, candidate.not_before);
       // A file open for writing waits for its close event (which wakes the poll), at the latest for the expiry.
       if (const auto open = open_for_write_.find(path); open != open_for_write_.end()) {
@@ -159,6 +162,12 @@ class FolderWatcher::WatchLoop {
     }
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
     return static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000));
+  }
+
+  // How long a candidate must stay unmodified before it is taken.
+  std::chrono::milliseconds quiet_window(const Candidate& candidate) const {
+    if (candidate.moved_in) return std::chrono::milliseconds(0);
+    return std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
   }
 
   bool gateway_wanted(const std::string& id) const {
@@ -292,7 +301,7 @@ class FolderWatcher::WatchLoop {
     }
   }
 
-  void consider(const std::filesystem::path& path, bool evented) {
+  void consider(const std::filesystem::path& path, bool evented, bool moved_in = false) {
     if (!is_candidate_input_name(path.filename().string())) {
       report_if_special_index(path);
       return;
@@ -323,8 +332,10 @@ class FolderWatcher::WatchLoop {
       candidate.gateway_id = gateway;
       candidate.stamp = stamp;
       candidate.quiet_since = Clock::now();
+      candidate.moved_in = false;  // changed since it was renamed in: written in place after all
     }
     candidate.evented = candidate.evented || evented;
+    candidate.moved_in = candidate.moved_in || moved_in;
   }
 
   void read_events() {
@@ -367,11 +378,12 @@ class FolderWatcher::WatchLoop {
       FileStamp stamp;
       const bool complete = stamp_of_file(key, stamp) && (stamp.is_symlink || stamp.is_extra_link);
       if (!complete || (event.mask & IN_MODIFY) != 0) open_for_write_[key] = Clock::now();
+      if (const auto known = candidates_.find(key); known != candidates_.end()) known->second.moved_in = false;
       consider(path, complete);
     }
     if ((event.mask & IN_CLOSE_WRITE) != 0 || (event.mask & IN_MOVED_TO) != 0) {
       open_for_write_.erase(key);
-      consider(path, true);
+      consider(path, true, (event.mask & IN_MOVED_TO) != 0);
     }
     if ((event.mask & (IN_DELETE | IN_MOVED_FROM)) != 0) {
       open_for_write_.erase(key);
@@ -396,7 +408,7 @@ class FolderWatcher::WatchLoop {
     for (auto it = candidates_.begin(); it != candidates_.end() && !stopping.load() && batch.size() < batch_limit_;) {
       const std::string& key = it->first;
       Candidate& candidate = it->second;
-      const auto window = std::chrono::milliseconds(candidate.evented ? options_.settle_ms : options_.stability_ms);
+      const auto window = quiet_window(candidate);
       if (now < candidate.not_before || now - candidate.quiet_since < window || still_being_written(key, now)) {
         ++it;
         continue;

@@ -83,51 +83,87 @@ Result<std::vector<Forward>> read_forwards(sqlite::Statement& statement) {
 }  // namespace
 
 Result<std::optional<ForwardTask>> Journal::claim_forward(const std::string& destination) {
-  const std::lock_guard lock(mutex_);
-  auto transaction = sqlite::Transaction::begin(connection_);
-  if (!transaction) return transaction.error();
-  const std::int64_t now = unix_time_ms();
-
-  // As for jobs (claim_next_in_transaction): a retry time set by a clock that has since gone back is due now.
-  auto statement = prepared(connection_,
-                            "SELECT f.id, f.job_id, j.gateway_id, j.output_path, j.result_sop_instance_uid, f.attempts "
-                            "FROM forwards f JOIN jobs j ON j.id = f.job_id "
-                            "WHERE f.destination = ? AND f.state = 'waiting' "
-                            "AND (f.next_attempt_at_ms IS NULL OR f.next_attempt_at_ms <= ?2 OR f.updated_at_ms > ?2) "
-                            "ORDER BY f.id LIMIT 1",
-                            destination, now);
-  if (!statement) return statement.error();
-  auto row = statement->step();
-  if (!row) return row.error();
-  if (!row.value()) return committed(*transaction, std::optional<ForwardTask>{});
-  ForwardTask task{statement->column_int64(0),
-                   statement->column_int64(1),
-                   statement->column_text(2),
-                   destination,
-                   std::filesystem::path(statement->column_text(3)),
-                   statement->column_text(4),
-                   static_cast<int>(statement->column_int64(5)) + 1};
-  statement->reset();
-
-  auto claimed = execute(connection_,
-                         "UPDATE forwards SET state = 'forwarding', attempts = attempts + 1, "
-                         "next_attempt_at_ms = NULL, updated_at_ms = ? WHERE id = ?",
-                         now, task.id);
+  auto claimed = claim_forwards(destination, 1);
   if (!claimed) return claimed.error();
-  if (Status refreshed = refresh_job_from_forwards(connection_, task.job_id); !refreshed) return refreshed.error();
-  return committed(*transaction, std::optional<ForwardTask>{std::move(task)});
+  if (claimed->empty()) return std::optional<ForwardTask>{};
+  return std::optional<ForwardTask>{std::move(claimed->front())};
+}
+
+Result<std::vector<ForwardTask>> Journal::claim_forwards(const std::string& destination, std::size_t limit) {
+  return record_forward_outcomes_and_claim({}, destination, limit);
 }
 
 Status Journal::record_forward_outcome(std::int64_t task_id, const ForwardOutcome& outcome,
                                        std::optional<std::int64_t> retry_at_ms) {
+  auto recorded = record_forward_outcomes_and_claim({ForwardResult{.task_id = task_id, .outcome = outcome,
+                                                                   .retry_at_ms = retry_at_ms}},
+                                                    "", 0);
+  if (!recorded) return recorded.error();
+  return {};
+}
+
+Result<std::vector<ForwardTask>> Journal::record_forward_outcomes_and_claim(const std::vector<ForwardResult>& results,
+                                                                           const std::string& destination,
+                                                                           std::size_t limit) {
   const std::lock_guard lock(mutex_);
-  if (outcome.state == ForwardState::waiting || outcome.state == ForwardState::forwarding) {
-    return make_error("invalid_transition", "a forward outcome must be done, forward_failed or forward_unknown, not " +
-                                                std::string(to_string(outcome.state)));
+  for (const ForwardResult& result : results) {
+    if (result.outcome.state == ForwardState::waiting || result.outcome.state == ForwardState::forwarding) {
+      return make_error("invalid_transition", "a forward outcome must be done, forward_failed or forward_unknown, not " +
+                                                  std::string(to_string(result.outcome.state)));
+    }
   }
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
+  for (const ForwardResult& result : results) {
+    if (Status recorded = record_forward_outcome_in_transaction(result); !recorded) return recorded.error();
+  }
+  auto claimed = claim_forwards_in_transaction(destination, limit);
+  if (!claimed) return claimed.error();
+  return committed(*transaction, std::move(claimed).value());
+}
 
+Result<std::vector<ForwardTask>> Journal::claim_forwards_in_transaction(const std::string& destination,
+                                                                       std::size_t limit) {
+  std::vector<ForwardTask> tasks;
+  if (limit == 0) return tasks;
+  const std::int64_t now = unix_time_ms();
+  // As for jobs (claim_next_in_transaction): a retry time set by a clock that has since gone back is due now.
+  auto statement = prepared(connection_,
+                            "SELECT f.id, f.job_id, j.gateway_id, j.output_path, j.result_sop_instance_uid, f.attempts, "
+                            "j.created_at_ms FROM forwards f JOIN jobs j ON j.id = f.job_id "
+                            "WHERE f.destination = ? AND f.state = 'waiting' "
+                            "AND (f.next_attempt_at_ms IS NULL OR f.next_attempt_at_ms <= ?2 OR f.updated_at_ms > ?2) "
+                            "ORDER BY f.id LIMIT ?",
+                            destination, now, static_cast<std::int64_t>(limit));
+  if (!statement) return statement.error();
+  while (true) {
+    auto row = statement->step();
+    if (!row) return row.error();
+    if (!row.value()) break;
+    tasks.push_back(ForwardTask{.id = statement->column_int64(0),
+                                .job_id = statement->column_int64(1),
+                                .gateway_id = statement->column_text(2),
+                                .destination = destination,
+                                .output_path = std::filesystem::path(statement->column_text(3)),
+                                .result_sop_instance_uid = statement->column_text(4),
+                                .attempts = static_cast<int>(statement->column_int64(5)) + 1,
+                                .job_created_at_ms = statement->column_int64(6)});
+  }
+  statement->reset();
+  for (const ForwardTask& task : tasks) {
+    auto claimed = execute(connection_,
+                           "UPDATE forwards SET state = 'forwarding', attempts = attempts + 1, "
+                           "next_attempt_at_ms = NULL, updated_at_ms = ? WHERE id = ?",
+                           now, task.id);
+    if (!claimed) return claimed.error();
+    if (Status refreshed = refresh_job_from_forwards(connection_, task.job_id); !refreshed) return refreshed.error();
+  }
+  return tasks;
+}
+
+Status Journal::record_forward_outcome_in_transaction(const ForwardResult& result) {
+  const std::int64_t task_id = result.task_id;
+  const ForwardOutcome& outcome = result.outcome;
   auto statement = prepared(connection_, "SELECT job_id, state FROM forwards WHERE id = ?", task_id);
   if (!statement) return statement.error();
   auto row = statement->step();
@@ -144,9 +180,9 @@ Status Journal::record_forward_outcome(std::int64_t task_id, const ForwardOutcom
   ForwardState next = outcome.state;
   std::optional<std::int64_t> next_attempt;
   // Only a clear failure is retried: after forward_unknown the peer may hold the image already.
-  if (outcome.state == ForwardState::forward_failed && retry_at_ms) {
+  if (outcome.state == ForwardState::forward_failed && result.retry_at_ms) {
     next = ForwardState::waiting;
-    next_attempt = retry_at_ms;
+    next_attempt = result.retry_at_ms;
   }
   auto updated = execute(connection_,
                          "UPDATE forwards SET state = ?, phase = ?, detail = ?, dimse_status = ?, "
@@ -154,8 +190,7 @@ Status Journal::record_forward_outcome(std::int64_t task_id, const ForwardOutcom
                          to_string(next), outcome.phase, outcome.detail, outcome.dimse_status, next_attempt, unix_time_ms(),
                          task_id);
   if (!updated) return updated.error();
-  if (Status refreshed = refresh_job_from_forwards(connection_, job_id); !refreshed) return refreshed;
-  return transaction->commit();
+  return refresh_job_from_forwards(connection_, job_id);
 }
 
 Result<std::vector<Forward>> Journal::forwards_of(std::int64_t job_id) {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "creni/common/clock.hpp"
 #include "creni/common/content_hash.hpp"
 #include "creni/common/directory.hpp"
@@ -70,7 +72,11 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
     }
     if (batch.empty()) return results;
 
-    auto recorded = journal_.record_arrivals(batch);
+    // A file of the folder door stays in INPUT until its result is recorded (synced), so its row needs no sync of
+    // its own; an arrival acknowledged to a sender (C-STORE) is synced before the answer.
+    const bool all_files = std::all_of(batch.begin(), batch.end(),
+                                       [](const journal::NewArrival& row) { return row.source == journal::Source::folder; });
+    auto recorded = all_files ? journal_.record_folder_arrivals(batch) : journal_.record_arrivals(batch);
     if (!recorded) {
       logger()->error("cannot record {} arrival(s): {}", batch.size(), recorded.error().describe());
       for (const std::size_t i : batch_index) {

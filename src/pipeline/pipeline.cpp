@@ -215,7 +215,8 @@ void Pipeline::supervise(int slot_index) {
         const std::lock_guard lock(mutex_);
         generation = wake_generation_;
       }
-      auto claimed = journal_.claim_next(options_.max_attempts);
+      // The claim is synced with the job's next record: no sync waits between an arrival and its worker.
+      auto claimed = journal_.claim_next_unsynced(options_.max_attempts);
       if (!claimed || !claimed.value().has_value()) {
         if (!claimed) logger()->error("cannot claim a job: {}", claimed.error().describe());
         std::unique_lock lock(mutex_);
@@ -246,7 +247,7 @@ void Pipeline::supervise(int slot_index) {
     } else if (in_flight && !stopping_.load()) {
       // The start of a run: claim the job after now, so that from here on one is always ready to go out the
       // moment the worker answers.
-      auto claimed = journal_.claim_next(options_.max_attempts);
+      auto claimed = journal_.claim_next_unsynced(options_.max_attempts);
       if (claimed) {
         next = std::move(claimed).value();
       } else {

@@ -605,6 +605,52 @@ TEST_F(ForwarderTest, shares_an_association_per_study_records_each_result_and_re
   EXPECT_EQ(pacs.store_requests_seen(), 3);
 }
 
+// Sends the first `successes` forwards, fails the rest (nothing went out); notes, at every send, how many forwards
+// the journal has claimed and not yet settled (the batch in flight).
+class CountingSender final : public PacsSender {
+ public:
+  CountingSender(journal::Journal& journal, std::vector<std::int64_t> jobs, int successes, std::vector<int>& in_flight)
+      : journal_(journal), jobs_(std::move(jobs)), successes_(successes), in_flight_(in_flight) {}
+  SendResult send_once(const std::filesystem::path&) override {
+    int claimed = 0;
+    for (const std::int64_t job : jobs_) {
+      for (const auto& forward : journal_.forwards_of(job).value()) claimed += forward.state == ForwardState::forwarding;
+    }
+    in_flight_.push_back(claimed);
+    if (static_cast<int>(in_flight_.size()) <= successes_) return {SendOutcome::sent, SendPhase::response, "stored", 0};
+    return {SendOutcome::failed, SendPhase::connect, "connection refused", -1};
+  }
+  SendResult echo() override { return {SendOutcome::sent, SendPhase::response, "echo", 0}; }
+
+ private:
+  journal::Journal& journal_;
+  const std::vector<std::int64_t> jobs_;
+  const int successes_;
+  std::vector<int>& in_flight_;
+};
+
+TEST_F(ForwarderTest, a_burst_is_claimed_in_growing_batches_and_after_a_failure_one_at_a_time_again) {
+  std::vector<std::int64_t> jobs;
+  for (int i = 0; i < 16; ++i) jobs.push_back(written_result("r" + std::to_string(i), {"pacs"}));
+  std::vector<int> in_flight;  // written by the lane's thread only, read after stop()
+  start({destination_at(harness::free_port())}, [&](const config::DestinationConfig&) {
+    return std::make_unique<CountingSender>(*journal_, jobs, 3, in_flight);
+  });
+  ASSERT_TRUE(forward_reaches(jobs.back(), ForwardState::forward_failed, 10s));
+  forwarder_->stop();
+  ASSERT_EQ(in_flight.size(), 16u);
+  // Batches of 1, 2, then 4: the journal had the whole batch claimed at each of its sends.
+  EXPECT_EQ(in_flight[0], 1);
+  EXPECT_EQ(in_flight[1], 2);
+  EXPECT_EQ(in_flight[3], 4);
+  // The batch of 4 met failures: from then on, one forward at a time.
+  for (std::size_t i = 7; i < in_flight.size(); ++i) EXPECT_EQ(in_flight[i], 1) << "send " << i;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(forward_of(jobs[i]).state, i < 3 ? ForwardState::done : ForwardState::forward_failed) << "job " << i;
+    EXPECT_EQ(forward_of(jobs[i]).attempts, 1);
+  }
+}
+
 TEST_F(ForwarderTest, records_forward_failed_once_and_never_retries_with_a_single_attempt) {
   const std::int64_t job = written_result("ct", {"pacs"});
   start({destination_at(harness::free_port())});

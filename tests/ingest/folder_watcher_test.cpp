@@ -74,6 +74,12 @@ class FolderWatcherTest : public ::testing::Test {
     return o;
   }
 
+  FolderWatcherOptions settling_for(int settle_ms) const {
+    FolderWatcherOptions o = options();
+    o.settle_ms = settle_ms;
+    return o;
+  }
+
   std::filesystem::path gateway(const std::string& id = "1") const { return dir_.path() / "INPUT" / ("gateway_" + id); }
 
   static void write(const std::filesystem::path& path, std::size_t bytes) {
@@ -143,6 +149,42 @@ TEST_F(FolderWatcherTest, a_temporary_file_renamed_into_place_is_taken_under_its
   std::this_thread::sleep_for(500ms);
   ASSERT_EQ(sink_.count(), 1u);
   EXPECT_EQ(sink_.seen()[0].arrival.path.filename(), "incoming");
+}
+
+TEST_F(FolderWatcherTest, a_file_renamed_in_is_taken_at_once_while_one_closed_in_place_waits_out_the_settle_window) {
+  FolderWatcher watcher(settling_for(3000), sink_);
+  ASSERT_TRUE(watcher.start().ok());
+  // A rename is atomic: the file is complete the moment it appears under its name.
+  write(gateway() / "staged.partial", 300);
+  const auto renamed_at = std::chrono::steady_clock::now();
+  std::filesystem::rename(gateway() / "staged.partial", gateway() / "renamed");
+  ASSERT_TRUE(harness::wait_until([&] { return sink_.count() == 1; }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - renamed_at, 1500ms);
+  EXPECT_EQ(sink_.seen()[0].arrival.path.filename(), "renamed");
+  // Written and closed in place: its writer may open it again, so it waits for the quiet window.
+  write(gateway() / "in-place", 300);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(sink_.count(), 1u);
+  ASSERT_TRUE(harness::wait_until([&] { return sink_.count() == 2; }, 5s));
+  EXPECT_EQ(sink_.seen()[1].arrival.path.filename(), "in-place");
+}
+
+TEST_F(FolderWatcherTest, a_file_renamed_in_and_written_again_is_held_back_until_that_writer_closes) {
+  FolderWatcher watcher(settling_for(3000), sink_);
+  ASSERT_TRUE(watcher.start().ok());
+  const auto path = gateway() / "reopened";
+  // Open for writing before the rename: the lease check must still see this writer once the name appears.
+  write(gateway() / "reopened.partial", 300);
+  const int fd = ::open((gateway() / "reopened.partial").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  std::filesystem::rename(gateway() / "reopened.partial", path);
+  const std::string more(700, 'y');
+  ASSERT_EQ(::write(fd, more.data(), more.size()), static_cast<ssize_t>(more.size()));
+  std::this_thread::sleep_for(1000ms);
+  EXPECT_EQ(sink_.count(), 0u);
+  ::close(fd);
+  ASSERT_TRUE(harness::wait_until([&] { return sink_.count() == 1; }, 10s));
+  EXPECT_EQ(sink_.seen()[0].size, 1000);
 }
 
 TEST_F(FolderWatcherTest, takes_files_that_were_there_before_it_started) {

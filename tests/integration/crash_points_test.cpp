@@ -129,6 +129,21 @@ TEST_F(ForwardCrashPoint, an_answer_lost_in_a_crash_ends_forward_unknown_with_on
   EXPECT_EQ(node_->count_in_state("forward_unknown"), 1);
 }
 
+TEST_F(ForwardCrashPoint, an_outcome_recorded_just_before_a_crash_stays_done_and_is_never_sent_again) {
+  ASSERT_TRUE(pacs_.wait_until_listening()) << pacs_.log();
+  node_ = std::make_unique<NodeUnderTest>(crashing_at("forward_recorded", marker_, forwarding_to(pacs_.port())));
+  ASSERT_TRUE(node_->start()) << node_->log();
+  drop_one(node_->input() / "gateway_1");
+  ASSERT_TRUE(node_->exited_within(60s)) << node_->log();
+  ASSERT_TRUE(std::filesystem::exists(marker_)) << "the node never reached the crash point";
+  ASSERT_TRUE(node_->start()) << node_->log();
+  ASSERT_TRUE(node_->wait_for_state("done", 1, 30s)) << node_->status_json() << node_->log();
+  std::this_thread::sleep_for(3s);  // several forwarder poll cycles: time enough for a wrong second send
+  EXPECT_EQ(pacs_.store_requests_seen(), 1) << pacs_.log();
+  EXPECT_EQ(node_->count_in_state("done"), 1);
+  EXPECT_EQ(node_->count_in_state("forward_unknown"), 0);
+}
+
 TEST_F(CrashPoint, a_worker_killed_before_its_rename_leaves_no_temporary_file_and_the_job_completes) {
   NodeUnderTest node(crashing_at("output_written_before_rename", marker_));
   ASSERT_TRUE(node.start()) << node.log();

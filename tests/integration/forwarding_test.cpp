@@ -5,6 +5,8 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -51,6 +53,61 @@ TEST(Forwarding, every_result_from_both_doors_reaches_orthanc_once_with_its_deri
   EXPECT_EQ(orthanc.receptions().size(), 4u) << "an image was sent more than once";
   EXPECT_NE(node.status_json().find("\"name\":\"pacs\",\"sent\":4,\"failed\":0,\"unknown\":0"), std::string::npos)
       << node.status_json();
+}
+
+TEST(Forwarding, a_burst_is_forwarded_in_batches_each_result_once_on_one_association) {
+  harness::TempDir pacs_dir;
+  peers::StoreScp pacs(pacs_dir.path(), harness::free_port());
+  ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
+  NodeUnderTest node(forwarding_to(pacs.port(), "PACS", 10, "share_association = \"study\"\n"));
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  ImageSpec slice;
+  slice.study_instance_uid = "1.2.826.0.1.3680043.2.1143.19.1";
+  std::filesystem::create_directories(staging / "study");
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(write_image(slice, staging / "study" / std::to_string(i)).ok());
+  std::filesystem::rename(staging / "study", node.input() / "gateway_1" / "study");
+  ASSERT_TRUE(node.wait_for_state("done", 20, 60s)) << node.status_json() << node.log();
+  std::this_thread::sleep_for(2s);  // forwarder poll cycles: time enough for a wrong second send
+  EXPECT_EQ(pacs.store_requests_seen(), 20) << pacs.log();
+  EXPECT_EQ(pacs.received_files().size(), 20u);
+  EXPECT_EQ(node.count_in_state("done"), 20);
+  EXPECT_LT(pacs.associations_acknowledged(), 20) << "no association was shared within the burst";
+}
+
+// The folder door's arrivals and the pipeline's claims commit without a sync of their own (synchronous=NORMAL for
+// those transactions only): the forward's claim after them must still be synced before anything goes out.
+TEST(Forwarding, the_claim_of_a_forward_is_synced_before_the_association_even_after_unsynced_commits) {
+  const std::string strace = harness::find_program("strace");
+  ASSERT_FALSE(strace.empty()) << "strace is not installed (scripts/install-deps.sh test installs it)";
+  harness::TempDir pacs_dir;
+  peers::StoreScp pacs(pacs_dir.path(), harness::free_port());
+  ASSERT_TRUE(pacs.wait_until_listening()) << pacs.log();
+  harness::TempDir trace_dir;
+  const auto trace = trace_dir.path() / "trace.txt";
+  NodeUnderTest::Settings settings = forwarding_to(pacs.port(), "PACS");
+  settings.launcher = {strace, "-f", "-y", "-e", "trace=fdatasync,fsync,connect", "-o", trace.string()};
+  NodeUnderTest node(settings);
+  ASSERT_TRUE(node.start()) << node.log();
+  drop_images(node.input() / "gateway_1", 1);
+  ASSERT_TRUE(node.wait_for_state("done", 1, 60s)) << node.status_json() << node.log();
+  node.stop();  // strace, which forked the node, ends with it and flushes the trace
+
+  // Per thread, in order: did the WAL get synced since the thread's last connect?
+  std::ifstream in(trace);
+  const std::string to_pacs = "htons(" + std::to_string(pacs.port()) + ")";
+  std::map<std::string, bool> wal_synced;
+  int connects = 0;
+  for (std::string line; std::getline(in, line);) {
+    const std::string thread = line.substr(0, line.find(' '));
+    if (line.find("sync(") != std::string::npos && line.find("journal.db-wal>") != std::string::npos) {
+      wal_synced[thread] = true;
+    } else if (line.find("connect(") != std::string::npos && line.find(to_pacs) != std::string::npos) {
+      ++connects;
+      EXPECT_TRUE(wal_synced[thread]) << "connected to the PACS before the claim was synced: " << line;
+    }
+  }
+  EXPECT_EQ(connects, 1);
 }
 
 TEST(Forwarding, nothing_listening_is_a_recorded_forward_failed_and_never_retried_by_default) {

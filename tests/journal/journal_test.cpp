@@ -355,6 +355,75 @@ TEST_F(Journal, a_job_with_destinations_follows_its_forwards_to_done) {
   EXPECT_EQ(job(id).state, JobState::done);
 }
 
+TEST_F(Journal, a_burst_of_forwards_is_claimed_oldest_first_up_to_the_limit_each_with_its_attempt_counted) {
+  const std::int64_t a = written_job("a", {"pacs"});
+  const std::int64_t b = written_job("b", {"pacs"});
+  const std::int64_t c = written_job("c", {"pacs"});
+  auto claimed = journal_->claim_forwards("pacs", 2);
+  ASSERT_TRUE(claimed.ok()) << claimed.error().describe();
+  ASSERT_EQ(claimed->size(), 2U);
+  EXPECT_EQ((*claimed)[0].job_id, a);
+  EXPECT_EQ((*claimed)[1].job_id, b);
+  for (const ForwardTask& task : *claimed) {
+    EXPECT_EQ(task.attempts, 1);
+    EXPECT_EQ(task.job_created_at_ms, job(task.job_id).created_at_ms);
+    EXPECT_EQ(only_forward_of(task.job_id).state, ForwardState::forwarding);
+    EXPECT_EQ(job(task.job_id).state, JobState::forwarding);
+  }
+  EXPECT_EQ(only_forward_of(c).state, ForwardState::waiting);
+  EXPECT_EQ(journal_->claim_forwards("archive", 8)->size(), 0U);
+}
+
+TEST_F(Journal, outcomes_of_a_batch_are_recorded_in_the_commit_that_claims_the_next) {
+  const std::int64_t a = written_job("a", {"pacs"});
+  const std::int64_t b = written_job("b", {"pacs"});
+  const std::int64_t c = written_job("c", {"pacs"});
+  const auto first = journal_->claim_forwards("pacs", 2).value();
+  ASSERT_EQ(first.size(), 2U);
+  auto next = journal_->record_forward_outcomes_and_claim(
+      {ForwardResult{.task_id = first[0].id, .outcome = kSent},
+       ForwardResult{.task_id = first[1].id, .outcome = kRefused, .retry_at_ms = epoch_ms() + kOneHourMs}},
+      "pacs", 8);
+  ASSERT_TRUE(next.ok()) << next.error().describe();
+  EXPECT_EQ(job(a).state, JobState::done);
+  EXPECT_EQ(only_forward_of(b).state, ForwardState::waiting);  // retried in an hour: not claimed now
+  ASSERT_EQ(next->size(), 1U);
+  EXPECT_EQ(next->front().job_id, c);
+  EXPECT_EQ(only_forward_of(c).state, ForwardState::forwarding);
+
+  // One outcome that cannot be recorded (c's forward recorded twice) leaves everything as it was.
+  const std::int64_t d = written_job("d", {"pacs"});
+  auto refused = journal_->record_forward_outcomes_and_claim(
+      {ForwardResult{.task_id = next->front().id, .outcome = kSent},
+       ForwardResult{.task_id = next->front().id, .outcome = kSent}},
+      "pacs", 8);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "invalid_transition");
+  EXPECT_EQ(only_forward_of(c).state, ForwardState::forwarding);
+  EXPECT_EQ(only_forward_of(d).state, ForwardState::waiting);
+}
+
+TEST_F(Journal, folder_arrivals_recorded_without_a_sync_are_decided_and_kept_like_any_other) {
+  auto recorded = journal_->record_folder_arrivals(
+      {arrival("a", "1.2.1", "hash-a"), arrival("b", "1.2.2", "hash-b"), arrival("a", "1.2.1", "hash-a"),
+       arrival("c", "1.2.2", "hash-other")});
+  ASSERT_TRUE(recorded.ok()) << recorded.error().describe();
+  ASSERT_EQ(recorded->size(), 4U);
+  EXPECT_EQ((*recorded)[0].outcome, ArrivalOutcome::created);
+  EXPECT_EQ((*recorded)[1].outcome, ArrivalOutcome::created);
+  EXPECT_EQ((*recorded)[2].outcome, ArrivalOutcome::same_file);
+  EXPECT_EQ((*recorded)[3].outcome, ArrivalOutcome::conflict);
+  auto claimed = journal_->claim_next_unsynced(2);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_EQ((*claimed)->id, (*recorded)[0].job_id);
+  EXPECT_EQ((*claimed)->attempts, 1);
+  // Like a node killed here: the rows are in the log, and the next connection sees them.
+  reopen();
+  EXPECT_EQ(job((*recorded)[0].job_id).state, JobState::processing);
+  EXPECT_EQ(job((*recorded)[1].job_id).state, JobState::received);
+  EXPECT_EQ(job((*recorded)[3].job_id).state, JobState::rejected);
+}
+
 TEST_F(Journal, one_unknown_forward_makes_the_job_forward_unknown) {
   const std::int64_t id = written_job("a", {"pacs", "archive"});
   const ForwardTask to_pacs = claim_forward("pacs");

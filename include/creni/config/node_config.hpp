@@ -86,8 +86,9 @@ struct InputConfig {
   bool enabled = true;                   ///< enabled
   int stability_ms = 1000;               ///< stability_ms: a file found by scanning (no close event seen) is taken
                                          ///< once it has not been modified for this long
-  int settle_ms = 20;                    ///< settle_ms: a file closed after writing or moved in is taken once it has
-                                         ///< not been modified for this long (a writer that reopens it resets it)
+  int settle_ms = 20;                    ///< settle_ms: a file closed after writing in place is taken once it has
+                                         ///< not been modified for this long (a writer that reopens it resets it);
+                                         ///< a file renamed into place is taken at once
   int rescan_interval_s = 30;            ///< rescan_interval_s: full rescan for missed events
   InputDisposition after_processing = InputDisposition::keep;  ///< after_processing: "keep", "delete", "archive"
   bool discover_gateways = true;         ///< discover_gateways: watch every INPUT/gateway_<id>/ even if not configured

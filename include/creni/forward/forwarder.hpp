@@ -32,12 +32,15 @@ struct RetryPolicy {
 
 /// Forwards written results to their PACS destinations: one named thread per destination ("forward-<name>", at
 /// most 15 characters shown by the OS), so a slow or dead PACS only ever blocks its own queue. Each thread loops:
-/// `journal.claim_forward(name)` (recorded `forwarding`, attempt counted, before anything goes out), one
-/// `send_once` of the task's output file, then `journal.record_forward_outcome` with a retry time only for a
-/// `failed` attempt while attempts remain (RetryPolicy with +-20 % jitter). `unknown` is never retried. With
+/// `journal.claim_forwards(name, n)` (recorded `forwarding`, attempt counted, before anything goes out), one
+/// `send_once` per task's output file, then the outcomes (a retry time only for a `failed` attempt while attempts
+/// remain: RetryPolicy with +-20 % jitter) recorded in the commit that claims the next batch
+/// (`record_forward_outcomes_and_claim`). n starts at 1 and doubles up to 8 while forwards keep being sent (back to
+/// 1 after any forward that was not), so a burst shares one journal sync per batch and a lone result waits for one
+/// claim only. `unknown` is never retried. With
 /// nothing due, the thread sleeps until wake() or the poll interval (so retries fall due without a wake-up).
 /// Each forward is logged once: gw, job, sop, destination, outcome, phase, status, attempt and milliseconds.
-/// If recording an outcome fails (after 3 tries) the forward stays `forwarding`; Journal::recover() turns it into
+/// If recording outcomes fails (after 3 tries) those forwards stay `forwarding`; Journal::recover() turns them into
 /// `forward_unknown` at the next start, so it is never silently re-sent. An exception in a round is logged and
 /// costs one poll interval; it never ends the thread.
 /// Thread-safety: start(), stop() and wake() may be called from any thread; the journal must outlive the

@@ -20,7 +20,7 @@ struct FolderWatcherOptions {
   std::filesystem::path input_root;           ///< INPUT: gateways live in <input_root>/gateway_<id>/
   std::vector<std::string> gateway_ids;       ///< configured gateways (their folders are created)
   bool discover_gateways = true;              ///< also take gateway_<id>/ folders not listed above
-  int settle_ms = 20;                         ///< quiet time after a close-after-write or move-in event
+  int settle_ms = 20;                         ///< quiet time after a close-after-write (none after a move-in)
   int stability_ms = 1000;                    ///< quiet time for files found by scanning only
   int rescan_interval_s = 30;                 ///< full rescan period (missed events, no inotify)
   std::shared_ptr<OwnInputFiles> own_files;   ///< files the node placed here itself: not handed over; may be null

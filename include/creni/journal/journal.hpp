@@ -86,6 +86,7 @@ struct ForwardTask {
   std::filesystem::path output_path;
   std::string result_sop_instance_uid;
   int attempts;  ///< including this one
+  std::int64_t job_created_at_ms = 0;  ///< when the job's arrival was recorded (for the time to forwarded)
 };
 
 /// Where one forward (one job to one destination) is.
@@ -101,6 +102,13 @@ struct ForwardOutcome {
   std::string phase;      ///< where it ended ("associate", "store", "release", ...)
   std::string detail;
   int dimse_status = -1;  ///< the peer's DIMSE status, -1 when none was received
+};
+
+/// How one claimed forward ended, to be recorded (Journal::record_forward_outcomes_and_claim).
+struct ForwardResult {
+  std::int64_t task_id = 0;
+  ForwardOutcome outcome;
+  std::optional<std::int64_t> retry_at_ms;  ///< for forward_failed only: when to try again
 };
 
 /// A row of `forwards`, for inspection (Journal::forwards_of).
@@ -195,6 +203,19 @@ class Journal {
   /// <last detail>") and the next one is taken. nullopt when nothing is waiting.
   [[nodiscard]] Result<std::optional<Job>> claim_next(int max_attempts);
 
+  // Commits whose sync waits for the next synced commit (synchronous=NORMAL for that one transaction): written to
+  // the WAL, so they survive a crash or SIGKILL of the node (the page cache keeps them), and made durable against a
+  // power cut by the next commit that syncs (every other function here, e.g. mark_written, which follows both of
+  // these before anything is given up). Only for records whose loss in a power cut loses nothing.
+
+  /// record_arrivals for files of the folder door, without a sync of its own. A folder arrival is not acknowledged
+  /// to anyone and its file stays in INPUT until its result is recorded (synced); if a power cut takes the row, the
+  /// start-up rescan finds the file again.
+  [[nodiscard]] Result<std::vector<RecordedArrival>> record_folder_arrivals(const std::vector<NewArrival>& arrivals);
+  /// claim_next without a sync of its own: the claim is durable with the job's next record (written, returned,
+  /// rejected). A power cut can only lose the count of an attempt that was still running: the job runs again.
+  [[nodiscard]] Result<std::optional<Job>> claim_next_unsynced(int max_attempts);
+
   /// `processing` -> `received` after a failed attempt that may succeed later (worker crash, timeout).
   [[nodiscard]] Status return_to_received(std::int64_t job_id, const std::string& reason, const std::string& detail);
 
@@ -238,6 +259,16 @@ class Journal {
   /// ignored for it.
   [[nodiscard]] Status record_forward_outcome(std::int64_t task_id, const ForwardOutcome& outcome,
                                               std::optional<std::int64_t> retry_at_ms = std::nullopt);
+
+  /// Like claim_forward for up to `limit` due forwards at once (oldest first), in one commit: a burst to one
+  /// destination pays one sync for many claims. Each is `forwarding` with its attempt counted before it returns.
+  [[nodiscard]] Result<std::vector<ForwardTask>> claim_forwards(const std::string& destination, std::size_t limit);
+
+  /// Records the outcomes of claimed forwards (as record_forward_outcome, each) and claims up to `limit` due
+  /// forwards to `destination` (as claim_forwards; none with `limit` 0), all in one commit: nothing is recorded or
+  /// claimed unless everything is. Errors as record_forward_outcome's.
+  [[nodiscard]] Result<std::vector<ForwardTask>> record_forward_outcomes_and_claim(
+      const std::vector<ForwardResult>& results, const std::string& destination, std::size_t limit);
 
   /// The job, or nullopt when there is none with this id.
   [[nodiscard]] Result<std::optional<Job>> find_job(std::int64_t job_id);
@@ -329,6 +360,8 @@ class Journal {
   Status add_to_series(std::int64_t job_id, const SeriesMember& member);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
   Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
+  // record_arrivals' transaction, with mutex_ locked.
+  Result<std::vector<RecordedArrival>> record_arrivals_locked(const std::vector<NewArrival>& arrivals);
   Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
   // processing -> received; with `deferred_by`, the attempt is given back and the job waits that long.
   Status requeue(std::int64_t job_id, const std::string& reason, const std::string& detail,
@@ -336,6 +369,8 @@ class Journal {
   // Runs `sql` (parameters: now, job id) for every job in one transaction, after checking that all exist.
   Result<int> update_each_job(const std::vector<std::int64_t>& job_ids, std::string_view sql, std::string_view what,
                               const std::function<Status(std::int64_t)>& after_each);
+  Result<std::vector<ForwardTask>> claim_forwards_in_transaction(const std::string& destination, std::size_t limit);
+  Status record_forward_outcome_in_transaction(const ForwardResult& result);
   Status mark_written_in_transaction(std::int64_t job_id, const std::filesystem::path& output,
                                      const std::string& result_sop_instance_uid,
                                      const std::vector<std::string>& destinations,
