@@ -202,6 +202,7 @@ SweepReport Sweeper::sweep_once() {
 
   RetentionStats published;
   published.areas = measure_areas(config_);
+  published.areas.measured_ms = unix_time_ms();
   if (auto rows = queries_->rows()) {
     published.areas.journal_jobs = rows->jobs;
     published.areas.journal_forwards = rows->forwards;
