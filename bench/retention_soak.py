@@ -20,7 +20,6 @@ Pass:
 Run through soak.py: bench/soak.py retention [--images 20000] [--rate 20] [--sample-seconds 60]
 """
 import calendar
-import datetime
 import json
 import os
 import re
@@ -135,21 +134,6 @@ class Sampler:
         self.thread.join()
 
 
-def store_latencies(text):
-    """(unix time of the response, seconds) per C-STORE in storescu's INFO log (local time stamps)."""
-    stamp = re.compile(r"^(?:[DI]: )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)")
-    sent_at, out = None, []
-    for line in text.splitlines():
-        match = stamp.match(line)
-        when = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f") if match else None
-        if "Sending Store Request" in line and when:
-            sent_at = when
-        elif "Received Store Response" in line and when and sent_at:
-            out.append((when.timestamp(), (when - sent_at).total_seconds()))
-            sent_at = None
-    return out
-
-
 def first_removing_sweep(log_path):
     """Unix time of the first 'retention sweep: removed N result(s)' line with N > 0 (None before)."""
     with open(log_path) as f:
@@ -222,7 +206,7 @@ calling_ae_titles = ["SOAK"]
                                                 env=scp_ingest.NODELAY, stdout=subprocess.PIPE,
                                                 stderr=subprocess.STDOUT, text=True)
                         refused += 0 if result.returncode == 0 else scp_n
-                        latencies += store_latencies(result.stdout)
+                        latencies += scp_ingest.timed_latencies_from_log(result.stdout)
                     sent += n
                     time.sleep(max(0.0, 1.0 - (time.monotonic() - step_started)))
                 deadline = time.monotonic() + 600

@@ -3,12 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include "exposition_lines.hpp"
+
 namespace creni::metrics {
 namespace {
-
-bool has_line(const std::string& text, const std::string& line) {
-  return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
-}
 
 TEST(MetricsRegistry, retention_has_no_sample_before_the_first_sweep) {
   Registry registry;
