@@ -125,6 +125,10 @@ int run_cli(int argc, char** argv) {
   CLI::App* canonical = cli.add_subcommand("canonical-hash", "Internal: the canonical content identity of a file");
   canonical->group("");  // started by `run` as a contained process when an instance arrives again with other bytes
   canonical->add_option("FILE", canonical_file)->required();
+  std::vector<std::string> series_infer_paths;
+  CLI::App* series_infer = cli.add_subcommand("series-infer", "Internal: the series step \"infer\" on one series");
+  series_infer->group("");  // started by `run` as a contained process for each series (and once at start, to check)
+  series_infer->add_option("PATHS", series_infer_paths, "SETTINGS [INSTANCES SERIES.json RESULT.json]")->required();
 
   try {
     cli.parse(argc, argv);
@@ -144,6 +148,7 @@ int run_cli(int argc, char** argv) {
   if (run->parsed()) return command_run(common, run_options);
   if (worker->parsed()) return command_worker(common);
   if (canonical->parsed()) return command_canonical_hash(canonical_file);
+  if (series_infer->parsed()) return command_series_infer(series_infer_paths);
   if (status->parsed()) return command_status(common, status_options);
   if (reprocess->parsed()) return command_change_jobs(common, selection, JobChange::reprocess);
   if (discard->parsed()) return command_change_jobs(common, selection, JobChange::discard);
