@@ -50,8 +50,9 @@ def send(port, files, senders, env, called):
     return len(files) / elapsed, latencies_from_log(first_output)
 
 
-def latencies_from_log(text):
-    """Seconds between each 'Sending Store Request' and the next 'Received Store Response' in storescu's INFO log (DEBUG would dump every command and slow the sender itself)."""
+def timed_latencies_from_log(text):
+    """(unix time of the response, seconds) between each 'Sending Store Request' and the next 'Received Store
+    Response' in storescu's INFO log (local time stamps; DEBUG would dump every command and slow the sender)."""
     stamp = re.compile(r"^(?:[DI]: )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)")
     sent_at = None
     latencies = []
@@ -61,9 +62,14 @@ def latencies_from_log(text):
         if "Sending Store Request" in line and when:
             sent_at = when
         elif "Received Store Response" in line and when and sent_at:
-            latencies.append((when - sent_at).total_seconds())
+            latencies.append((when.timestamp(), (when - sent_at).total_seconds()))
             sent_at = None
     return latencies
+
+
+def latencies_from_log(text):
+    """Seconds of each C-STORE in storescu's INFO log."""
+    return [seconds for _, seconds in timed_latencies_from_log(text)]
 
 
 def storescp_run(root, label, files, senders, env):

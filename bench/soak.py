@@ -4,7 +4,7 @@
 Usage: bench/soak.py associations [--count 10000]        L3: sequential C-ECHO associations
        bench/soak.py parallel [--senders 20] [--images 500]  L1: parallel storescu senders, distinct instances
        bench/soak.py large [--megabytes 1000] [--rate 50mbit]  L4: one large multi-frame instance, throttled link
-       bench/soak.py retention [--images 20000] [--rate 20] [--sample-seconds 60]  months of retention, compressed
+       bench/soak.py retention [--images 20000] [--rate 20] [--sample-seconds 60] [--data FILE]  months of retention, compressed
 
 associations: every 1,000 associations, samples the node's RSS, thread count and open descriptors; reports the
 drift after warm-up (the bar is 5 %) and the associations/s.
@@ -151,9 +151,10 @@ def main():
     retention.add_argument("--images", type=int, default=20000)
     retention.add_argument("--rate", type=int, default=20, help="images per second, half through each door")
     retention.add_argument("--sample-seconds", type=int, default=60)
+    retention.add_argument("--data", help="also write the raw samples, sweeps and latencies to this JSON file")
     args = parser.parse_args()
     if args.run == "retention":
-        return retention_soak.run(args.images, args.rate, args.sample_seconds)
+        return retention_soak.run(args.images, args.rate, args.sample_seconds, args.data)
     if args.run == "associations":
         return associations(args.count)
     if args.run == "large":

@@ -33,6 +33,8 @@
 #include "contained_identity.hpp"
 #include "journal_watch.hpp"
 #include "creni/series/series_tracker.hpp"
+#include "creni/metrics/retention_metrics.hpp"
+#include "creni/retention/capacity_check.hpp"
 #include "creni/retention/sweeper.hpp"
 
 namespace creni::app {
@@ -277,6 +279,8 @@ Status Node::start() {
     if (Status started = parts->scp->start(); !started) return started;
   }
 
+  // Caps that the watermark would pre-empt are a configuration mistake worth a warning, not a refusal to start.
+  for (const auto& warning : retention::capacity_warnings(config_)) logger()->warn("{}", warning);
   // Last to start, first to stop: the sweeper only ever removes what is finished.
   auto sweeper = retention::Sweeper::open(config_);
   if (!sweeper) return sweeper.error();
@@ -309,6 +313,8 @@ Status Node::start() {
   };
   parts->status = std::make_unique<StatusPublisher>(config_.state_dir / "node-status.json", snapshot);
   parts->registry->add_collector([running, config = config_] { return node_families(config, running->scp.get()); });
+  parts->registry->add_collector(
+      [running] { return metrics::retention_families(running->sweeper->stats(), unix_time_ms()); });
 
   if (config_.http.enabled) {
     auto address = config::parse_listen_address(config_.http.listen);

@@ -1,5 +1,8 @@
 #include "retention_status.hpp"
 
+#include <optional>
+
+#include "creni/common/clock.hpp"
 #include "creni/retention/area_usage.hpp"
 
 namespace creni::app {
@@ -17,13 +20,38 @@ std::string megabytes(std::int64_t bytes) {
   return std::to_string(bytes / 1'000'000) + "." + std::to_string(bytes % 1'000'000 / 100'000) + " MB";
 }
 
+// The area figures status shows: the ones the sweeper published at the end of its last sweep when there are any
+// (walking a large OUTPUT at every `status` would cost more than the sweeper's walk it repeats), else measured now.
+struct ShownAreas {
+  retention::AreaFigures areas;
+  bool from_sweeper = false;
+  std::int64_t age_s = 0;  // since they were measured
+};
+
+ShownAreas shown_areas(const config::NodeConfig& config, const std::optional<retention::RetentionStats>& published) {
+  if (published && published->sweeps > 0 && published->areas.measured_ms > 0) {
+    const std::int64_t age_ms = unix_time_ms() - published->areas.measured_ms;
+    return ShownAreas{.areas = published->areas, .from_sweeper = true, .age_s = age_ms > 0 ? age_ms / 1000 : 0};
+  }
+  return ShownAreas{.areas = retention::measure_areas(config), .from_sweeper = false, .age_s = 0};
+}
+
+std::optional<retention::RetentionStats> published_stats(const config::NodeConfig& config) {
+  return retention::read_retention_stats(config.state_dir / "retention-status.json");
+}
+
 }  // namespace
 
 void print_retention_text(std::ostream& out, const config::NodeConfig& config) {
-  const auto areas = retention::measure_areas(config);
-  out << "disk:\n";
+  const auto published = published_stats(config);
+  const auto shown = shown_areas(config, published);
+  if (shown.from_sweeper) {
+    out << "disk (measured by the last retention sweep, " << config::format_duration(shown.age_s) << " ago):\n";
+  } else {
+    out << "disk (measured now, no retention sweep published yet):\n";
+  }
   for (const auto& [name, member] : kAreas) {
-    const auto& usage = areas.*member;
+    const auto& usage = shown.areas.*member;
     out << "  " << name << "  " << megabytes(usage.bytes) << " in " << usage.files << " file(s)\n";
   }
   const auto& limits = config.retention.limits;
@@ -33,7 +61,6 @@ void print_retention_text(std::ostream& out, const config::NodeConfig& config) {
       << config::format_duration(config.retention.journal_max_age_s) << ", sweep every "
       << config::format_duration(config.retention.sweep_interval_s)
       << (limits.delete_unforwarded ? ", deletes undelivered results" : ", keeps undelivered results") << "\n";
-  const auto published = retention::read_retention_stats(config.state_dir / "retention-status.json");
   if (!published || published->sweeps == 0) {
     out << "  last sweep: none yet\n";
     return;
@@ -50,14 +77,16 @@ void print_retention_text(std::ostream& out, const config::NodeConfig& config) {
 }
 
 nlohmann::ordered_json retention_document(const config::NodeConfig& config) {
-  const auto areas = retention::measure_areas(config);
+  const auto published = published_stats(config);
+  const auto shown = shown_areas(config, published);
   nlohmann::ordered_json measured = nlohmann::ordered_json::object();
   for (const auto& [name, member] : kAreas) {
-    const auto& usage = areas.*member;
+    const auto& usage = shown.areas.*member;
     measured[name] = {{"bytes", usage.bytes}, {"files", usage.files}};
   }
-  const auto published = retention::read_retention_stats(config.state_dir / "retention-status.json");
   return {{"areas", measured},
+          {"areas_measured_by", shown.from_sweeper ? "sweeper" : "status"},
+          {"areas_age_s", shown.age_s},
           {"sweeper", published ? nlohmann::ordered_json(retention::to_document(*published))
                                 : nlohmann::ordered_json(nullptr)}};
 }

@@ -214,6 +214,15 @@ Result<std::int64_t> RetentionQueries::reclaim_space(int max_pages) {
   return std::min<std::int64_t>(before, max_pages);
 }
 
+Result<std::int64_t> RetentionQueries::checkpoint() {
+  const std::lock_guard lock(mutex_);
+  auto statement = prepared(connection_, "PRAGMA wal_checkpoint(PASSIVE)");
+  if (!statement) return statement.error();
+  auto row = statement->step();
+  if (!row) return row.error();
+  return row.value() ? statement->column_int64(2) : std::int64_t{0};  // busy, frames in the log, frames copied
+}
+
 Result<JournalRows> RetentionQueries::rows() {
   const std::lock_guard lock(mutex_);
   auto statement = prepared(connection_, "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM forwards)");

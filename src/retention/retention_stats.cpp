@@ -64,6 +64,7 @@ nlohmann::json to_document(const RetentionStats& stats) {
   }
   areas["journal_jobs"] = stats.areas.journal_jobs;
   areas["journal_forwards"] = stats.areas.journal_forwards;
+  areas["measured_ms"] = stats.areas.measured_ms;
   return {{"sweeps", stats.sweeps},
           {"areas", areas},
           {"last_sweep", report_json(stats.last_sweep)},
@@ -100,6 +101,8 @@ std::optional<RetentionStats> read_retention_stats(const std::filesystem::path& 
   }
   stats.areas.journal_jobs = number("journal_jobs").value_or(0);
   stats.areas.journal_forwards = number("journal_forwards").value_or(0);
+  // A file from before measured_ms: the areas were measured when that sweep ended.
+  stats.areas.measured_ms = number("measured_ms").value_or(last->started_ms + last->duration_ms);
   stats.last_sweep = *last;
   stats.totals = *totals;
   return stats;

@@ -25,6 +25,7 @@ constexpr auto kPressureCheck = std::chrono::seconds(5);
 constexpr auto kFirstSweepDelay = std::chrono::seconds(60);
 constexpr std::int64_t kEmptyFolderGraceMs = 10 * 60 * 1000;     // a folder just made may be about to get a file
 constexpr int kVacuumPages = 2000;                               // per sweep: 8 MB with 4 KiB pages
+constexpr int kVacuumStep = 200;                                 // per transaction
 
 // ioprio_set(2): glibc has no wrapper. "who" 0 with IOPRIO_WHO_PROCESS is the calling thread.
 constexpr int kIoprioWhoProcess = 1;
@@ -132,6 +133,24 @@ bool Sweeper::pace() {
   return !wake_.wait_for(lock, kBatchPause, [this] { return stopping_; });
 }
 
+void Sweeper::reclaim_journal_space(SweepReport& report) {
+  // Small steps: each is a write transaction that holds the journal's lock (and ends with an fsync) while it runs.
+  while (report.pages_reclaimed < kVacuumPages) {
+    auto reclaimed = queries_->reclaim_space(std::min<int>(kVacuumStep, kVacuumPages - static_cast<int>(report.pages_reclaimed)));
+    if (!reclaimed) {
+      logger()->warn("cannot reclaim journal space: {}", reclaimed.error().describe());
+      ++report.errors;
+      break;
+    }
+    report.pages_reclaimed += reclaimed.value();
+    if (reclaimed.value() < kVacuumStep || !pace()) break;
+  }
+  // The sweep's own pages go from the log to the database here, at idle priority, not in an arrival's commit.
+  if (auto copied = queries_->checkpoint(); !copied) {
+    logger()->debug("cannot checkpoint the journal: {}", copied.error().describe());
+  }
+}
+
 bool Sweeper::disk_pressure() const {
   const std::uint64_t near = config_.min_free_mb * 2;
   return fs::free_megabytes(config_.output_dir) < near || fs::free_megabytes(config_.state_dir) < near;
@@ -191,17 +210,12 @@ SweepReport Sweeper::sweep_once() {
     remove_empty_folders(config_.output_dir / folder, report.started_ms, kEmptyFolderGraceMs);
   }
   prune_journal(*queries_, config_, report.started_ms, pace, report);
-  auto reclaimed = queries_->reclaim_space(kVacuumPages);
-  if (reclaimed) {
-    report.pages_reclaimed = reclaimed.value();
-  } else {
-    logger()->warn("cannot reclaim journal space: {}", reclaimed.error().describe());
-    ++report.errors;
-  }
+  reclaim_journal_space(report);
   report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
 
   RetentionStats published;
   published.areas = measure_areas(config_);
+  published.areas.measured_ms = unix_time_ms();
   if (auto rows = queries_->rows()) {
     published.areas.journal_jobs = rows->jobs;
     published.areas.journal_forwards = rows->forwards;

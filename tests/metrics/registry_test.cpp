@@ -8,13 +8,10 @@
 #include "creni/metrics/forward_metrics.hpp"
 #include "creni/metrics/pipeline_metrics.hpp"
 #include "creni/metrics/scp_metrics.hpp"
+#include "exposition_lines.hpp"
 
 namespace creni::metrics {
 namespace {
-
-bool has_line(const std::string& text, const std::string& line) {
-  return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
-}
 
 TEST(MetricsRegistry, handles_count_with_their_labels_in_the_text_format) {
   Registry registry;

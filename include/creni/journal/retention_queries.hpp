@@ -94,6 +94,12 @@ class RetentionQueries {
   /// Gives up to `max_pages` free pages back to the file system (PRAGMA incremental_vacuum). Returns how many.
   [[nodiscard]] Result<std::int64_t> reclaim_space(int max_pages);
 
+  /// Copies what the write-ahead log holds into the database without waiting for (or blocking) any writer
+  /// (PRAGMA wal_checkpoint(PASSIVE)), so that the next commit of an arrival does not find the log above
+  /// SQLite's auto-checkpoint threshold and copy the sweeper's pages itself, in the C-STORE's time. Returns the
+  /// frames copied.
+  [[nodiscard]] Result<std::int64_t> checkpoint();
+
   /// Rows in jobs and forwards.
   [[nodiscard]] Result<JournalRows> rows();
 

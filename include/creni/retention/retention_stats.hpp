@@ -25,6 +25,7 @@ struct AreaFigures {
   AreaUsage journal;     ///< state/journal.db*
   std::int64_t journal_jobs = 0;      ///< rows in jobs
   std::int64_t journal_forwards = 0;  ///< rows in forwards
+  std::int64_t measured_ms = 0;       ///< unix epoch ms when these were measured; 0 = never
 };
 
 /// What one sweep did.

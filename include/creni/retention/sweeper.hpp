@@ -49,6 +49,8 @@ class Sweeper {
   // Sleeps between batches; false once stop() was called.
   bool pace();
   bool disk_pressure() const;
+  // Incremental vacuum in small transactions, then a passive checkpoint of the journal's log.
+  void reclaim_journal_space(SweepReport& report);
 
   const config::NodeConfig config_;
   std::unique_ptr<journal::RetentionQueries> queries_;
