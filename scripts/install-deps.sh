@@ -19,9 +19,10 @@ build_packages=(
 # chromium, chromium-driver, python3-selenium: the dashboard's browser test; prometheus: a real scrape of /metrics.
 # python3-pydicom: decodes ISO 2022 IR 87 text, which Debian's DCMTK (iconv) cannot, in the character set tests,
 # and ships the public sample files of the real-world test; libopenjp2-tools (opj_compress) makes the JPEG 2000
-# fixtures; dicom3tools (dciodvfy) checks outputs.
+# fixtures and openjph-tools (ojph_compress) the HTJ2K ones; dicom3tools (dciodvfy) checks outputs.
 test_packages=(dcmtk orthanc openssl python3 python3-onnx python3-numpy python3-pydicom sqlite3 procps iproute2 strace
-               curl python3-yaml chromium chromium-driver python3-selenium prometheus libopenjp2-tools dicom3tools)
+               curl python3-yaml chromium chromium-driver python3-selenium prometheus libopenjp2-tools openjph-tools
+               dicom3tools)
 # Installed by the test profile only where the machine's package sources have them (Debian 12's own archive has no
 # kubectl); the tests that need them say so and are skipped without them.
 optional_test_packages=(kubectl)

@@ -1,4 +1,5 @@
-// JPEG 2000 decoding with the real-world quirks (issue 15): fixtures made by opj_compress (j2k_fixture.hpp).
+// JPEG 2000 and HTJ2K decoding with the real-world quirks (issue 15): fixtures made by opj_compress and, for HTJ2K,
+// ojph_compress (j2k_fixture.hpp).
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -94,6 +95,43 @@ TEST_F(J2kDecode, signed_ct_is_bit_exact) {
   ASSERT_TRUE(instance.ok()) << instance.error().describe();
   EXPECT_EQ(differences(instance.value(), spec), 0);
 }
+
+// The HTJ2K fixtures carry real Part 15 codestreams: the CAP marker (0xFF50, ISO/IEC 15444-15) with the HT block
+// coder bit set. Read from the written file, so the test shows which coder OpenJPEG had to decode.
+bool has_ht_capability_marker(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto cap = bytes.find(std::string("\xFF\x50", 2));
+  if (cap == std::string::npos || cap + 8 > bytes.size()) return false;
+  const auto pcap = (static_cast<unsigned char>(bytes[cap + 4]) << 24) | (static_cast<unsigned char>(bytes[cap + 5]) << 16);
+  return (pcap & 0x00020000) != 0;  // bit 15 of Pcap, counted from the most significant bit: Part 15 capabilities
+}
+
+class HtJ2kDecode : public J2kDecode, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(HtJ2kDecode, a_real_ht_codestream_is_decoded_bit_exact_for_grey_and_colour) {
+  ImageSpec grey = j2k_spec(GetParam());
+  ImageSpec wide = grey;
+  wide.bits_stored = 16;
+  ImageSpec colour = grey;
+  colour.photometric = "RGB";
+  colour.bits_allocated = 8;
+  colour.bits_stored = 8;
+  colour.window.reset();
+  for (const ImageSpec& spec : {grey, wide, colour}) {
+    const auto file = temp_.path() / ("ht" + std::to_string(++count_) + ".dcm");
+    ASSERT_TRUE(testing::write_j2k_image(spec, {}, file).ok());
+    EXPECT_TRUE(has_ht_capability_marker(file)) << spec.photometric;
+    auto instance = Instance::load(file);
+    ASSERT_TRUE(instance.ok()) << instance.error().describe();
+    ASSERT_TRUE(instance->decode_pixels().ok()) << spec.photometric;
+    EXPECT_EQ(differences(instance.value(), spec), 0) << spec.photometric << " " << spec.bits_stored;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Lossless, HtJ2kDecode,
+                         ::testing::Values("1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202"),
+                         [](const auto& info) { return info.index == 0 ? std::string("htj2k") : std::string("htj2k_rpcl"); });
 
 TEST_F(J2kDecode, a_codestream_that_calls_signed_pixels_unsigned_is_read_as_pixel_representation_says) {
   ImageSpec spec = j2k_spec();

@@ -49,15 +49,18 @@ Bytes raw_frame(const ImageSpec& spec, const J2kOptions& options, int frame) {
   return raw;
 }
 
-Result<Bytes> compress_frame(const ImageSpec& spec, const J2kOptions& options, int frame,
-                             const std::filesystem::path& work) {
-  const auto input = work / ("frame" + std::to_string(frame) + ".rawl");
-  const auto output = work / ("frame" + std::to_string(frame) + (options.jp2 ? ".jp2" : ".j2k"));
-  {
-    const Bytes raw = raw_frame(spec, options, frame);
-    std::ofstream out(input, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
-  }
+bool is_htj2k_syntax(const std::string& uid) { return uid.rfind("1.2.840.10008.1.2.4.20", 0) == 0; }
+
+void write_file(const std::filesystem::path& path, const std::string& header, const Bytes& body) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+}
+
+// OpenJPEG's opj_compress takes raw little endian samples, component after component.
+std::vector<std::string> opj_compress_command(const ImageSpec& spec, const J2kOptions& options, int frame,
+                                              const std::filesystem::path& input, const std::filesystem::path& output) {
+  write_file(input, "", raw_frame(spec, options, frame));
   const bool is_signed = spec.is_signed && !options.unsigned_codestream;
   std::vector<std::string> argv = {
       harness::find_program("opj_compress"), "-i", input.string(), "-o", output.string(), "-F",
@@ -65,13 +68,70 @@ Result<Bytes> compress_frame(const ImageSpec& spec, const J2kOptions& options, i
           "," + std::to_string(spec.bits_stored) + "," + (is_signed ? "s" : "u")};
   if (options.lossy || is_lossy_syntax(spec.transfer_syntax)) argv.insert(argv.end(), {"-I", "-r", "10"});
   if (samples_for(spec.photometric) == 3) argv.insert(argv.end(), {"-mct", options.mct ? "1" : "0"});
+  return argv;
+}
+
+// Colour as a binary PPM (interleaved, big endian above 8 bits): OpenJPH's ojph_compress applies its colour
+// transform only to PPM input, not to raw planes.
+Bytes ppm_frame(const ImageSpec& spec, int frame) {
+  Bytes body;
+  for (int row = 0; row < spec.rows; ++row) {
+    for (int column = 0; column < spec.columns; ++column) {
+      for (int sample = 0; sample < 3; ++sample) {
+        const int value = value_of(spec, frame, row, column, sample);
+        if (spec.bits_stored > 8) body.push_back(static_cast<std::uint8_t>((value >> 8) & 0xFF));
+        body.push_back(static_cast<std::uint8_t>(value & 0xFF));
+      }
+    }
+  }
+  return body;
+}
+
+// OpenJPH's ojph_compress writes a real Part 15 (HT block coder) codestream; opj_compress cannot.
+Result<std::vector<std::string>> ojph_compress_command(const ImageSpec& spec, const J2kOptions& options, int frame,
+                                                       const std::filesystem::path& work,
+                                                       const std::filesystem::path& output) {
+  const int samples = samples_for(spec.photometric);
+  std::vector<std::string> argv = {harness::find_program("ojph_compress"), "-o", output.string(), "-reversible",
+                                   options.lossy || is_lossy_syntax(spec.transfer_syntax) ? "false" : "true"};
+  if (samples == 3) {
+    const auto input = work / ("frame" + std::to_string(frame) + ".ppm");
+    write_file(input,
+               "P6\n" + std::to_string(spec.columns) + " " + std::to_string(spec.rows) + "\n" +
+                   std::to_string((1 << spec.bits_stored) - 1) + "\n",
+               ppm_frame(spec, frame));
+    argv.insert(argv.end(), {"-i", input.string(), "-colour_trans", options.mct ? "true" : "false"});
+    return argv;
+  }
+  const auto input = work / ("frame" + std::to_string(frame) + ".yuv");
+  write_file(input, "", raw_frame(spec, options, frame));
+  argv.insert(argv.end(), {"-i", input.string(), "-dims",
+                           "{" + std::to_string(spec.columns) + "," + std::to_string(spec.rows) + "}", "-num_comps", "1",
+                           "-signed", "false", "-bit_depth", std::to_string(spec.bits_stored),
+                           "-downsamp", "{1,1}"});
+  return argv;
+}
+
+Result<Bytes> compress_frame(const ImageSpec& spec, const J2kOptions& options, int frame,
+                             const std::filesystem::path& work) {
+  // Signed pixels under an HTJ2K UID still get a Part 1 codestream: Debian's OpenJPH 0.9 encodes negative samples
+  // in a way other decoders read differently (OpenJPH issue 102; OpenJPEG 2.5.0 returns 32767 for every sample).
+  const bool high_throughput = is_htj2k_syntax(spec.transfer_syntax) && !spec.is_signed && !options.jp2 &&
+                               !options.unsigned_codestream;
+  const auto output = work / ("frame" + std::to_string(frame) + (options.jp2 ? ".jp2" : high_throughput ? ".j2c" : ".j2k"));
+  std::vector<std::string> argv;
+  if (high_throughput) {
+    auto command = ojph_compress_command(spec, options, frame, work, output);
+    if (!command) return command.error();
+    argv = std::move(command.value());
+  } else {
+    argv = opj_compress_command(spec, options, frame, work / ("frame" + std::to_string(frame) + ".rawl"), output);
+  }
   const auto result = harness::run_command(argv, std::chrono::seconds(60));
-  if (result.exit_code != 0) return make_error("test_setup", "opj_compress failed: " + result.out + result.err);
+  if (result.exit_code != 0) return make_error("test_setup", argv[0] + " failed: " + result.out + result.err);
   std::ifstream in(output, std::ios::binary);
   Bytes codestream((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::filesystem::remove(input);
-  std::filesystem::remove(output);
-  if (codestream.empty()) return make_error("test_setup", "opj_compress wrote nothing");
+  if (codestream.empty()) return make_error("test_setup", argv[0] + " wrote nothing");
   if (codestream.size() % 2 != 0) codestream.push_back(0);  // items have even lengths (PS3.5 section A.4)
   return codestream;
 }

@@ -8,11 +8,12 @@
 
 namespace creni::testing {
 
-/// How a JPEG 2000 test file is encoded. Codestreams are made by OpenJPEG's own `opj_compress` (Debian
-/// libopenjp2-tools) from the factory's pixel values written as raw little endian samples, then wrapped here as
-/// encapsulated Pixel Data (PS3.5 section A.4) with DCMTK. Debian 12's OpenJPEG 2.5.0 cannot encode HTJ2K (Part
-/// 15): files in an HTJ2K transfer syntax carry a Part 1 codestream, which every HTJ2K decoder reads too, so they test
-/// the transfer syntax's path through both doors, not OpenJPEG's HT block decoder.
+/// How a JPEG 2000 test file is encoded. Part 1 codestreams are made by OpenJPEG's own `opj_compress` (Debian
+/// libopenjp2-tools) from the factory's pixel values written as raw little endian samples; HTJ2K (Part 15, the HT
+/// block coder) codestreams by OpenJPH's `ojph_compress` (Debian openjph-tools), because Debian 12's OpenJPEG 2.5.0
+/// decodes HTJ2K but cannot encode it. Either is wrapped here as encapsulated Pixel Data (PS3.5 section A.4) with
+/// DCMTK. Signed pixels, `jp2` and `unsigned_codestream` under an HTJ2K UID still get a Part 1 codestream: Debian's
+/// OpenJPH 0.9 writes bare codestreams only, and its signed samples do not decode the same elsewhere.
 struct J2kOptions {
   bool lossy = false;                ///< irreversible 9-7 wavelet at 10:1 (`-I -r 10`) instead of reversible 5-3
   bool jp2 = false;                  ///< a JP2 file (signature box) instead of a bare codestream
