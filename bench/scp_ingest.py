@@ -155,7 +155,5 @@ def against_floors(rate, senders, disk):
     return f"{rate / disk['group']:4.2f}x group floor, {rate / disk['one_sync']:4.2f}x one-sync floor"
 
 
-
-
 if __name__ == "__main__":
     main()
