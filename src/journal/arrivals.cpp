@@ -20,6 +20,10 @@ Result<std::vector<RecordedArrival>> Journal::record_arrivals(const std::vector<
   // Nothing is acknowledged into a journal that is no longer the file at its path: it would be lost.
   if (Status in_place = check_file_in_place(); !in_place) return in_place.error();
   const std::lock_guard lock(mutex_);
+  return record_arrivals_locked(arrivals);
+}
+
+Result<std::vector<RecordedArrival>> Journal::record_arrivals_locked(const std::vector<NewArrival>& arrivals) {
   auto transaction = sqlite::Transaction::begin(connection_);
   if (!transaction) return transaction.error();
   std::vector<RecordedArrival> recorded;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "creni/common/clock.hpp"
 #include "creni/common/content_hash.hpp"
 #include "creni/common/directory.hpp"
@@ -67,7 +69,11 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
     }
     if (batch.empty()) return results;
 
-    auto recorded = journal_.record_arrivals(batch);
+    // Files that carry their own durable record (SCP spool files) need no sync of the journal: see
+    // Journal::record_arrivals_unsynced. One file without it, and the whole batch is synced.
+    const bool recoverable = std::all_of(batch_index.begin(), batch_index.end(),
+                                         [&](std::size_t i) { return arrivals[i].recoverable; });
+    auto recorded = recoverable ? journal_.record_arrivals_unsynced(batch) : journal_.record_arrivals(batch);
     if (!recorded) {
       logger()->error("cannot record {} arrival(s): {}", batch.size(), recorded.error().describe());
       for (const std::size_t i : batch_index) {
@@ -93,6 +99,11 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
 
 Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& arrival) const {
   journal::NewArrival record = row_for(arrival);
+  if (!arrival.content_hash.empty() && !arrival.sop_instance_uid.empty()) {
+    // The door hashed the data set as it stored it; the file is taken as it is (a regular file the door made).
+    record.content_hash = arrival.content_hash;
+    return record;
+  }
   // One descriptor for everything read here, so that the meta header and the hash describe the same bytes.
   auto fd = fs::open_regular_file(arrival.path);
   if (!fd) return fd.error();

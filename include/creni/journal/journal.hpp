@@ -183,6 +183,13 @@ class Journal {
   /// All or nothing: on error nothing of the batch is recorded.
   [[nodiscard]] Result<std::vector<RecordedArrival>> record_arrivals(const std::vector<NewArrival>& arrivals);
 
+  /// record_arrivals() committed without waiting for the disk (SQLite synchronous=NORMAL for this one
+  /// transaction): the rows survive a crash of the process but not a power cut. Only for arrivals whose files carry
+  /// their own durable record (an SCP spool file, ingest::recover_spooled_arrival), from which the start after a
+  /// power cut records them again. Any later synced commit makes these rows durable too (the WAL is written in
+  /// order). Same errors as record_arrivals().
+  [[nodiscard]] Result<std::vector<RecordedArrival>> record_arrivals_unsynced(const std::vector<NewArrival>& arrivals);
+
   /// Records an arrival that was refused before it became work (symbolic link, unreadable, ...) as a `rejected`
   /// job with `reason` and `detail`. Returns the new job id.
   [[nodiscard]] Result<std::int64_t> record_rejected_arrival(const NewArrival& arrival, const std::string& reason,
@@ -329,6 +336,8 @@ class Journal {
   Status add_to_series(std::int64_t job_id, const SeriesMember& member);
   // record_arrival's decision, inside a transaction the caller holds (with mutex_ locked).
   Result<RecordedArrival> record_one_arrival(const NewArrival& arrival);
+  // record_arrivals' transaction, with mutex_ locked.
+  Result<std::vector<RecordedArrival>> record_arrivals_locked(const std::vector<NewArrival>& arrivals);
   Result<std::optional<Job>> claim_next_in_transaction(int max_attempts);
   // processing -> received; with `deferred_by`, the attempt is given back and the job waits that long.
   Status requeue(std::int64_t job_id, const std::string& reason, const std::string& detail,
