@@ -2,6 +2,8 @@
 
 #include "creni/journal/journal.hpp"
 
+#include "creni/common/crash_point.hpp"
+
 #include "statements.hpp"
 
 namespace creni::journal {
@@ -32,7 +34,9 @@ Result<std::vector<RecordedArrival>> Journal::record_arrivals_unsynced(const std
   if (Status in_place = check_file_in_place(); !in_place) return in_place.error();
   const std::lock_guard lock(mutex_);
   const RelaxedSync relaxed(connection_);
-  return record_arrivals_locked(arrivals);
+  auto recorded = record_arrivals_locked(arrivals);
+  crash_point("journal_arrival_committed_unsynced");
+  return recorded;
 }
 
 }  // namespace creni::journal
