@@ -99,7 +99,7 @@ int run_cli(int argc, char** argv) {
   PeerOptions peer;
   std::vector<std::filesystem::path> files_to_send;
   const auto add_peer = [&](CLI::App& command) {
-    command.add_option("HOST", peer.host, "Peer host name or IPv4 address")->required();
+    command.add_option("HOST", peer.host, "Peer IPv4 or IPv6 address or host name")->required();
     command.add_option("PORT", peer.port, "Peer port")->required()->check(CLI::Range(1, 65535));
     command.add_option("--aet", peer.calling_ae_title, "Our (calling) AE title")->capture_default_str();
     command.add_option("--aec", peer.called_ae_title, "The peer's (called) AE title")->capture_default_str();
@@ -125,6 +125,10 @@ int run_cli(int argc, char** argv) {
   CLI::App* canonical = cli.add_subcommand("canonical-hash", "Internal: the canonical content identity of a file");
   canonical->group("");  // started by `run` as a contained process when an instance arrives again with other bytes
   canonical->add_option("FILE", canonical_file)->required();
+  std::vector<std::string> series_infer_paths;
+  CLI::App* series_infer = cli.add_subcommand("series-infer", "Internal: the series step \"infer\" on one series");
+  series_infer->group("");  // started by `run` as a contained process for each series (and once at start, to check)
+  series_infer->add_option("PATHS", series_infer_paths, "SETTINGS [INSTANCES SERIES.json RESULT.json]")->required();
 
   try {
     cli.parse(argc, argv);
@@ -144,6 +148,7 @@ int run_cli(int argc, char** argv) {
   if (run->parsed()) return command_run(common, run_options);
   if (worker->parsed()) return command_worker(common);
   if (canonical->parsed()) return command_canonical_hash(canonical_file);
+  if (series_infer->parsed()) return command_series_infer(series_infer_paths);
   if (status->parsed()) return command_status(common, status_options);
   if (reprocess->parsed()) return command_change_jobs(common, selection, JobChange::reprocess);
   if (discard->parsed()) return command_change_jobs(common, selection, JobChange::discard);

@@ -4,152 +4,17 @@
 
 #include <cmath>
 #include <fstream>
-#include <limits>
-#include <set>
 #include <sstream>
-#include <stdexcept>
+
+#include "table_reader.hpp"
 
 namespace creni::app {
 
 namespace {
 
-// Thrown inside this file only; parse_config turns it into an Error naming the key.
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void fail(const std::string& key, const std::string& why) { throw ConfigError(key + ": " + why); }
-
-// Reads the keys of one TOML table, refusing any key that no reader asked for. The check runs when the reader
-// goes out of scope, so the list of accepted keys is exactly the list of read() calls and cannot drift from it.
-class TableReader {
- public:
-  TableReader(const toml::table& table, std::string prefix) : table_(table), prefix_(std::move(prefix)) {}
-
-  ~TableReader() noexcept(false) {
-    if (std::uncaught_exceptions() > 0) return;
-    for (const auto& [key, value] : table_) {
-      if (known_.count(std::string(key.str())) == 0) fail(name(std::string(key.str())), "unknown key");
-    }
-  }
-
-  void read(const std::string& key, std::string& out) { read_value<std::string>(key, out, "a string"); }
-  void read(const std::string& key, bool& out) { read_value<bool>(key, out, "a boolean"); }
-
-  void read(const std::string& key, std::filesystem::path& out) {
-    std::string text = out.string();
-    read(key, text);
-    out = text;
-  }
-
-  template <typename Integer>
-  void read_integer(const std::string& key, Integer& out) {
-    const toml::node* node = lookup(key);
-    if (node == nullptr) return;
-    const auto value = node->value_exact<std::int64_t>();
-    if (!value) fail(name(key), "must be an integer");
-    if (*value < static_cast<std::int64_t>(std::numeric_limits<Integer>::min()) ||
-        static_cast<std::uint64_t>(*value) > static_cast<std::uint64_t>(std::numeric_limits<Integer>::max())) {
-      fail(name(key), "out of range: " + std::to_string(*value));
-    }
-    out = static_cast<Integer>(*value);
-  }
-
-  void read(const std::string& key, std::vector<std::string>& out) {
-    const toml::node* node = lookup(key);
-    if (node == nullptr) return;
-    const toml::array* array = node->as_array();
-    if (array == nullptr) fail(name(key), "must be an array of strings");
-    out.clear();
-    for (std::size_t i = 0; i < array->size(); ++i) {
-      const auto item = (*array)[i].value_exact<std::string>();
-      if (!item) fail(name(key) + "[" + std::to_string(i) + "]", "must be a string");
-      out.push_back(*item);
-    }
-  }
-
-  /// A number: TOML integers are accepted where a float is expected ("threshold = 1").
-  void read(const std::string& key, double& out) {
-    const toml::node* node = lookup(key);
-    if (node == nullptr) return;
-    out = number_of(*node, name(key));
-  }
-
-  void read(const std::string& key, std::vector<double>& out) {
-    const toml::node* node = lookup(key);
-    if (node == nullptr) return;
-    const toml::array* array = node->as_array();
-    if (array == nullptr) fail(name(key), "must be an array of numbers");
-    out.clear();
-    for (std::size_t i = 0; i < array->size(); ++i) out.push_back(number_of((*array)[i], name(key) + "[" + std::to_string(i) + "]"));
-  }
-
-  /// A table whose keys are free names and whose values are strings (inline or standard table).
-  void read(const std::string& key, std::vector<std::pair<std::string, std::string>>& out) {
-    const toml::table* entries = table(key);
-    if (entries == nullptr) return;
-    out.clear();
-    for (const auto& [entry, value] : *entries) {
-      const auto text = value.value_exact<std::string>();
-      if (!text) fail(name(key) + "." + std::string(entry.str()), "must be a string");
-      out.emplace_back(std::string(entry.str()), *text);
-    }
-  }
-
-  void read(const std::string& key, std::vector<std::filesystem::path>& out) {
-    std::vector<std::string> texts;
-    for (const auto& p : out) texts.push_back(p.string());
-    read(key, texts);
-    out.assign(texts.begin(), texts.end());
-  }
-
-  /// A sub-table, or nullptr when absent. Marks the key as known.
-  const toml::table* table(const std::string& key) {
-    const toml::node* node = lookup(key);
-    if (node == nullptr) return nullptr;
-    if (!node->is_table()) fail(name(key), "must be a table");
-    return node->as_table();
-  }
-
-  /// An array of tables ([[key]]), or nullptr when absent.
-  const toml::array* array_of_tables(const std::string& key) {
-    const toml::node* node = lookup(key);
-    if (node == nullptr) return nullptr;
-    const toml::array* array = node->as_array();
-    if (array == nullptr || !array->is_array_of_tables()) fail(name(key), "must be an array of tables ([[" + key + "]])");
-    return array;
-  }
-
-  /// Whether the table has `key` (does not mark it as known).
-  [[nodiscard]] bool has(const std::string& key) const { return table_.contains(key); }
-
-  [[nodiscard]] std::string name(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
-
- private:
-  template <typename T>
-  void read_value(const std::string& key, T& out, const char* expected) {
-    const toml::node* node = lookup(key);
-    if (node == nullptr) return;
-    const auto value = node->value_exact<T>();
-    if (!value) fail(name(key), std::string("must be ") + expected);
-    out = *value;
-  }
-
-  static double number_of(const toml::node& node, const std::string& key) {
-    if (const auto integer = node.value_exact<std::int64_t>()) return static_cast<double>(*integer);
-    if (const auto real = node.value_exact<double>()) return *real;
-    fail(key, "must be a number");
-  }
-
-  const toml::node* lookup(const std::string& key) {
-    known_.insert(key);
-    return table_.get(key);
-  }
-
-  const toml::table& table_;
-  std::string prefix_;
-  std::set<std::string> known_;
-};
+using config_reading::ConfigError;
+using config_reading::fail;
+using config_reading::TableReader;
 
 void read_tls(TableReader& parent, config::TlsConfig& tls) {
   const toml::table* table = parent.table("tls");
@@ -223,6 +88,56 @@ void read_external(TableReader& parent, config::ExternalModuleConfig& external) 
   e.read("parameters", external.parameters);
 }
 
+// The keys [inference] and [series.infer] share, with the same meaning; `ai` holds the values to override.
+void read_model_keys(TableReader& r, config::InferenceConfig& ai) {
+  r.read("model", ai.model);
+  std::vector<double> input_size = {static_cast<double>(ai.input_width), static_cast<double>(ai.input_height)};
+  r.read("input_size", input_size);
+  if (input_size.size() != 2) fail(r.name("input_size"), "must be [width, height]");
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (input_size[i] != std::floor(input_size[i]) || input_size[i] < 1 || input_size[i] > 8192) {
+      fail(r.name("input_size") + "[" + std::to_string(i) + "]", "must be a whole number between 1 and 8192");
+    }
+  }
+  ai.input_width = static_cast<int>(input_size[0]);
+  ai.input_height = static_cast<int>(input_size[1]);
+  r.read_integer("channels", ai.channels);
+  std::string mapping = ai.mapping == config::ValueMapping::raw            ? "raw"
+                        : ai.mapping == config::ValueMapping::fixed_window ? "fixed_window"
+                                                                           : "window";
+  r.read("mapping", mapping);
+  ai.mapping = parse_enum<config::ValueMapping>(r.name("mapping"), mapping,
+                                                {{"window", config::ValueMapping::window},
+                                                 {"fixed_window", config::ValueMapping::fixed_window},
+                                                 {"raw", config::ValueMapping::raw}});
+  r.read("window_center", ai.window_center);
+  r.read("window_width", ai.window_width);
+  r.read("scale", ai.scale);
+  r.read("mean", ai.mean);
+  r.read("std", ai.stddev);
+  r.read("labels", ai.labels);
+  r.read("threshold", ai.threshold);
+  r.read("output", ai.output);
+  r.read_integer("threads", ai.threads);
+  r.read("algorithm_name", ai.algorithm_name);
+  r.read("algorithm_version", ai.algorithm_version);
+}
+
+// [series.infer] (or [gateway.series.infer]): the model keys of [inference], and the stack's own.
+void read_series_infer(TableReader& parent, config::SeriesInferConfig& infer) {
+  const toml::table* table = parent.table("infer");
+  if (table == nullptr) return;
+  TableReader r(*table, parent.name("infer"));
+  read_model_keys(r, infer.model);
+  std::string layout = infer.layout == config::StackLayout::ndhw ? "ndhw" : "ncdhw";
+  r.read("layout", layout);
+  infer.layout = parse_enum<config::StackLayout>(r.name("layout"), layout,
+                                                 {{"ncdhw", config::StackLayout::ncdhw}, {"ndhw", config::StackLayout::ndhw}});
+  r.read_integer("depth", infer.depth);
+  r.read_integer("timeout_s", infer.timeout_s);
+  r.read_integer("memory_mb", infer.memory_mb);
+}
+
 void read_output_study(TableReader& r, config::OutputStudy& study) {
   std::string text = study == config::OutputStudy::original ? "original" : "derived";
   r.read("study", text);
@@ -245,8 +160,12 @@ void read_series(TableReader& r, config::SeriesConfig& series) {
   const bool steps_given = r.has("steps");
   r.read("steps", series.steps);
   read_external(r, series.external);
-  // Two lines switch a series module on: [series.external] and its command.
-  if (!steps_given && series.steps.empty() && !series.external.command.empty()) series.steps = {"external"};
+  read_series_infer(r, series.infer);
+  // Two lines switch a series module on: [series.external] and its command; likewise [series.infer] and a model.
+  if (!steps_given && series.steps.empty()) {
+    if (!series.external.command.empty()) series.steps.push_back("external");
+    if (!series.infer.model.model.empty()) series.steps.push_back("infer");
+  }
 }
 
 config::NodeConfig read_config(const toml::table& root) {
@@ -323,51 +242,23 @@ config::NodeConfig read_config(const toml::table& root) {
   if (const toml::table* inference = top.table("inference")) {
     TableReader r(*inference, "inference");
     config::InferenceConfig& ai = c.inference;
-    r.read("model", ai.model);
-    std::vector<double> input_size = {static_cast<double>(ai.input_width), static_cast<double>(ai.input_height)};
-    r.read("input_size", input_size);
-    if (input_size.size() != 2) fail("inference.input_size", "must be [width, height]");
-    for (std::size_t i = 0; i < 2; ++i) {
-      if (input_size[i] != std::floor(input_size[i]) || input_size[i] < 1 || input_size[i] > 8192) {
-        fail("inference.input_size[" + std::to_string(i) + "]", "must be a whole number between 1 and 8192");
-      }
-    }
-    ai.input_width = static_cast<int>(input_size[0]);
-    ai.input_height = static_cast<int>(input_size[1]);
-    r.read_integer("channels", ai.channels);
-    std::string layout = "nchw";
+    read_model_keys(r, ai);
+    std::string layout = ai.layout == config::TensorLayout::nhwc ? "nhwc" : "nchw";
     r.read("layout", layout);
     ai.layout = parse_enum<config::TensorLayout>("inference.layout", layout,
                                                  {{"nchw", config::TensorLayout::nchw}, {"nhwc", config::TensorLayout::nhwc}});
-    std::string mapping = "window";
-    r.read("mapping", mapping);
-    ai.mapping = parse_enum<config::ValueMapping>("inference.mapping", mapping,
-                                                  {{"window", config::ValueMapping::window},
-                                                   {"fixed_window", config::ValueMapping::fixed_window},
-                                                   {"raw", config::ValueMapping::raw}});
-    r.read("window_center", ai.window_center);
-    r.read("window_width", ai.window_width);
-    r.read("scale", ai.scale);
-    r.read("mean", ai.mean);
-    r.read("std", ai.stddev);
     std::string task = "classification";
     r.read("task", task);
     ai.task = parse_enum<config::InferenceTask>("inference.task", task,
                                                 {{"classification", config::InferenceTask::classification},
                                                  {"segmentation", config::InferenceTask::segmentation}});
-    r.read("labels", ai.labels);
-    r.read("threshold", ai.threshold);
     r.read("mask_threshold", ai.mask_threshold);
-    r.read("output", ai.output);
     std::string frames = "all";
     r.read("frames", frames);
     ai.frames = parse_enum<config::FrameSelection>("inference.frames", frames,
                                                    {{"all", config::FrameSelection::all},
                                                     {"first", config::FrameSelection::first},
                                                     {"middle", config::FrameSelection::middle}});
-    r.read_integer("threads", ai.threads);
-    r.read("algorithm_name", ai.algorithm_name);
-    r.read("algorithm_version", ai.algorithm_version);
     read_external(r, ai.external);
   }
 

@@ -249,7 +249,8 @@ Status Node::start() {
   const bool series_tracked = config_.series.enabled || std::any_of(config_.gateways.begin(), config_.gateways.end(),
                                                                     [](const auto& g) { return g.series.enabled; });
   if (series_tracked) {
-    parts->series = std::make_unique<series::SeriesTracker>(config_, *parts->journal, [forwarder] { forwarder->wake(); });
+    parts->series = std::make_unique<series::SeriesTracker>(config_, *parts->journal, worker_command_.front(),
+                                                           [forwarder] { forwarder->wake(); });
     if (Status started = parts->series->start(); !started) return started;
   }
 
@@ -261,7 +262,10 @@ Status Node::start() {
       std::chrono::seconds(std::min(config_.processing.job_timeout_s, 20)));
   parts->sink = std::make_unique<pipeline::JournalArrivalSink>(*parts->journal, quarantine_dir,
                                                                [pipeline] { pipeline->wake(); },
-                                                               std::move(canonical_identity));
+                                                               std::move(canonical_identity),
+                                                               [this](const std::string& gateway_id) {
+                                                                 return config_.non_image_for(gateway_id);
+                                                               });
   parts->counted_sink = std::make_unique<CountingArrivalSink>(*parts->sink, *parts->metrics.arrivals);
   const auto [spool_recorded, spool_removed] =
       recover_unrecorded_receptions(*parts->journal, *parts->sink, config_.state_dir / "spool");

@@ -96,12 +96,17 @@ Result<OwnedFd> Directory::open_regular_file(const std::string& name) const {
   if (!fd.valid()) {
     const int error_number = errno;
     if (error_number == ELOOP) return make_error("symlink", (path_ / name).string() + " is a symbolic link");
-    if (error_number == ENOENT) return make_error("vanished", (path_ / name).string() + " is gone");
+    if (error_number == ENOENT) {
+      return make_error("input_vanished", (path_ / name).string() + " disappeared before it was read");
+    }
     return io_error("cannot open", path_ / name, error_number);
   }
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return io_error("cannot stat", path_ / name, errno);
-  if (!S_ISREG(info.st_mode)) return make_error("not_regular", (path_ / name).string() + " is not a regular file");
+  if (!S_ISREG(info.st_mode)) {
+    return make_error("not_regular_file",
+                      (path_ / name).string() + " is a FIFO, device or socket, not a regular file: never read");
+  }
   // Reads from a regular file never block; the descriptor goes back to ordinary blocking mode for DCMTK's sake.
   ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   return fd;

@@ -1,5 +1,6 @@
 #include "creni/config/node_config.hpp"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,55 +51,40 @@ Status check_per_channel(const std::string& key, const std::vector<double>& valu
   return {};
 }
 
-Status check_series(const std::string& key, const SeriesConfig& series) {
-  if (!series.enabled) return {};
-  if (!(series.idle_s > 0.0 && series.idle_s <= 86400.0)) return invalid(key + ".idle", "must be between 0 and 86400 seconds (not 0)");
-  if (!(series.max_wait_s >= series.idle_s && series.max_wait_s <= 7 * 86400.0)) {
-    return invalid(key + ".max_wait", "must be at least idle and at most 604800 seconds");
-  }
-  for (std::size_t i = 0; i < series.steps.size(); ++i) {
-    const std::string& step = series.steps[i];
-    const std::string step_key = key + ".steps[" + std::to_string(i) + "]";
-    if (step == "infer") return invalid(step_key, "the in-process series step 'infer' is not available in this version");
-    if (step != "external") return invalid(step_key, "unknown series step '" + step + "' (available: external)");
-    if (series.external.command.empty()) return invalid(key + ".external.command", "required by series step 'external'");
-  }
-  return {};
-}
-
 Status check_probability(const std::string& key, double value) {
   if (!(value >= 0.0 && value <= 1.0)) return invalid(key, "must be between 0 and 1");
   return {};
 }
 
-Status check_inference_model(const InferenceConfig& inference) {
-  if (inference.model.empty()) return invalid("inference.model", "required by step 'infer'");
+// The model keys [inference] and [series.infer] share; `table` names the table in messages. `step` says who needs it.
+Status check_inference_model(const InferenceConfig& inference, const std::string& table, const std::string& step) {
+  if (inference.model.empty()) return invalid(table + ".model", "required by " + step);
   std::error_code error;
   const auto status = std::filesystem::status(inference.model, error);
-  if (!std::filesystem::exists(status)) return invalid("inference.model", "file not found: " + inference.model.string());
-  if (!std::filesystem::is_regular_file(status)) return invalid("inference.model", "not a regular file: " + inference.model.string());
-  if (Status s = check_range("inference.input_size[0]", inference.input_width, 1, 8192); !s) return s;
-  if (Status s = check_range("inference.input_size[1]", inference.input_height, 1, 8192); !s) return s;
-  if (inference.channels != 1 && inference.channels != 3) return invalid("inference.channels", "must be 1 or 3");
+  if (!std::filesystem::exists(status)) return invalid(table + ".model", "file not found: " + inference.model.string());
+  if (!std::filesystem::is_regular_file(status)) return invalid(table + ".model", "not a regular file: " + inference.model.string());
+  if (Status s = check_range(table + ".input_size[0]", inference.input_width, 1, 8192); !s) return s;
+  if (Status s = check_range(table + ".input_size[1]", inference.input_height, 1, 8192); !s) return s;
+  if (inference.channels != 1 && inference.channels != 3) return invalid(table + ".channels", "must be 1 or 3");
   if (inference.mapping == ValueMapping::fixed_window) {
-    if (!std::isfinite(inference.window_center)) return invalid("inference.window_center", "must be a finite number");
+    if (!std::isfinite(inference.window_center)) return invalid(table + ".window_center", "must be a finite number");
     if (!(inference.window_width >= 1.0) || !std::isfinite(inference.window_width)) {
-      return invalid("inference.window_width", "must be at least 1 with mapping \"fixed_window\"");
+      return invalid(table + ".window_width", "must be at least 1 with mapping \"fixed_window\"");
     }
   }
-  if (!std::isfinite(inference.scale) || inference.scale == 0.0) return invalid("inference.scale", "must be a finite non-zero number");
-  if (Status s = check_per_channel("inference.mean", inference.mean, inference.channels, false); !s) return s;
-  if (Status s = check_per_channel("inference.std", inference.stddev, inference.channels, true); !s) return s;
-  if (inference.labels.empty()) return invalid("inference.labels", "list at least one label");
+  if (!std::isfinite(inference.scale) || inference.scale == 0.0) return invalid(table + ".scale", "must be a finite non-zero number");
+  if (Status s = check_per_channel(table + ".mean", inference.mean, inference.channels, false); !s) return s;
+  if (Status s = check_per_channel(table + ".std", inference.stddev, inference.channels, true); !s) return s;
+  if (inference.labels.empty()) return invalid(table + ".labels", "list at least one label");
   std::set<std::string> labels;
   for (std::size_t i = 0; i < inference.labels.size(); ++i) {
-    const std::string key = "inference.labels[" + std::to_string(i) + "]";
+    const std::string key = table + ".labels[" + std::to_string(i) + "]";
     if (!is_plain_text(inference.labels[i], 64)) return invalid(key, "1-64 printable ASCII characters, no backslash");
     if (!labels.insert(inference.labels[i]).second) return invalid(key, "duplicate label '" + inference.labels[i] + "'");
   }
-  if (Status s = check_probability("inference.threshold", inference.threshold); !s) return s;
-  if (Status s = check_probability("inference.mask_threshold", inference.mask_threshold); !s) return s;
-  if (Status s = check_range("inference.threads", inference.threads, 0, 256); !s) return s;
+  if (Status s = check_probability(table + ".threshold", inference.threshold); !s) return s;
+  if (Status s = check_probability(table + ".mask_threshold", inference.mask_threshold); !s) return s;
+  if (Status s = check_range(table + ".threads", inference.threads, 0, 256); !s) return s;
   return {};
 }
 
@@ -146,12 +132,47 @@ Status check_step_order(const std::vector<std::string>& steps) {
   return {};
 }
 
-Status check_provenance(const InferenceConfig& inference) {
+Status check_provenance(const InferenceConfig& inference, const std::string& table) {
   if (!inference.algorithm_name.empty() && !is_plain_text(inference.algorithm_name, 64)) {
-    return invalid("inference.algorithm_name", "1-64 printable ASCII characters, no backslash");
+    return invalid(table + ".algorithm_name", "1-64 printable ASCII characters, no backslash");
   }
   if (!inference.algorithm_version.empty() && !is_plain_text(inference.algorithm_version, 64)) {
-    return invalid("inference.algorithm_version", "1-64 printable ASCII characters, no backslash");
+    return invalid(table + ".algorithm_version", "1-64 printable ASCII characters, no backslash");
+  }
+  return {};
+}
+Status check_series_infer(const std::string& key, const SeriesInferConfig& infer, const ProcessingConfig& processing) {
+  if (Status s = check_inference_model(infer.model, key, "series step 'infer'"); !s) return s;
+  if (Status s = check_provenance(infer.model, key); !s) return s;
+  // The slices are the channels of an "ndhw" model: one value per pixel and slice, so gray only.
+  if (infer.layout == StackLayout::ndhw && infer.model.channels != 1) return invalid(key + ".channels", "must be 1 with layout \"ndhw\"");
+  if (Status s = check_range(key + ".depth", infer.depth, 0, 4096); !s) return s;
+  if (Status s = check_range(key + ".timeout_s", infer.timeout_s, 0, 86400); !s) return s;
+  if (infer.memory_mb != 0 && (infer.memory_mb < 64 || infer.memory_mb > processing.worker_memory_mb)) {
+    return invalid(key + ".memory_mb", "0 or between 64 and processing.worker_memory_mb (" +
+                                           std::to_string(processing.worker_memory_mb) + ")");
+  }
+  return {};
+}
+
+Status check_series(const std::string& key, const SeriesConfig& series, const ProcessingConfig& processing) {
+  if (!series.enabled) return {};
+  if (!(series.idle_s > 0.0 && series.idle_s <= 86400.0)) return invalid(key + ".idle", "must be between 0 and 86400 seconds (not 0)");
+  if (!(series.max_wait_s >= series.idle_s && series.max_wait_s <= 7 * 86400.0)) {
+    return invalid(key + ".max_wait", "must be at least idle and at most 604800 seconds");
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < series.steps.size(); ++i) {
+    const std::string& step = series.steps[i];
+    const std::string step_key = key + ".steps[" + std::to_string(i) + "]";
+    if (step != "external" && step != "infer") return invalid(step_key, "unknown series step '" + step + "' (available: external, infer)");
+    if (!seen.insert(step).second) return invalid(step_key, "series step '" + step + "' listed twice");
+    if (step == "external" && series.external.command.empty()) {
+      return invalid(key + ".external.command", "required by series step 'external'");
+    }
+    if (step == "infer") {
+      if (Status s = check_series_infer(key + ".infer", series.infer, processing); !s) return s;
+    }
   }
   return {};
 }
@@ -165,6 +186,31 @@ bool is_valid_ae_title(const std::string& ae_title) {
     if (c != ' ') only_spaces = false;
   }
   return !only_spaces;
+}
+
+bool is_valid_host(const std::string& host) {
+  std::string bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
+  in6_addr ipv6{};
+  if (::inet_pton(AF_INET6, bare.c_str(), &ipv6) == 1) return true;
+  if (bare != host) return false;  // brackets hold an IPv6 address only
+  // A name (RFC 1123; an IPv4 address is one too): dot-separated labels of 1-63 letters, digits, hyphens (and
+  // underscores, which some internal DNS zones use), neither starting nor ending with a hyphen; a final dot is
+  // allowed.
+  if (host.empty() || host.size() > 253) return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    const char c = host[i];
+    if (c == '.') {
+      if (label == 0 || host[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (c == '-' && label > 0);
+    if (!ok || ++label > 63) return false;
+  }
+  return host.back() != '-';
 }
 
 bool is_valid_gateway_id(const std::string& id) {
@@ -251,7 +297,7 @@ Status validate(const NodeConfig& c) {
   const bool infers = seen_steps.count("infer") > 0;
   const bool runs_external = seen_steps.count("external") > 0;
   if (infers) {
-    if (Status s = check_inference_model(c.inference); !s) return s;
+    if (Status s = check_inference_model(c.inference, "inference", "step 'infer'"); !s) return s;
   }
   if (runs_external) {
     if (Status s = check_external_module(c.inference.external); !s) return s;
@@ -262,7 +308,7 @@ Status validate(const NodeConfig& c) {
     }
   }
   if (infers || runs_external) {
-    if (Status s = check_provenance(c.inference); !s) return s;
+    if (Status s = check_provenance(c.inference, "inference"); !s) return s;
   }
   if (c.processing.max_image_bytes < 1024) return invalid("processing.max_image_bytes", "must be at least 1024");
   if (Status s = check_range("processing.job_timeout_s", c.processing.job_timeout_s, 1, 86400); !s) return s;
@@ -276,6 +322,9 @@ Status validate(const NodeConfig& c) {
     if (d.name.empty()) return invalid(key + ".name", "must not be empty");
     if (!destination_names.insert(d.name).second) return invalid(key + ".name", "duplicate name '" + d.name + "'");
     if (d.host.empty()) return invalid(key + ".host", "must not be empty");
+    if (!is_valid_host(d.host)) {
+      return invalid(key + ".host", "'" + d.host + "' is neither an IPv4 or IPv6 address nor a host name");
+    }
     if (Status s = check_range(key + ".port", d.port, 1, 65535); !s) return s;
     if (!is_valid_ae_title(d.ae_title)) return invalid(key + ".ae_title", "not a valid AE title");
     if (!d.calling_ae_title.empty() && !is_valid_ae_title(d.calling_ae_title)) {
@@ -308,9 +357,9 @@ Status validate(const NodeConfig& c) {
     for (const auto& name : g.destinations) {
       if (destination_names.count(name) == 0) return invalid(key + ".destinations", "unknown destination '" + name + "'");
     }
-    if (Status s = check_series(key + ".series", g.series); !s) return s;
+    if (Status s = check_series(key + ".series", g.series, c.processing); !s) return s;
   }
-  if (Status s = check_series("series", c.series); !s) return s;
+  if (Status s = check_series("series", c.series, c.processing); !s) return s;
   if (!c.scp.default_gateway.empty() && gateway_ids.count(c.scp.default_gateway) == 0) {
     return invalid("scp.default_gateway", "no [[gateway]] with id '" + c.scp.default_gateway + "'");
   }

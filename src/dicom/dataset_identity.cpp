@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "creni/common/uid.hpp"
+#include "element_header.hpp"
 
 namespace creni::dicom {
 
@@ -22,32 +23,16 @@ constexpr std::size_t kPreamble = 128;
 constexpr std::size_t kMetaStart = kPreamble + 4;  // preamble + "DICM"
 constexpr std::size_t kMaxMetaBytes = 64 * 1024;
 constexpr std::size_t kWindowBytes = 64 * 1024;
-constexpr std::uint32_t kUndefinedLength = 0xFFFFFFFF;
 constexpr std::uint32_t kSopClassTag = 0x00080016;
 constexpr std::uint32_t kSopInstanceTag = 0x00080018;
 
-enum class Encoding { implicit_little, explicit_little, explicit_big };
-
-std::uint16_t read16(const std::uint8_t* p, bool big_endian) {
-  return big_endian ? static_cast<std::uint16_t>((p[0] << 8) | p[1]) : static_cast<std::uint16_t>(p[0] | (p[1] << 8));
-}
-
-std::uint32_t read32(const std::uint8_t* p, bool big_endian) {
-  const std::uint32_t b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
-  return big_endian ? (b0 << 24) | (b1 << 16) | (b2 << 8) | b3 : b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
-}
-
-// PS3.5 section 7.1.2: these VRs carry a 2-byte reserved field and a 4-byte length.
-bool has_long_length(const std::uint8_t* vr) {
-  static constexpr const char* kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
-  for (const char* candidate : kLong) {
-    if (vr[0] == static_cast<std::uint8_t>(candidate[0]) && vr[1] == static_cast<std::uint8_t>(candidate[1]))
-      return true;
-  }
-  return false;
-}
-
-bool is_vr(const std::uint8_t* vr) { return vr[0] >= 'A' && vr[0] <= 'Z' && vr[1] >= 'A' && vr[1] <= 'Z'; }
+using element_header::Encoding;
+using element_header::encoding_of;
+using element_header::has_long_length;
+using element_header::is_vr;
+using element_header::kUndefinedLength;
+using element_header::read16;
+using element_header::read32;
 
 class ReadOnlyFile {
  public:
@@ -159,13 +144,6 @@ Result<Window> read_inflated_window(std::uint64_t offset, const std::filesystem:
   window.bytes.resize(filled);
   window.truncated = filled == kWindowBytes;
   return window;
-}
-
-Encoding encoding_of(const std::string& transfer_syntax_uid) {
-  if (transfer_syntax_uid == UID_LittleEndianImplicitTransferSyntax) return Encoding::implicit_little;
-  if (transfer_syntax_uid == UID_BigEndianExplicitTransferSyntax) return Encoding::explicit_big;
-  // Every other syntax (explicit LE, deflated after inflation, the encapsulated ones) is Explicit VR Little Endian.
-  return Encoding::explicit_little;
 }
 
 // Walks top-level elements until the tag passes (0008,0018): a flat loop, one element header at a time.

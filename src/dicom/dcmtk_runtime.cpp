@@ -1,6 +1,7 @@
 #include "creni/dicom/dcmtk_runtime.hpp"
 
 #include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcobject.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
@@ -15,6 +16,9 @@ DcmtkRuntime::DcmtkRuntime() {
   DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation, EUC_never);
   DJLSDecoderRegistration::registerCodecs(EJLSUC_never);
   DcmRLEDecoderRegistration::registerCodecs(OFFalse, OFFalse);
+  // An element written with VR UN whose tag the dictionary knows is read with its real VR (its value is implicit VR
+  // little endian, PS3.5 section 6.2.2): files whose converter wrote every element as UN keep their UIDs and pixels.
+  dcmEnableUnknownVRConversion.set(OFTrue);
 }
 
 DcmtkRuntime::~DcmtkRuntime() {

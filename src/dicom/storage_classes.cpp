@@ -1,7 +1,6 @@
 #include "creni/dicom/storage_classes.hpp"
 
 #include <dcmtk/dcmdata/dcuid.h>
-#include <dcmtk/dcmdata/dcxfer.h>
 
 #include <algorithm>
 #include <unordered_set>
@@ -64,15 +63,14 @@ const std::vector<std::string>& storage_transfer_syntax_uids() {
         UID_JPEGProcess14SV1TransferSyntax,     UID_JPEGProcess14TransferSyntax,
         UID_JPEGLSLosslessTransferSyntax,       UID_JPEGLSLossyTransferSyntax,
         UID_RLELosslessTransferSyntax,          UID_JPEG2000LosslessOnlyTransferSyntax,
-        UID_JPEG2000TransferSyntax,
+        UID_JPEG2000TransferSyntax,             kHtj2kLosslessUid,
+        kHtj2kLosslessRpclUid,                  kHtj2kUid,
     };
     // Only what the processing core can decode: accepting anything else would acknowledge an image that can never
-    // be processed. And only what DCMTK 3.6.7's DIMSE layer can receive: it refuses data sets in a syntax it does not
-    // know (HTJ2K) after the association has accepted them, so those are refused at negotiation instead, where the
-    // sender can still fall back to another syntax.
+    // be processed. HTJ2K, unknown to DCMTK 3.6.7, is received through a stand-in (ingest/unknown_syntax_contexts).
     std::vector<std::string> accepted;
     for (const auto& uid : preferred) {
-      if (is_decodable_transfer_syntax(uid) && DcmXfer(uid.c_str()).getXfer() != EXS_Unknown) accepted.push_back(uid);
+      if (is_decodable_transfer_syntax(uid)) accepted.push_back(uid);
     }
     return accepted;
   }();

@@ -22,6 +22,7 @@
 
 #include "creni/forward/store_status.hpp"
 #include "dcmtk_session.hpp"
+#include "peer_socket.hpp"
 
 namespace creni::forward {
 
@@ -31,6 +32,7 @@ using detail::RequestorNetwork;
 using detail::TunedTransportLayer;
 
 struct DcmtkPacsSender::Transport {
+  detail::SocketHandOver hand_over;  // declared before the layer that refers to it
   std::unique_ptr<DcmTransportLayer> layer;
   bool secure = false;
   std::string setup_error;  // not empty: TLS could not be set up, every send fails before connecting
@@ -64,8 +66,9 @@ SendResult unknown(SendPhase phase, std::string detail) {
 
 // ---- process-wide connect timeout -------------------------------------------------------------------------------
 
-// DCMTK 3.6.7 reads its connect timeout from one global (dcmConnectionTimeout, -1 = blocking connect). Raising it
-// to the largest configured value keeps every destination's connect bounded without cutting any one short.
+// DCMTK 3.6.7 reads its connect timeout from one global (dcmConnectionTimeout, -1 = blocking connect). DCMTK only
+// ever connects to our hand-over point on the loopback (the PACS gets our own socket, with the destination's
+// connect_timeout_s), but that connect must not block either: the largest configured value bounds it.
 void raise_process_connect_timeout(int seconds) {
   static std::mutex mutex;
   const std::lock_guard<std::mutex> lock(mutex);
@@ -162,17 +165,19 @@ struct ParametersOrError {
   OFCondition condition;
 };
 
+// `called_address` is where DCMTK connects: our hand-over point (the presentation addresses are not part of the
+// A-ASSOCIATE-RQ PDU, so the PACS never sees it).
 ParametersOrError association_parameters(const config::DestinationConfig& destination, const std::string& calling,
-                                         bool secure, const std::string& abstract_syntax,
+                                         const std::string& called_address, bool secure,
+                                         const std::string& abstract_syntax,
                                          const std::vector<std::string>& transfer_syntaxes) {
   ParametersOrError out;
   out.condition = ASC_createAssociationParameters(&out.parameters, ASC_DEFAULTMAXPDU);
   if (out.condition.bad()) return out;
-  const std::string peer = destination.host + ":" + std::to_string(destination.port);
   out.condition = ASC_setAPTitles(out.parameters, calling.c_str(), destination.ae_title.c_str(), nullptr);
   if (out.condition.good()) out.condition = ASC_setTransportLayerType(out.parameters, secure ? OFTrue : OFFalse);
   if (out.condition.good()) {
-    out.condition = ASC_setPresentationAddresses(out.parameters, OFStandard::getHostName().c_str(), peer.c_str());
+    out.condition = ASC_setPresentationAddresses(out.parameters, OFStandard::getHostName().c_str(), called_address.c_str());
   }
   T_ASC_PresentationContextID id = 1;
   for (const auto& syntax : transfer_syntaxes) {
@@ -188,7 +193,7 @@ ParametersOrError association_parameters(const config::DestinationConfig& destin
 // connect covers TCP and the TLS handshake; a rejection or a missing answer to the request is `associate`.
 SendResult association_failure(const OFCondition& condition, const Association& association,
                                const config::DestinationConfig& destination) {
-  const std::string peer = destination.ae_title + "@" + destination.host + ":" + std::to_string(destination.port);
+  const std::string peer = destination.ae_title + "@" + detail::host_and_port(destination.host, destination.port);
   if (condition == DUL_ASSOCIATIONREJECTED) return failed(SendPhase::associate, association.reject_reason());
   // dcmtls reports a failed handshake (untrusted certificate, a peer without TLS) in its own module.
   if (condition.module() == OFM_dcmtls) {
@@ -347,11 +352,12 @@ DcmtkPacsSender::DcmtkPacsSender(config::DestinationConfig destination, std::str
   raise_process_connect_timeout(destination_.connect_timeout_s);
   const int io_timeout = io_timeout_of(destination_);
   if (!destination_.tls.enabled) {
-    transport_->layer = std::make_unique<TunedTransportLayer<DcmTransportLayer>>(io_timeout, false);
+    transport_->layer =
+        std::make_unique<TunedTransportLayer<DcmTransportLayer>>(transport_->hand_over, io_timeout, false);
     return;
   }
-  auto tls = std::make_unique<TunedTransportLayer<DcmTLSTransportLayer>>(io_timeout, true, NET_REQUESTOR,
-                                                                         nullptr, OFTrue);
+  auto tls = std::make_unique<TunedTransportLayer<DcmTLSTransportLayer>>(transport_->hand_over, io_timeout, true,
+                                                                         NET_REQUESTOR, nullptr, OFTrue);
   transport_->setup_error = configure_tls(*tls, destination_.tls);
   transport_->layer = std::move(tls);
   transport_->secure = true;
@@ -403,17 +409,34 @@ SendResult DcmtkPacsSender::send_once(const std::filesystem::path& path) {
   return result;
 }
 
-std::optional<SendResult> DcmtkPacsSender::open_for(FileToSend& file, unsigned char& context) {
-  auto opened = std::make_unique<OpenAssociation>(destination_.acse_timeout_s, *transport_->layer);
-  if (opened->network.condition().bad()) return failed(SendPhase::prepare, condition_text(opened->network.condition()));
-  const std::vector<std::string> syntaxes = proposed_transfer_syntaxes(file.transfer_syntax_uid);
-  ParametersOrError parameters = association_parameters(destination_, calling_ae_title_, transport_->secure,
-                                                        file.sop_class_uid, syntaxes);
+std::optional<SendResult> DcmtkPacsSender::request(RequestorNetwork& network, Association& association,
+                                                   const std::string& abstract_syntax,
+                                                   const std::vector<std::string>& transfer_syntaxes) {
+  if (network.condition().bad()) return failed(SendPhase::prepare, condition_text(network.condition()));
+  // Our own connection to the PACS (IPv4 or IPv6), given to DCMTK through the hand-over point (peer_socket.hpp).
+  const std::string peer = destination_.ae_title + "@" + detail::host_and_port(destination_.host, destination_.port);
+  Result<fs::OwnedFd> connected = detail::connect_to_peer(destination_.host, destination_.port,
+                                                          std::chrono::seconds(std::max(1, destination_.connect_timeout_s)));
+  if (!connected) return failed(SendPhase::connect, "cannot connect to " + peer + ": " + connected.error().message);
+  Result<detail::HandOverPoint> point = detail::HandOverPoint::open();
+  if (!point) return failed(SendPhase::connect, point.error().message);
+  ParametersOrError parameters = association_parameters(destination_, calling_ae_title_, point->address(),
+                                                        transport_->secure, abstract_syntax, transfer_syntaxes);
   if (parameters.condition.bad()) return failed(SendPhase::prepare, condition_text(parameters.condition));
 
-  const OFCondition requested =
-      opened->association.request(opened->network, parameters.parameters, destination_.acse_timeout_s);
-  if (requested.bad()) return association_failure(requested, opened->association, destination_);
+  transport_->hand_over.offer(std::move(connected).value());
+  const OFCondition requested = association.request(network, parameters.parameters, destination_.acse_timeout_s);
+  transport_->hand_over.withdraw();  // not taken when DCMTK failed before its connect
+  if (requested.bad()) return association_failure(requested, association, destination_);
+  return std::nullopt;
+}
+
+std::optional<SendResult> DcmtkPacsSender::open_for(FileToSend& file, unsigned char& context) {
+  auto opened = std::make_unique<OpenAssociation>(destination_.acse_timeout_s, *transport_->layer);
+  if (std::optional<SendResult> refused = request(opened->network, opened->association, file.sop_class_uid,
+                                                  proposed_transfer_syntaxes(file.transfer_syntax_uid))) {
+    return refused;
+  }
 
   std::string accepted_syntax;
   context = choose_context(opened->association, file, accepted_syntax);
@@ -437,15 +460,11 @@ std::optional<SendResult> DcmtkPacsSender::open_for(FileToSend& file, unsigned c
 SendResult DcmtkPacsSender::echo() {
   if (!transport_->setup_error.empty()) return failed(SendPhase::prepare, transport_->setup_error);
   RequestorNetwork network(destination_.acse_timeout_s, *transport_->layer);
-  if (network.condition().bad()) return failed(SendPhase::prepare, condition_text(network.condition()));
-  ParametersOrError parameters =
-      association_parameters(destination_, calling_ae_title_, transport_->secure, UID_VerificationSOPClass,
-                             proposed_transfer_syntaxes(UID_LittleEndianExplicitTransferSyntax));
-  if (parameters.condition.bad()) return failed(SendPhase::prepare, condition_text(parameters.condition));
-
   Association association;
-  const OFCondition requested = association.request(network, parameters.parameters, destination_.acse_timeout_s);
-  if (requested.bad()) return association_failure(requested, association, destination_);
+  if (std::optional<SendResult> refused = request(network, association, UID_VerificationSOPClass,
+                                                  proposed_transfer_syntaxes(UID_LittleEndianExplicitTransferSyntax))) {
+    return *refused;
+  }
   if (ASC_findAcceptedPresentationContextID(association.get(), UID_VerificationSOPClass) == 0) {
     SendResult result = failed(SendPhase::negotiate, "the PACS does not accept the Verification SOP class");
     release_into(association, result);

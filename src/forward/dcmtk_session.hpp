@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include "peer_socket.hpp"
+
 namespace creni::forward::detail {
 
 /// Sets TCP_NODELAY on a connected socket. Returns false (errno set) when the socket refused it.
@@ -54,19 +56,26 @@ class QuickAckConnection final : public DcmTransportConnection {
   DcmTransportConnection* connection_;  // owned (DCMTK's interface speaks raw pointers)
 };
 
-/// A DCMTK transport layer (plain `DcmTransportLayer` or `DcmTLSTransportLayer`) that tunes each connection it
-/// is handed: DCMTK connects the socket, then calls createConnection() before the TLS handshake and before the
-/// first PDU, which is where TCP_NODELAY, the I/O timeouts and the quick-ACK wrapper go. The global alternative,
-/// the TCP_NODELAY environment variable read by DCMTK at connect time, would mean setenv() from a thread. With
-/// `secure_only` every connection is asked for the secure layer, so a TLS layer never hands out a plain one.
+/// A DCMTK transport layer (plain `DcmTransportLayer` or `DcmTLSTransportLayer`) that gives DCMTK the connection
+/// we made (peer_socket.hpp) and tunes it: DCMTK connects its socket to our hand-over point, then calls
+/// createConnection() before the TLS handshake and before the first PDU; there the socket offered to `hand_over`
+/// takes the place of DCMTK's, and TCP_NODELAY, the I/O timeouts and the quick-ACK wrapper go on it. Without an
+/// offered socket no connection is made (DCMTK reports a TCP initialisation error): DCMTK never talks to the
+/// hand-over point. The global alternative for TCP_NODELAY, the environment variable read by DCMTK at connect
+/// time, would mean setenv() from a thread. With `secure_only` every connection is asked for the secure layer, so
+/// a TLS layer never hands out a plain one.
 template <class Layer>
 class TunedTransportLayer final : public Layer {
  public:
   template <class... LayerArguments>
-  TunedTransportLayer(int io_timeout_s, bool secure_only, LayerArguments&&... arguments)
-      : Layer(std::forward<LayerArguments>(arguments)...), io_timeout_s_(io_timeout_s), secure_only_(secure_only) {}
+  TunedTransportLayer(SocketHandOver& hand_over, int io_timeout_s, bool secure_only, LayerArguments&&... arguments)
+      : Layer(std::forward<LayerArguments>(arguments)...),
+        hand_over_(hand_over),
+        io_timeout_s_(io_timeout_s),
+        secure_only_(secure_only) {}
 
   DcmTransportConnection* createConnection(DcmNativeSocketType socket, OFBool use_secure_layer) override {
+    if (!hand_over_.take_over(socket)) return nullptr;
     // Failing to tune is not fatal: the send still works, only slower or with DCMTK's default timeouts.
     (void)set_no_delay(socket);
     DcmTransportConnection* connection = Layer::createConnection(socket, secure_only_ ? OFTrue : use_secure_layer);
@@ -78,6 +87,7 @@ class TunedTransportLayer final : public Layer {
   }
 
  private:
+  SocketHandOver& hand_over_;
   int io_timeout_s_;
   bool secure_only_;
 };

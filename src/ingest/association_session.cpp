@@ -17,6 +17,7 @@
 
 #include "creni/common/clock.hpp"
 #include "creni/dicom/storage_classes.hpp"
+#include "creni/ingest/unknown_syntax_contexts.hpp"
 #include "quick_ack_transport.hpp"
 #include "store_request.hpp"
 #include "unique_fd.hpp"
@@ -174,6 +175,7 @@ void AssociationSession::serve() {
     return;
   }
   admitted_ = true;
+  (void)stand_in_for_unknown_syntaxes(association_);  // HTJ2K: see unknown_syntax_contexts.hpp
   if (progress_) progress_->message_completed();
   serve_commands();
 }

@@ -12,7 +12,9 @@ std::uint16_t dimse_status_for(const AcceptResult& result) {
     case AcceptOutcome::conflict:
       return kStatusConflictingInstance;
     case AcceptOutcome::rejected:
-      return result.reason == "sop_mismatch" ? 0xA900 : 0xC000;
+      if (result.reason == "sop_mismatch") return 0xA900;
+      if (result.reason == "not_an_image") return kStatusSopClassNotSupported;
+      return 0xC000;
   }
   return 0xC000;
 }

@@ -11,6 +11,7 @@
 #include "creni/common/crash_point.hpp"
 #include "creni/common/uid.hpp"
 #include "creni/dicom/dataset_identity.hpp"
+#include "creni/ingest/unknown_syntax_contexts.hpp"
 #include "dataset_sink.hpp"
 #include "spool_file.hpp"
 
@@ -133,6 +134,9 @@ Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_AS
     meta_bytes = static_cast<std::uint64_t>(meta->tell());
     meta->flush();
     if (!meta->good()) return cannot_store("meta group not written");
+  }
+  if (Status restored = restore_negotiated_syntax(origin.association, context_id, path); !restored) {
+    return cannot_store(restored.error().describe());
   }
   auto sink = DatasetSink::append_to(path, shared.options.max_dataset_bytes);
   if (!sink) return cannot_store(sink.error().describe());

@@ -7,6 +7,7 @@
 #include "creni/common/clock.hpp"
 #include "creni/common/content_hash.hpp"
 #include "creni/common/directory.hpp"
+#include "creni/dicom/image_storage_classes.hpp"
 #include "creni/dicom/part10_meta.hpp"
 #include "creni/journal/journal.hpp"
 #include "quarantine.hpp"
@@ -43,11 +44,13 @@ ingest::AcceptResult outcome(ingest::AcceptOutcome kind, std::int64_t job_id, st
 }  // namespace
 
 JournalArrivalSink::JournalArrivalSink(journal::Journal& journal, std::filesystem::path quarantine_dir,
-                                       std::function<void()> on_new_job, CanonicalIdentity canonical_identity)
+                                       std::function<void()> on_new_job, CanonicalIdentity canonical_identity,
+                                       NonImagePolicyOf non_image_policy)
     : journal_(journal),
       quarantine_dir_(std::move(quarantine_dir)),
       on_new_job_(std::move(on_new_job)),
-      canonical_identity_(std::move(canonical_identity)) {}
+      canonical_identity_(std::move(canonical_identity)),
+      non_image_policy_(std::move(non_image_policy)) {}
 
 ingest::AcceptResult JournalArrivalSink::accept(const ingest::Arrival& arrival) { return accept_all({arrival}).front(); }
 
@@ -99,11 +102,6 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
 
 Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& arrival) const {
   journal::NewArrival record = row_for(arrival);
-  if (!arrival.content_hash.empty() && !arrival.sop_instance_uid.empty()) {
-    // The door hashed the data set as it stored it; the file is taken as it is (a regular file the door made).
-    record.content_hash = arrival.content_hash;
-    return record;
-  }
   // One descriptor for everything read here, so that the meta header and the hash describe the same bytes.
   auto fd = fs::open_regular_file(arrival.path);
   if (!fd) return fd.error();
@@ -111,9 +109,17 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
   // set alone: the meta header is rewritten by every sender and receiver (implementation UIDs, source AE), so
   // the same instance received through the SCP and dropped as a file hashes alike when encoded alike.
   auto meta = dicom::read_meta_identity(fd->get());
-  auto hash = sha256_of(fd->get(), meta ? meta->dataset_offset : 0);
-  if (!hash) return hash.error();
-  record.content_hash = hash.value();
+  if (meta) {
+    if (Status image = check_is_image(arrival, fd->get(), meta.value()); !image) return image.error();
+  }
+  if (!arrival.content_hash.empty() && meta) {
+    // The door hashed the data set as it stored it: the same bytes need not be read again.
+    record.content_hash = arrival.content_hash;
+  } else {
+    auto hash = sha256_of(fd->get(), meta ? meta->dataset_offset : 0);
+    if (!hash) return hash.error();
+    record.content_hash = hash.value();
+  }
   if (record.sop_instance_uid.empty() && meta) record.sop_instance_uid = meta->media_storage_sop_instance_uid;
   return record;
 }
@@ -145,16 +151,52 @@ void JournalArrivalSink::add_canonical_identity(journal::NewArrival& record) con
   record.canonical_hash = mine.value();
 }
 
+Status JournalArrivalSink::check_is_image(const ingest::Arrival& arrival, int fd,
+                                          const dicom::MetaIdentity& meta) const {
+  if (!non_image_policy_ || non_image_policy_(arrival.gateway_id) != config::NonImagePolicy::reject) return {};
+  const std::string& sop_class =
+      arrival.sop_class_uid.empty() ? meta.media_storage_sop_class_uid : arrival.sop_class_uid;
+  switch (dicom::storage_object_kind(sop_class)) {
+    case dicom::StorageObjectKind::image:
+      return {};
+    case dicom::StorageObjectKind::non_image:
+      return make_error("not_an_image", "not an image: SOP Class " + sop_class);
+    case dicom::StorageObjectKind::unknown:
+      break;
+  }
+  const auto pixels = dicom::has_pixel_data(fd, meta);
+  if (!pixels) {
+    // A data set this walk cannot tell (deflated, malformed) is a worker's to judge, like any other content.
+    logger()->debug("gw={} sop={} pixel data not looked for: {}", arrival.gateway_id, arrival.sop_instance_uid,
+                    pixels.error().describe());
+    return {};
+  }
+  if (pixels.value()) return {};
+  return make_error("not_an_image", "no Pixel Data: SOP Class " + sop_class);
+}
+
 ingest::AcceptResult JournalArrivalSink::refuse(const ingest::Arrival& arrival, const Error& why) {
   // A link could point anywhere (another gateway's images, /etc): never followed, recorded for the operator. A file
   // that vanished between being seen and being taken is recorded too, so that its loss is never silent. Other
   // refusals (unreadable, not a regular file) may be fixed in place: the door reports them without a job.
-  if (why.code != "symlink" && why.code != "input_vanished") {
+  // An object that is not an image is recorded too, and kept once like any rejected input.
+  const bool not_an_image = why.code == "not_an_image";
+  if (why.code != "symlink" && why.code != "input_vanished" && !not_an_image) {
     return outcome(ingest::AcceptOutcome::rejected, 0, why.code, why.message);
   }
-  auto rejected = journal_.record_rejected_arrival(row_for(arrival), why.code, why.message);
+  journal::NewArrival row = row_for(arrival);
+  if (not_an_image && row.sop_instance_uid.empty()) {
+    // The folder door has no command: the meta header names the instance, so that status can show which it was.
+    if (auto meta = dicom::read_meta_identity(arrival.path)) row.sop_instance_uid = meta->media_storage_sop_instance_uid;
+  }
+  auto rejected = journal_.record_rejected_arrival(row, why.code, why.message);
   if (!rejected) return outcome(ingest::AcceptOutcome::out_of_resources, 0, "journal_unavailable", rejected.error().describe());
-  logger()->warn("gw={} job={} rejected: {} {}", arrival.gateway_id, rejected.value(), why.code, arrival.path.string());
+  logger()->warn("gw={} job={} sop={} rejected: {} ({}) {}", arrival.gateway_id, rejected.value(),
+                 row.sop_instance_uid, why.code, why.message, arrival.path.string());
+  if (not_an_image) {
+    keep_rejected_input(journal_, quarantine_dir_, arrival.gateway_id, rejected.value(), arrival.path,
+                        arrival.source == ingest::ArrivalSource::scp);
+  }
   return outcome(ingest::AcceptOutcome::rejected, rejected.value(), why.code, why.message);
 }
 

@@ -111,7 +111,8 @@ Status mark_as_derived(DcmDataset& dataset, const dicom::InstanceIdentity& sourc
   edit.put(DCM_SeriesInstanceUID, result.series_instance_uid, "SeriesInstanceUID");
   edit.put(DCM_SOPInstanceUID, result.sop_instance_uid, "SOPInstanceUID");
 
-  const bool is_image = dataset.tagExists(DCM_PixelData) || dataset.tagExists(DCM_ImageType);
+  const bool is_image = dataset.tagExists(DCM_PixelData) || dataset.tagExists(DCM_FloatPixelData) ||
+                        dataset.tagExists(DCM_DoubleFloatPixelData) || dataset.tagExists(DCM_ImageType);
   if (is_image) edit.put(DCM_ImageType, derived_image_type(dataset), "ImageType");
   if (facts.burned_in) edit.put(DCM_BurnedInAnnotation, "YES", "BurnedInAnnotation");
   if (!facts.description.empty()) edit.put(DCM_DerivationDescription, std::string(facts.description), "DerivationDescription");

@@ -1,5 +1,7 @@
 #include "creni/process/display_ink.hpp"
 
+#include <limits>
+
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 
@@ -90,11 +92,18 @@ Result<DisplayModel> DisplayModel::read(DcmDataset& dataset, const dicom::PixelM
   const unsigned bits = std::min<std::uint32_t>(module.bits_stored, module.is_signed ? 32 : 31);
   model.stored_min_ = module.is_signed ? -std::ldexp(1.0, static_cast<int>(bits) - 1) : 0.0;
   model.stored_max_ = module.is_signed ? std::ldexp(1.0, static_cast<int>(bits) - 1) - 1 : std::ldexp(1.0, static_cast<int>(bits)) - 1;
+  if (module.format != dicom::SampleFormat::integer) {
+    // Float samples have no stored range: the text goes in at the frame's own maximum (ink_for), never at a limit
+    // of the type, which would crush every real value to black under a min/max display.
+    model.floating_ = true;
+    model.stored_min_ = -std::numeric_limits<float>::max();
+    model.stored_max_ = std::numeric_limits<float>::max();
+  }
   const std::string& photometric = module.photometric;
 
   if (photometric == "MONOCHROME1" || photometric == "MONOCHROME2") {
     model.kind_ = photometric == "MONOCHROME1" ? Kind::monochrome1 : Kind::monochrome2;
-    model.window_ = stored_window(dataset, model.stored_min_, model.stored_max_);
+    if (!model.floating_) model.window_ = stored_window(dataset, model.stored_min_, model.stored_max_);
     return model;
   }
   if (photometric == "RGB") {
@@ -126,7 +135,9 @@ Ink DisplayModel::ink_for(const Frame& frame) const {
     std::tie(low, high) = *window_;
   } else {
     cv::minMaxLoc(frame.planes.front(), &low, &high);
-    if (high <= low) {
+    if (high <= low && floating_) {
+      high = low + 1;  // a flat float frame: one unit above what it holds
+    } else if (high <= low) {
       // A flat frame: draw in the opposite extreme of what it holds.
       const bool at_top = high >= stored_max_;
       high = at_top ? high : stored_max_;

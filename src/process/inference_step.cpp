@@ -191,7 +191,7 @@ cv::Mat ModelInputMapper::mapped(const Frame& frame) const {
   return values;
 }
 
-cv::Mat ModelInputMapper::blob_of(const Frame& frame) const {
+cv::Mat ModelInputMapper::normalized(const Frame& frame) const {
   const cv::Mat values = mapped(frame);
   const cv::Size size(config_.input_width, config_.input_height);
   const bool shrinking = size.width < values.cols && size.height < values.rows;
@@ -200,6 +200,12 @@ cv::Mat ModelInputMapper::blob_of(const Frame& frame) const {
   const int channels = resized.channels();
   cv::subtract(resized, per_channel(config_.mean, channels), resized);
   cv::divide(resized, per_channel(config_.stddev, channels), resized);
+  return resized;
+}
+
+cv::Mat ModelInputMapper::blob_of(const Frame& frame) const {
+  cv::Mat resized = normalized(frame);
+  const int channels = resized.channels();
   if (config_.layout == config::TensorLayout::nchw) return cv::dnn::blobFromImage(resized, 1.0, cv::Size(), cv::Scalar(), false, false, CV_32F);
   const int dims[] = {1, resized.rows, resized.cols, channels};
   return cv::Mat(4, dims, CV_32F, resized.ptr<float>()).clone();

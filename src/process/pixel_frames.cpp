@@ -15,6 +15,8 @@ namespace {
 // 32-bit samples are viewed as CV_32S whatever their sign (OpenCV has no unsigned 32-bit type): unsigned values
 // at or above 2^31 (not seen in RT Dose or 32-bit secondary captures) would be drawn over as if negative.
 int depth_of(const dicom::PixelModule& module) {
+  if (module.format == dicom::SampleFormat::float32) return CV_32F;
+  if (module.format == dicom::SampleFormat::float64) return CV_64F;
   if (module.bits_allocated == 8) return module.is_signed ? CV_8S : CV_8U;
   if (module.bits_allocated == 32) return CV_32S;
   return module.is_signed ? CV_16S : CV_16U;
@@ -23,6 +25,14 @@ int depth_of(const dicom::PixelModule& module) {
 // The native value's bytes: OW values through their 16-bit view (DCMTK keeps them in host byte order), OB bytes as
 // they are.
 std::uint8_t* native_bytes(DcmElement& element) {
+  if (element.getVR() == EVR_OF) {
+    Float32* floats = nullptr;
+    return element.getFloat32Array(floats).good() ? reinterpret_cast<std::uint8_t*>(floats) : nullptr;
+  }
+  if (element.getVR() == EVR_OD) {
+    Float64* doubles = nullptr;
+    return element.getFloat64Array(doubles).good() ? reinterpret_cast<std::uint8_t*>(doubles) : nullptr;
+  }
   if (element.getVR() == EVR_OW || element.getVR() == EVR_OL) {
     Uint16* words = nullptr;
     return element.getUint16Array(words).good() ? reinterpret_cast<std::uint8_t*>(words) : nullptr;
@@ -33,7 +43,7 @@ std::uint8_t* native_bytes(DcmElement& element) {
 
 Result<std::uint8_t*> pixel_bytes(DcmDataset& dataset, const dicom::PixelModule& module) {
   DcmElement* element = nullptr;
-  if (dataset.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) {
+  if (dataset.findAndGetElement(dicom::pixel_data_tag(module), element).bad() || element == nullptr) {
     return make_error("invalid_pixel_module", "no Pixel Data element");
   }
   std::uint8_t* bytes = native_bytes(*element);
@@ -47,9 +57,10 @@ Result<std::uint8_t*> pixel_bytes(DcmDataset& dataset, const dicom::PixelModule&
 }  // namespace
 
 Result<std::vector<Frame>> frames_of(DcmDataset& dataset, const dicom::PixelModule& module) {
-  if (module.bits_allocated != 8 && module.bits_allocated != 16 && module.bits_allocated != 32) {
-    return make_error("unsupported_pixel_format",
-                      "BitsAllocated " + std::to_string(module.bits_allocated) + " (8, 16 and 32 have frame views)");
+  const bool float64 = module.format == dicom::SampleFormat::float64;
+  if (module.bits_allocated != 8 && module.bits_allocated != 16 && module.bits_allocated != 32 && !float64) {
+    return make_error("unsupported_pixel_format", "BitsAllocated " + std::to_string(module.bits_allocated) +
+                                                      " (8, 16, 32 and Double Float 64 have frame views)");
   }
   auto found = pixel_bytes(dataset, module);
   if (!found) return found.error();

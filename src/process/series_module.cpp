@@ -54,7 +54,7 @@ nlohmann::ordered_json json_count(const std::string& text) {
 }
 
 std::string series_json(const SeriesModuleInput& input, const std::vector<SeriesModuleInstance>& laid_out,
-                        const std::vector<double>& positions, const std::filesystem::path& folder,
+                        StackOrder order, const std::vector<double>& positions, const std::filesystem::path& folder,
                         const std::vector<std::pair<std::string, std::string>>& parameters) {
   nlohmann::ordered_json instances = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < laid_out.size(); ++i) {
@@ -77,6 +77,7 @@ std::string series_json(const SeriesModuleInput& input, const std::vector<Series
                                            {"series_instance_uid", input.series_instance_uid},
                                            {"run", input.run},
                                            {"count", laid_out.size()},
+                                           {"order", to_string(order)},
                                            {"instances_folder", (folder / "instances").string()},
                                            {"result", (folder / "result.json").string()},
                                            {"parameters", parameters_object(parameters)},
@@ -118,6 +119,18 @@ Result<std::vector<std::string>> instance_list(const nlohmann::json& item, const
   return instances;
 }
 
+// What the node's own series step says about how it ran: the hash of the model it loaded, and details.
+void reported_algorithm(const std::string& text, AlgorithmIdentity& algorithm) {
+  const auto parsed = parse_module_json(text);
+  if (!parsed) return;
+  const auto found = parsed->find("algorithm");
+  if (found == parsed->end() || !found->is_object()) return;
+  const auto hash = found->find("model_sha256");
+  if (hash != found->end() && hash->is_string()) algorithm.model_sha256 = hash->get<std::string>();
+  const auto details = found->find("details");
+  if (details != found->end() && details->is_string()) algorithm.details = details->get<std::string>();
+}
+
 }  // namespace
 
 std::vector<double> slice_positions(const std::vector<SeriesModuleInstance>& instances) {
@@ -135,21 +148,36 @@ std::vector<double> slice_positions(const std::vector<SeriesModuleInstance>& ins
   return positions;
 }
 
-std::vector<SeriesModuleInstance> ordered_as_stack(std::vector<SeriesModuleInstance> instances) {
+std::string to_string(StackOrder order) {
+  switch (order) {
+    case StackOrder::slice_position: return "slice_position";
+    case StackOrder::instance_number: return "instance_number";
+    case StackOrder::arrival: break;
+  }
+  return "arrival";
+}
+
+SeriesStack stack_of(std::vector<SeriesModuleInstance> instances) {
   std::vector<double> keys = slice_positions(instances);
+  StackOrder order = StackOrder::slice_position;
   if (keys.empty()) {
+    order = StackOrder::instance_number;
     for (const auto& instance : instances) {
       const auto number = numbers_of(instance.instance_number);
-      if (number.size() != 1) return instances;
+      if (number.size() != 1) return SeriesStack{.instances = std::move(instances), .order = StackOrder::arrival};
       keys.push_back(number[0]);
     }
   }
-  std::vector<std::size_t> order(instances.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
-  std::vector<SeriesModuleInstance> ordered;
-  for (const std::size_t i : order) ordered.push_back(std::move(instances[i]));
-  return ordered;
+  std::vector<std::size_t> indices(instances.size());
+  std::iota(indices.begin(), indices.end(), 0);
+  std::stable_sort(indices.begin(), indices.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+  SeriesStack stack{.instances = {}, .order = order};
+  for (const std::size_t i : indices) stack.instances.push_back(std::move(instances[i]));
+  return stack;
+}
+
+std::vector<SeriesModuleInstance> ordered_as_stack(std::vector<SeriesModuleInstance> instances) {
+  return stack_of(std::move(instances)).instances;
 }
 
 Result<std::vector<SeriesFinding>> parse_series_result_json(const std::string& text,
@@ -179,58 +207,87 @@ Result<std::vector<SeriesFinding>> parse_series_result_json(const std::string& t
 
 SeriesModule::SeriesModule(config::ExternalModuleConfig module, config::ProcessingConfig processing,
                            std::filesystem::path work_root)
-    : module_(std::move(module)), processing_(std::move(processing)), work_root_(std::move(work_root)) {
-  const std::filesystem::path program = module_.command.back();
-  algorithm_.step = "external";
-  algorithm_.name = program.stem().string().empty() ? "series-module" : program.stem().string();
-  algorithm_.version = "unversioned";
-  for (const auto& [key, value] : module_.parameters) {
-    if (key == "version" && !value.empty()) algorithm_.version = value;
-  }
-  // The module's own file identifies what ran, as a model's hash does for "infer".
-  if (auto hash = sha256_of_file(program)) algorithm_.model_sha256 = hash.value();
-}
+    : module_(std::move(module)), processing_(std::move(processing)), work_root_(std::move(work_root)) {}
 
 Result<SeriesModule> SeriesModule::make(const config::SeriesConfig& series, const config::ProcessingConfig& processing,
                                         std::filesystem::path work_root) {
   if (Status usable = check_module_command(series.external, "series.external"); !usable) return usable.error();
-  return SeriesModule(series.external, processing, std::move(work_root));
+  SeriesModule module(series.external, processing, std::move(work_root));
+  const std::filesystem::path program = module.module_.command.back();
+  AlgorithmIdentity& algorithm = module.algorithm_;
+  algorithm.step = "external";
+  algorithm.name = program.stem().string().empty() ? "series-module" : program.stem().string();
+  algorithm.version = "unversioned";
+  for (const auto& [key, value] : module.module_.parameters) {
+    if (key == "version" && !value.empty()) algorithm.version = value;
+  }
+  // The module's own file identifies what ran, as a model's hash does for "infer".
+  if (auto hash = sha256_of_file(program)) algorithm.model_sha256 = hash.value();
+  return module;
 }
 
-Result<std::vector<SeriesFinding>> SeriesModule::run(const SeriesModuleInput& input) const {
+SeriesModule SeriesModule::builtin(config::ExternalModuleConfig module, config::ProcessingConfig processing,
+                                   std::filesystem::path work_root, AlgorithmIdentity algorithm, std::string settings,
+                                   std::string failure_code) {
+  SeriesModule made(std::move(module), std::move(processing), std::move(work_root));
+  made.algorithm_ = std::move(algorithm);
+  made.settings_ = std::move(settings);
+  made.failure_code_ = std::move(failure_code);
+  return made;
+}
+
+Result<SeriesStepResult> SeriesModule::run(const SeriesModuleInput& input) const {
   std::error_code error;
   if (!work_root_.empty()) std::filesystem::create_directories(work_root_, error);
   auto folder = WorkFolder::create(work_root_, "series");
   if (!folder) return folder.error();
-  const std::filesystem::path& work = folder.value()->path();
-  auto laid_out = lay_out(ordered_as_stack(input.instances), work / "instances");
+  auto result = run_in(folder.value()->path(), input);
+  if (!result && result.error().code == "external_failed" && failure_code_ != "external_failed") {
+    return make_error(failure_code_, result.error().message);
+  }
+  return result;
+}
+
+Result<SeriesStepResult> SeriesModule::run_in(const std::filesystem::path& work, const SeriesModuleInput& input) const {
+  SeriesStack stack = stack_of(input.instances);
+  auto laid_out = lay_out(stack.instances, work / "instances");
   if (!laid_out) return laid_out.error();
   const auto settings = work / "series.json";
   const auto result = work / "result.json";
-  if (Status written = write_text(settings, series_json(input, laid_out.value(), slice_positions(laid_out.value()), work,
-                                                        module_.parameters));
+  if (Status written = write_text(settings, series_json(input, laid_out.value(), stack.order,
+                                                        slice_positions(laid_out.value()), work, module_.parameters));
       !written) {
     return written.error();
   }
 
   std::vector<std::string> argv = module_.command;
+  if (!settings_.empty()) {
+    const auto own_settings = work / "settings.json";
+    if (Status written = write_text(own_settings, settings_); !written) return written.error();
+    argv.push_back(own_settings.string());
+  }
   argv.push_back((work / "instances").string());
   argv.push_back(settings.string());
   argv.push_back(result.string());
   const CommandLimits limits = module_limits(module_, processing_);
   auto ran = run_contained(argv, clean_environment(module_.environment, work.string()), work, limits);
   if (!ran) return ran.error();
-  if (Status ended = check_ended(ran.value(), limits, "series module"); !ended) return ended.error();
-  if (!std::filesystem::exists(result, error)) return failed(with_tail("series module wrote no result.json", ran->stderr_tail));
+  const std::string who = settings_.empty() ? "series module" : "series step " + algorithm_.step;
+  if (Status ended = check_ended(ran.value(), limits, who); !ended) return ended.error();
+  std::error_code error;
+  if (!std::filesystem::exists(result, error)) return failed(with_tail(who + " wrote no result.json", ran->stderr_tail));
   auto text = read_limited(result, kMaxResultBytes);
   if (!text) return failed(with_tail(text.error().message, ran->stderr_tail));
   std::vector<std::string> known;
   for (const auto& instance : input.instances) known.push_back(instance.sop_instance_uid);
   auto findings = parse_series_result_json(text.value(), known);
   if (!findings) return failed(with_tail(findings.error().message, ran->stderr_tail));
-  logger()->debug("series={} run {} module: exit 0 in {:.2f} s, {} finding(s)", input.series_instance_uid, input.run,
-                  ran->seconds, findings->size());
-  return findings;
+  SeriesStepResult step{.findings = std::move(findings).value(), .algorithm = algorithm_};
+  step.algorithm.details = "stack order " + to_string(stack.order);
+  if (!settings_.empty()) reported_algorithm(text.value(), step.algorithm);
+  logger()->debug("series={} run {} {}: exit 0 in {:.2f} s, {} finding(s)", input.series_instance_uid, input.run, who,
+                  ran->seconds, step.findings.size());
+  return step;
 }
 
 }  // namespace creni::process

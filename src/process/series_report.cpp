@@ -152,18 +152,22 @@ Status build_tree(DSRDocument& document, const SeriesReportContent& content) {
   DSRDocumentTree& tree = document.getTree();
   if (Status s = added(tree.addContentItem(DSRTypes::RT_isRoot, DSRTypes::VT_Container), "root"); !s) return s;
   if (Status s = checked(tree.getCurrentContentItem().setConceptName(kRoot), "root concept"); !s) return s;
-  const AlgorithmIdentity& algorithm = content.algorithm;
   DSRTypes::E_AddMode mode = DSRTypes::AM_belowCurrent;
   const auto next_text = [&](const DSRCodedEntryValue& concept, const std::string& text) {
     Status s = add_text(tree, mode, concept, text);
     mode = DSRTypes::AM_afterCurrent;
     return s;
   };
-  if (Status s = next_text(kAlgorithmName, algorithm.name.empty() ? "creni-node series report" : algorithm.name); !s) return s;
-  if (Status s = next_text(kAlgorithmVersion, algorithm.version.empty() ? "unversioned" : algorithm.version); !s) return s;
-  std::string parameters = "step " + (algorithm.step.empty() ? std::string("none") : algorithm.step);
-  if (!algorithm.model_sha256.empty()) parameters += "; model sha256 " + algorithm.model_sha256;
-  if (Status s = next_text(kAlgorithmParameters, parameters); !s) return s;
+  const std::vector<AlgorithmIdentity> algorithms =
+      content.algorithms.empty() ? std::vector<AlgorithmIdentity>{AlgorithmIdentity{}} : content.algorithms;
+  for (const AlgorithmIdentity& algorithm : algorithms) {
+    if (Status s = next_text(kAlgorithmName, algorithm.name.empty() ? "creni-node series report" : algorithm.name); !s) return s;
+    if (Status s = next_text(kAlgorithmVersion, algorithm.version.empty() ? "unversioned" : algorithm.version); !s) return s;
+    std::string parameters = "step " + (algorithm.step.empty() ? std::string("none") : algorithm.step);
+    if (!algorithm.model_sha256.empty()) parameters += "; model sha256 " + algorithm.model_sha256;
+    if (!algorithm.details.empty()) parameters += "; " + algorithm.details;
+    if (Status s = next_text(kAlgorithmParameters, parameters); !s) return s;
+  }
   std::vector<Finding> flat;
   for (const auto& finding : content.findings) flat.push_back(Finding{finding.label, finding.score});
   if (Status s = next_text(kComment, std::to_string(content.instances.size()) + " instance(s): " + findings_text(flat)); !s) return s;

@@ -52,7 +52,8 @@ void index_report(const std::filesystem::path& report, const std::filesystem::pa
 
 process::SeriesReportContent report_content(const journal::SeriesRun& run,
                                             const std::vector<process::SeriesFinding>& findings,
-                                            const process::AlgorithmIdentity& algorithm, const std::string& marker) {
+                                            const std::vector<process::AlgorithmIdentity>& algorithms,
+                                            const std::string& marker) {
   const journal::SeriesRecord& series = run.series;
   const auto header = header_values(series.header);
   process::SeriesReportContent content;
@@ -72,7 +73,7 @@ process::SeriesReportContent report_content(const journal::SeriesRun& run,
   content.series_description = marker + " report: " + value_or(header, "series.SeriesDescription", "series");
   content.series_number = kReportSeriesNumber;
   content.instance_number = series.run;
-  content.algorithm = algorithm;
+  content.algorithms = algorithms;
 
   std::map<std::string, std::string> to_result;  // the UID a module may name -> the result's UID
   for (const auto& instance : run.instances) {
@@ -107,20 +108,19 @@ process::SeriesModuleInput module_input(const journal::SeriesRun& run) {
   return input;
 }
 
-SeriesJob::SeriesJob(SeriesJobSettings settings, std::optional<process::SeriesModule> module)
-    : settings_(std::move(settings)), module_(std::move(module)) {}
+SeriesJob::SeriesJob(SeriesJobSettings settings, std::vector<process::SeriesModule> steps)
+    : settings_(std::move(settings)), steps_(std::move(steps)) {}
 
 Result<journal::SeriesReport> SeriesJob::run(const journal::SeriesRun& run) const {
   std::vector<process::SeriesFinding> findings;
-  process::AlgorithmIdentity algorithm;
-  for (const std::string& step : settings_.series.steps) {
-    if (step != "external" || !module_) return make_error("invalid_config", "series step '" + step + "' is not available");
-    auto found = module_->run(module_input(run));
+  std::vector<process::AlgorithmIdentity> algorithms;
+  for (const process::SeriesModule& step : steps_) {
+    auto found = step.run(module_input(run));
     if (!found) return found.error();
-    findings.insert(findings.end(), found->begin(), found->end());
-    algorithm = module_->algorithm();
+    findings.insert(findings.end(), found->findings.begin(), found->findings.end());
+    algorithms.push_back(found->algorithm);
   }
-  const process::SeriesReportContent content = report_content(run, findings, algorithm, settings_.marker);
+  const process::SeriesReportContent content = report_content(run, findings, algorithms, settings_.marker);
   dicom::InstanceIdentity identity;
   identity.sop_class_uid = kComprehensiveSr;
   identity.sop_instance_uid = content.sop_instance_uid;

@@ -5,6 +5,7 @@
 
 #include "creni/common/clock.hpp"
 #include "creni/journal/journal.hpp"
+#include "creni/process/series_inference.hpp"
 #include "creni/series/completion.hpp"
 
 namespace creni::series {
@@ -24,25 +25,28 @@ bool is_final(const Error& error) {
   return error.code == "invalid_report" || error.code == "invalid_config" || error.code == "invalid_uid";
 }
 
+// The steps of a gateway's series, each checked now: a module that is not there or a model that does not fit
+// refuses the start ("invalid_config" naming the key).
 Result<std::unique_ptr<SeriesJob>> make_job(const config::SeriesConfig& series, const config::NodeConfig& config,
                                             const std::string& gateway_id, config::OutputLayout layout,
-                                            const std::string& key) {
-  std::optional<process::SeriesModule> module;
+                                            const std::string& key, const std::string& executable) {
+  std::vector<process::SeriesModule> steps;
+  const auto work_root = config.state_dir / "series-work";
   for (const std::string& step : series.steps) {
-    if (step != "external" || module) continue;
-    auto made = process::SeriesModule::make(series, config.processing, config.state_dir / "series-work");
+    auto made = step == "infer" ? process::make_series_infer_step(series, config.processing, work_root, executable, key)
+                                : process::SeriesModule::make(series, config.processing, work_root);
     if (!made) return make_error("invalid_config", key + ": " + made.error().message);
-    module = std::move(made).value();
+    steps.push_back(std::move(made).value());
   }
   SeriesJobSettings settings{series, layout, config.output_dir / ("gateway_" + gateway_id), config.processing.marker};
-  return std::make_unique<SeriesJob>(std::move(settings), std::move(module));
+  return std::make_unique<SeriesJob>(std::move(settings), std::move(steps));
 }
 
 }  // namespace
 
-SeriesTracker::SeriesTracker(const config::NodeConfig& config, journal::Journal& journal,
+SeriesTracker::SeriesTracker(const config::NodeConfig& config, journal::Journal& journal, std::string executable,
                              std::function<void()> on_reported)
-    : config_(config), journal_(journal), on_reported_(std::move(on_reported)) {}
+    : config_(config), journal_(journal), executable_(std::move(executable)), on_reported_(std::move(on_reported)) {}
 
 SeriesTracker::~SeriesTracker() { stop(); }
 
@@ -53,16 +57,18 @@ const config::SeriesConfig& SeriesTracker::series_of(const std::string& gateway_
 
 Status SeriesTracker::start() {
   if (thread_.joinable()) return {};
-  for (const auto& gateway : config_.gateways) {
-    if (!gateway.series.enabled) continue;
-    auto job = make_job(gateway.series, config_, gateway.id, gateway.output_layout, "gateway " + gateway.id + " series");
-    if (!job) return job.error();
-    jobs_[gateway.id] = std::move(job).value();
-  }
   // Work folders of a series job that a crash interrupted: the job runs again in a fresh one.
   std::error_code error;
   const auto removed = std::filesystem::remove_all(config_.state_dir / "series-work", error);
-  if (!error && removed > 1) logger()->info("recovery: removed the work folder(s) of an interrupted series job");
+  if (!error && removed > 0) logger()->info("recovery: removed the work folder(s) of an interrupted series job");
+  for (std::size_t i = 0; i < config_.gateways.size(); ++i) {
+    const config::GatewayConfig& gateway = config_.gateways[i];
+    if (!gateway.series.enabled) continue;
+    const std::string key = "gateway[" + std::to_string(i) + "].series";
+    auto job = make_job(gateway.series, config_, gateway.id, gateway.output_layout, key, executable_);
+    if (!job) return job.error();
+    jobs_[gateway.id] = std::move(job).value();
+  }
   if (auto recovered = journal_.recover_series(); !recovered) {
     return recovered.error();
   } else if (recovered.value() > 0) {
@@ -145,7 +151,7 @@ bool SeriesTracker::report_one() {
   auto found = jobs_.find(gateway_id);
   if (found == jobs_.end()) {
     // A gateway found on disk, or whose series were switched off since: [series] as configured at the top.
-    auto job = make_job(config_.series, config_, gateway_id, config::OutputLayout::nested, "series");
+    auto job = make_job(config_.series, config_, gateway_id, config::OutputLayout::nested, "series", executable_);
     if (!job) {
       (void)journal_.record_series_failure(run.series.id, job.error().code, job.error().message, true);
       return true;

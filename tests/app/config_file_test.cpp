@@ -250,6 +250,73 @@ TEST(ConfigFile, refuses_series_mistakes_naming_the_key) {
             std::string::npos);
 }
 
+TEST(ConfigFile, reads_series_infer_with_the_inference_keys_and_its_own_and_per_gateway_overrides) {
+  const std::string model = std::string(CRENI_SOURCE_DIR) + "/conf/creni-node.toml";  // any existing file
+  const auto parsed = parse_config(R"([series.infer]
+model = ")" + model + R"("
+labels = ["nodule", "clear"]
+threshold = 0.4
+input_size = [64, 48]
+mapping = "fixed_window"
+window_center = -600
+window_width = 1500
+layout = "ndhw"
+depth = 32
+timeout_s = 90
+memory_mb = 1024
+algorithm_name = "lung-screen"
+[[gateway]]
+id = "1"
+[[gateway]]
+id = "2"
+[gateway.series.infer]
+depth = 16
+layout = "ncdhw"
+)", "infer.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const config::SeriesConfig& series = parsed->series;
+  EXPECT_TRUE(series.enabled);
+  EXPECT_EQ(series.steps, std::vector<std::string>{"infer"}) << "a model in [series.infer] switches the step on";
+  EXPECT_EQ(series.infer.model.model, model);
+  EXPECT_EQ(series.infer.model.labels, (std::vector<std::string>{"nodule", "clear"}));
+  EXPECT_EQ(series.infer.model.threshold, 0.4);
+  EXPECT_EQ(series.infer.model.input_width, 64);
+  EXPECT_EQ(series.infer.model.input_height, 48);
+  EXPECT_EQ(series.infer.model.mapping, config::ValueMapping::fixed_window);
+  EXPECT_EQ(series.infer.model.window_center, -600.0);
+  EXPECT_EQ(series.infer.layout, config::StackLayout::ndhw);
+  EXPECT_EQ(series.infer.depth, 32);
+  EXPECT_EQ(series.infer.timeout_s, 90);
+  EXPECT_EQ(series.infer.memory_mb, 1024U);
+  EXPECT_EQ(series.infer.model.algorithm_name, "lung-screen");
+  EXPECT_EQ(parsed->gateways[0].series.infer.depth, 32);
+  EXPECT_EQ(parsed->gateways[1].series.infer.depth, 16);
+  EXPECT_EQ(parsed->gateways[1].series.infer.layout, config::StackLayout::ncdhw);
+  EXPECT_EQ(parsed->gateways[1].series.infer.model.labels, series.infer.model.labels) << "overridden key by key";
+}
+
+TEST(ConfigFile, refuses_series_infer_mistakes_naming_the_key) {
+  const std::string model = std::string(CRENI_SOURCE_DIR) + "/conf/creni-node.toml";
+  const std::string infer = "[series]\nsteps = [\"infer\"]\n[series.infer]\n";
+  const std::string with_model = infer + "model = \"" + model + "\"\nlabels = [\"x\"]\n";
+  EXPECT_NE(error_of(infer).find("series.infer.model: required by series step 'infer'"), std::string::npos);
+  EXPECT_NE(error_of(infer + "model = \"/nonexistent.onnx\"\n").find("series.infer.model: file not found"), std::string::npos);
+  EXPECT_NE(error_of(infer + "model = \"" + model + "\"\n").find("series.infer.labels"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "layout = \"nchw\"\n").find("series.infer.layout"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "layout = \"ndhw\"\nchannels = 3\n").find("series.infer.channels"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "depth = -1\n").find("series.infer.depth"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "memory_mb = 999999\n").find("series.infer.memory_mb"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "threshold = 2\n").find("series.infer.threshold"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "input_size = [16]\n").find("series.infer.input_size"), std::string::npos);
+  EXPECT_NE(error_of(with_model + "task = \"segmentation\"\n").find("series.infer.task: unknown key"), std::string::npos);
+  EXPECT_NE(error_of("[series]\nsteps = [\"infer\", \"infer\"]\n[series.infer]\nmodel = \"" + model +
+                     "\"\nlabels = [\"x\"]\n").find("series.steps[1]"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[gateway]]\nid = \"1\"\n[gateway.series]\nsteps = [\"infer\"]\n").find("gateway[0].series.infer.model"),
+            std::string::npos);
+  EXPECT_TRUE(parse_config(with_model, "ok.toml").ok()) << "the same keys, valid";
+}
+
 TEST(ConfigFile, reads_association_sharing_per_destination_and_refuses_unknown_modes) {
   const auto parsed = parse_config(
       "[[destination]]\nname = \"a\"\nae_title = \"A\"\nshare_association = \"study\"\n"
@@ -384,6 +451,21 @@ TEST(ConfigFile, a_missing_file_is_an_invalid_config) {
   const auto parsed = load_config_file("/nonexistent/creni.toml");
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.error().code, "invalid_config");
+}
+
+TEST(ConfigFile, a_destination_host_is_an_ipv4_or_ipv6_address_or_a_host_name) {
+  for (const std::string host : {"10.0.0.5", "::1", "[::1]", "fd00::2", "pacs", "pacs-1.example.org", "pacs.",
+                                 "PACS_01.hospital.local"}) {
+    EXPECT_TRUE(config::is_valid_host(host)) << host;
+  }
+  for (const std::string host : std::vector<std::string>{"pacs:104", "[::1", "::1]", "[pacs]", "pacs host",
+                                                         "http://pacs", "-pacs", "pacs-", "pacs..org", ".pacs",
+                                                         std::string(64, 'a') + ".org"}) {
+    EXPECT_FALSE(config::is_valid_host(host)) << host;
+  }
+  const std::string message = error_of(
+      "[[destination]]\nname = \"pacs\"\nhost = \"pacs:104\"\nport = 104\nae_title = \"PACS\"\n");
+  EXPECT_NE(message.find("destination[0].host"), std::string::npos) << message;
 }
 
 }  // namespace

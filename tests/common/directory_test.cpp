@@ -94,9 +94,9 @@ TEST_F(DirectoryTest, open_regular_file_refuses_links_and_fifos_without_blocking
   ASSERT_EQ(::mkfifo((root_ / "fifo").c_str(), 0600), 0);
   EXPECT_EQ(folder->open_regular_file("link").error().code, "symlink");
   const auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(folder->open_regular_file("fifo").error().code, "not_regular");
+  EXPECT_EQ(folder->open_regular_file("fifo").error().code, "not_regular_file");
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
-  EXPECT_EQ(folder->open_regular_file("missing").error().code, "vanished");
+  EXPECT_EQ(folder->open_regular_file("missing").error().code, "input_vanished");
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
-// RELIABILITY S8, the part that runs in CI: the two byte parsers the node process itself runs on untrusted files
-// (read_meta_identity, read_dataset_identity; everything else is parsed by worker processes) get thousands of
+// RELIABILITY S8, the part that runs in CI: the byte parsers the node process itself runs on untrusted files
+// (read_meta_identity, read_dataset_identity, has_pixel_data; everything else is parsed by worker processes) get thousands of
 // seeded mutations of valid files: bit flips, boundary lengths, truncations, duplicated and deleted chunks. This
-// suite compiles those two sources with AddressSanitizer and UndefinedBehaviorSanitizer (see CMakeLists.txt), so
+// suite compiles those sources with AddressSanitizer and UndefinedBehaviorSanitizer (see CMakeLists.txt), so
 // an out-of-bounds read or an overflow fails the test instead of passing silently. Every answer must be a value
 // or one of the documented errors, and a value must keep the documented promises.
 #include <dcmtk/config/osconfig.h>
@@ -9,7 +9,9 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -22,6 +24,7 @@
 
 #include "creni/common/uid.hpp"
 #include "creni/dicom/dataset_identity.hpp"
+#include "creni/dicom/image_storage_classes.hpp"
 #include "creni/dicom/part10_meta.hpp"
 #include "harness.hpp"
 
@@ -155,6 +158,12 @@ TEST_P(ParserMutation, every_mutant_gets_a_value_or_a_documented_error_and_nothi
     const auto meta = read_meta_identity(mutant_path);
     if (meta.ok()) {
       ++values;
+      const int fd = ::open(mutant_path.c_str(), O_RDONLY | O_CLOEXEC);
+      const auto pixels = has_pixel_data(fd, meta.value());
+      ::close(fd);
+      if (!pixels.ok()) {
+        EXPECT_EQ(dataset_errors.count(pixels.error().code), 1U) << "mutant " << n << ": " << pixels.error().describe();
+      }
       EXPECT_LE(meta->dataset_offset, mutant.size()) << "mutant " << n;
       for (const std::string* uid : {&meta->media_storage_sop_class_uid, &meta->media_storage_sop_instance_uid,
                                      &meta->transfer_syntax_uid}) {

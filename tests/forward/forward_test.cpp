@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -12,6 +14,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "creni/common/owned_fd.hpp"
 #include "creni/dicom/dcmtk_runtime.hpp"
 #include "creni/forward/dcmtk_pacs_sender.hpp"
 #include "creni/forward/forwarder.hpp"
@@ -228,6 +231,56 @@ TEST_F(DcmtkPacsSenderTest, fails_in_connect_when_nothing_listens) {
   EXPECT_EQ(result.phase, SendPhase::connect) << result.detail;
   EXPECT_NE(result.detail.find("refused"), std::string::npos) << result.detail;
   EXPECT_EQ(result.dimse_status, -1);
+}
+
+TEST_F(DcmtkPacsSenderTest, connects_to_an_ipv6_address_itself_instead_of_handing_dcmtk_an_address_it_cannot_parse) {
+  // DCMTK 3.6.7 alone answers "Illegal service parameter: ::1:<port>" without trying; ours reaches [::1] and is
+  // refused there, as an IPv4 address is (the whole delivery over ::1 is in ForwardingIpv6).
+  for (const std::string host : {"::1", "[::1]"}) {
+    config::DestinationConfig destination = destination_at(harness::free_port());
+    destination.host = host;
+    const SendResult result = send(destination, this->result("ct-" + std::to_string(host.size())));
+    EXPECT_EQ(result.outcome, SendOutcome::failed) << host;
+    EXPECT_EQ(result.phase, SendPhase::connect) << result.detail;
+    EXPECT_NE(result.detail.find("[::1]:" + std::to_string(destination.port) + ": Connection refused"),
+              std::string::npos)
+        << result.detail;
+  }
+}
+
+TEST_F(DcmtkPacsSenderTest, gives_up_connecting_after_connect_timeout_s_when_the_pacs_never_answers) {
+  // A listener on [::1] whose accept queue is full drops further SYNs: a PACS that never answers the connect.
+  const fs::OwnedFd listener(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), 0) << "no ::1 here";
+  ASSERT_EQ(::listen(listener.get(), 0), 0);
+  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const fs::OwnedFd queued(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(::connect(queued.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+
+  config::DestinationConfig destination = destination_at(ntohs(address.sin6_port));
+  destination.host = "::1";
+  destination.connect_timeout_s = 2;
+  const auto started = std::chrono::steady_clock::now();
+  const SendResult result = send(destination, this->result("ct"));
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(result.outcome, SendOutcome::failed);
+  EXPECT_EQ(result.phase, SendPhase::connect) << result.detail;
+  EXPECT_NE(result.detail.find("no connection within 2 s"), std::string::npos) << result.detail;
+  EXPECT_GE(took, 1900ms);
+  EXPECT_LT(took, 8s);
+}
+
+TEST_F(DcmtkPacsSenderTest, fails_in_connect_naming_a_host_that_does_not_resolve) {
+  config::DestinationConfig destination = destination_at(harness::free_port());
+  destination.host = "pacs.invalid";  // never resolves (RFC 6761)
+  const SendResult result = send(destination, this->result("ct"));
+  EXPECT_EQ(result.outcome, SendOutcome::failed);
+  EXPECT_EQ(result.phase, SendPhase::connect) << result.detail;
+  EXPECT_NE(result.detail.find("cannot resolve host 'pacs.invalid'"), std::string::npos) << result.detail;
 }
 
 TEST_F(DcmtkPacsSenderTest, fails_in_associate_with_the_reason_when_the_pacs_refuses_the_association) {

@@ -25,7 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "creni/ingest/unknown_syntax_contexts.hpp"
 #include "dicom_factory.hpp"
+#include "raw_store_scu.hpp"
 #include "harness.hpp"
 
 namespace creni::ingest {
@@ -387,24 +389,26 @@ INSTANTIATE_TEST_SUITE_P(EveryDecodableSyntax, StorageScpTransferSyntaxTest,
                          ::testing::ValuesIn(testing::network_transfer_syntaxes()),
                          [](const auto& info) { return info.param.name; });
 
-// DCMTK 3.6.7's DIMSE layer refuses to receive a data set in a syntax it does not know, so HTJ2K is refused at
-// negotiation (the sender may fall back) rather than accepted and then failed on every C-STORE.
-TEST_F(StorageScpTest, refuses_htj2k_at_negotiation) {
+// DCMTK 3.6.7 does not know HTJ2K: the context is accepted under its real UID (what the sender sees), received
+// through a stand-in, and spooled byte for byte with the real UID back in the meta header (issue 15).
+TEST_F(StorageScpTest, accepts_htj2k_and_spools_it_under_its_own_syntax) {
   start();
-  testing::ImageSpec spec;
-  spec.transfer_syntax = "1.2.840.10008.1.2.4.201";
-  const auto file = make_file(spec, "htj2k.dcm");
-  const auto profile = temp_.path() / "htj2k.cfg";
-  {
-    std::ofstream out(profile);
-    out << "[[TransferSyntaxes]]\n[HTJ2K]\nTransferSyntax1 = 1.2.840.10008.1.2.4.201\n"
-        << "[[PresentationContexts]]\n[CT]\nPresentationContext1 = 1.2.840.10008.5.1.4.1.1.2\\HTJ2K\n"
-        << "[[Profiles]]\n[HTJ2K]\nPresentationContexts = CT\n";
+  for (const char* htj2k : {"1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}) {
+    testing::ImageSpec spec;
+    spec.transfer_syntax = htj2k;
+    spec.sop_instance_uid = testing::fresh_uid();
+    const auto file = make_file(spec, std::string("htj2k-") + htj2k + ".dcm");
+    // The sender's order wins: an unknown first choice, JPEG 2000 as its fallback.
+    const auto sent = testing::store_raw(scp_->port(), kGateway1Ae, kOurAe, kCtImageStorage, spec.sop_instance_uid,
+                                         {"1.2.840.10008.1.2.4.999", htj2k, UID_JPEG2000TransferSyntax}, file);
+    EXPECT_EQ(sent.accepted_syntax, htj2k);
+    EXPECT_EQ(sent.status, STATUS_Success) << htj2k;
+    const auto arrivals = sink_.arrivals();
+    ASSERT_FALSE(arrivals.empty());
+    EXPECT_EQ(meta_transfer_syntax(arrivals.back().path), htj2k);
+    EXPECT_TRUE(dataset_bytes(arrivals.back().path) == dataset_bytes(file)) << htj2k;
   }
-  const auto sent = storescu({file}, kGateway1Ae, {"-xf", profile.string(), "HTJ2K"});
-  EXPECT_NE(sent.exit_code, 0);
-  EXPECT_NE(sent.err.find("No Acceptable Presentation Contexts"), std::string::npos) << sent.err;
-  EXPECT_EQ(sink_.count(), 0U);
+  EXPECT_EQ(sink_.count(), 3U);
 }
 
 TEST_F(StorageScpTest, serves_parallel_senders) {
@@ -467,9 +471,9 @@ TEST_F(StorageScpTest, follows_the_senders_syntax_order_and_refuses_what_it_cann
   ASSERT_TRUE(
       scu.associate(
              scp_->port(), kGateway1Ae, kOurAe,
-             // HTJ2K (DCMTK 3.6.7 cannot receive it) and JPEG 2000 Part 2 (no decoder): refused.
-             {{kCtImageStorage, {"1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.203",
-                                 UID_JPEG2000Part2MulticomponentImageCompressionLosslessOnlyTransferSyntax}},
+             // JPEG 2000 Part 2 (no decoder) and MPEG2 (the node's own stand-in, never negotiated): refused.
+             {{kCtImageStorage, {UID_JPEG2000Part2MulticomponentImageCompressionLosslessOnlyTransferSyntax,
+                                 kStandInTransferSyntax}},
               {kCtImageStorage, {UID_JPEGLSLosslessTransferSyntax, UID_LittleEndianExplicitTransferSyntax}},
               {kCtImageStorage, {UID_LittleEndianImplicitTransferSyntax, UID_LittleEndianExplicitTransferSyntax}},
               {"1.2.3.4.5", {UID_LittleEndianExplicitTransferSyntax}},

@@ -58,7 +58,7 @@ NodeUnderTest::NodeUnderTest(const Settings& settings)
          << "input_dir = \"" << input_.string() << "\"\n"
          << "output_dir = \"" << output_.string() << "\"\n"
          << "state_dir = \"" << state_.string() << "\"\n"
-         << "workers = 2\n"
+         << (settings.node.find("workers") == std::string::npos ? "workers = 2\n" : "")
          << (settings.node.find("min_free_mb") == std::string::npos ? "min_free_mb = 1\n" : "")
          << "log_level = \"debug\"\n"
          << settings.node << "\n"

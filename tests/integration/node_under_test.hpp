@@ -40,7 +40,7 @@ class NodeUnderTest {
     std::vector<std::string> arguments; ///< extra arguments of `run` (for example "--log-format", "json")
   };
 
-  /// A base config: [node] with the temp folders and 2 workers, [input] with short windows, gateways "1" (nested)
+  /// A base config: [node] with the temp folders and 2 workers (unless `node` sets workers), [input] with short windows, gateways "1" (nested)
   /// and "2" (flat), SCP and HTTP on free loopback ports; `settings` adds to it.
   explicit NodeUnderTest(const Settings& settings = {});
   /// Stops the node (SIGTERM, then SIGKILL), also when a launcher such as strace forked it.

@@ -114,7 +114,10 @@ TEST(RealWorld, public_sample_files_end_written_or_rejected_with_a_reason_and_ne
   std::cout << "real-world samples: " << samples.size() << " files, " << jobs() << " jobs, " << written
             << " written (" << decoded_again << " decoded again, " << clean
             << " without new dciodvfy pixel findings), rejected by reason:\n"
-            << reasons << std::flush;
+            << reasons
+            << sql(node, "SELECT reason || ': ' || replace(input_path, rtrim(input_path, replace(input_path, '/', '')), '')"
+                         " || ' (' || substr(detail, 1, 100) || ')' FROM jobs WHERE state = 'rejected' ORDER BY reason")
+            << std::flush;
   EXPECT_EQ(decoded_again, written);
 }
 

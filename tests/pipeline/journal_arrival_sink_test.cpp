@@ -95,5 +95,55 @@ TEST_F(JournalArrivalSinkTest, other_content_is_a_conflict_recorded_and_quaranti
   EXPECT_EQ(harness::files_below(dir_ / "quarantine").size(), 1u);
 }
 
+
+// [processing] non_image = "reject" is decided here, before a door acknowledges anything (issue 15).
+TEST_F(JournalArrivalSinkTest, a_non_image_is_recorded_rejected_and_quarantined_where_the_gateway_rejects_them) {
+  const auto policy = [](const std::string& gateway_id) {
+    return gateway_id == "1" ? config::NonImagePolicy::reject : config::NonImagePolicy::pass;
+  };
+  JournalArrivalSink sink(*journal_, dir_ / "quarantine", {}, {}, policy);
+  testing::ImageSpec sr;
+  sr.with_pixel_data = false;
+  sr.sop_class_uid = "1.2.840.10008.5.1.4.1.1.88.11";  // Basic Text SR
+  sr.sop_instance_uid = "1.2.3.10";
+  ASSERT_TRUE(testing::write_image(sr, dir_ / "sr.dcm").ok());
+  const auto refused = sink.accept(folder_arrival(dir_ / "sr.dcm"));
+  EXPECT_EQ(refused.outcome, ingest::AcceptOutcome::rejected);
+  EXPECT_EQ(refused.reason, "not_an_image");
+  EXPECT_EQ(ingest::dimse_status_for(refused), ingest::kStatusSopClassNotSupported);
+  ASSERT_NE(refused.job_id, 0);
+  const auto job = journal_->find_job(refused.job_id);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  EXPECT_EQ(job->value().state, journal::JobState::rejected);
+  EXPECT_EQ(job->value().reason, "not_an_image");
+  EXPECT_EQ(harness::files_below(dir_ / "quarantine").size(), 1u);
+
+  // Another gateway passes them on; an image class is never asked about.
+  ingest::Arrival elsewhere = folder_arrival(dir_ / "sr.dcm");
+  elsewhere.gateway_id = "2";
+  EXPECT_EQ(sink.accept(elsewhere).outcome, ingest::AcceptOutcome::accepted);
+  testing::ImageSpec ct;
+  ct.sop_instance_uid = "1.2.3.11";
+  ASSERT_TRUE(testing::write_image(ct, dir_ / "ct.dcm").ok());
+  EXPECT_EQ(sink.accept(folder_arrival(dir_ / "ct.dcm")).outcome, ingest::AcceptOutcome::accepted);
+}
+
+TEST_F(JournalArrivalSinkTest, a_private_class_is_an_image_when_its_data_set_has_pixel_data) {
+  JournalArrivalSink sink(*journal_, dir_ / "quarantine", {}, {},
+                          [](const std::string&) { return config::NonImagePolicy::reject; });
+  testing::ImageSpec with_pixels;
+  with_pixels.sop_class_uid = "1.3.46.670589.5.0.1";  // a vendor's private class
+  with_pixels.sop_instance_uid = "1.2.3.20";
+  ASSERT_TRUE(testing::write_image(with_pixels, dir_ / "private-image.dcm").ok());
+  testing::ImageSpec without = with_pixels;
+  without.with_pixel_data = false;
+  without.sop_instance_uid = "1.2.3.21";
+  ASSERT_TRUE(testing::write_image(without, dir_ / "private-other.dcm").ok());
+  EXPECT_EQ(sink.accept(folder_arrival(dir_ / "private-image.dcm")).outcome, ingest::AcceptOutcome::accepted);
+  const auto refused = sink.accept(folder_arrival(dir_ / "private-other.dcm"));
+  EXPECT_EQ(refused.outcome, ingest::AcceptOutcome::rejected);
+  EXPECT_EQ(refused.reason, "not_an_image");
+}
+
 }  // namespace
 }  // namespace creni::pipeline

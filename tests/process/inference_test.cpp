@@ -22,11 +22,10 @@
 #include "dicom_factory.hpp"
 #include "process_one.hpp"
 #include "harness/harness.hpp"
+#include "test_models.hpp"
 
 namespace creni::process {
 namespace {
-
-constexpr const char* kPython = "/usr/bin/python3";
 
 // The default test image (12-bit, window 2048/1024): stored values at or below 1536 show black, above 2559 white.
 constexpr int kDark = 1000;
@@ -43,13 +42,7 @@ class InferenceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     models_ = std::make_unique<harness::TempDir>("creni-models");
-    const auto made = harness::run_command(
-        {kPython, std::string(CRENI_SOURCE_DIR) + "/tests/process/make_test_models.py", models_->path().string()},
-        std::chrono::seconds(60));
-    model_error_ = made.exit_code == 0 ? std::string() : "cannot build the test models with " + std::string(kPython) +
-                                                             " (install python3-onnx and python3-numpy: "
-                                                             "scripts/install-deps.sh test): exit " +
-                                                             std::to_string(made.exit_code) + ": " + made.err;
+    model_error_ = test_models::build_test_models(models_->path());
   }
   static void TearDownTestSuite() { models_.reset(); }
 

@@ -9,6 +9,11 @@ Every model has a known output, so that tests can assert exact findings:
   classifier_nhwc.onnx image 1x32x32x1 -> scores 1x1 = mean(image)
   segmentation.onnx    image 1x1x32x32 -> mask 1x1x32x32 = sigmoid(40 * (image - 0.5)): above 0.5 where image > 0.5
   dynamic_dense.onnx   image 1x1xHxW (H, W symbolic) -> a dense layer that only accepts 32x32 (1024 values)
+Series models (a stack of slices, for [series.infer]):
+  series_mean.onnx     stack 1x1x4x16x16 (ncdhw) -> scores 1x2 = [mean(stack), 1 - mean(stack)]
+  series_slices.onnx   stack 1x1x4x16x16 (ncdhw) -> scores 1x1x4 = the mean of each slice
+  series_channels.onnx stack 1x4x16x16 (ndhw, slices as channels) -> scores 1x1 = mean(stack)
+  series_dense.onnx    stack 1x1xDx16x16 (D symbolic) -> a dense layer that only accepts D = 4 (1024 values)
 With --bench also:
   cnn256.onnx          image 1x1x256x256 -> a small CNN with random weights (4 conv blocks, global pool, dense)
 """
@@ -91,6 +96,42 @@ def dynamic_dense():
         [numpy_helper.from_array(weights, "weights")])
 
 
+def series_mean():
+    return model(
+        [helper.make_node("ReduceMean", ["stack"], ["mean"], axes=[2, 3, 4], keepdims=0),
+         helper.make_node("Sub", ["one", "mean"], ["rest"]),
+         helper.make_node("Concat", ["mean", "rest"], ["scores"], axis=1)],
+        [tensor("stack", [1, 1, 4, 16, 16])],
+        [tensor("scores", [1, 2])],
+        [constant("one", [1.0])])
+
+
+def series_slices():
+    return model(
+        [helper.make_node("ReduceMean", ["stack"], ["scores"], axes=[3, 4], keepdims=0)],
+        [tensor("stack", [1, 1, 4, 16, 16])],
+        [tensor("scores", [1, 1, 4])])
+
+
+def series_channels():
+    return model(
+        [helper.make_node("GlobalAveragePool", ["stack"], ["pooled"]),
+         helper.make_node("Flatten", ["pooled"], ["per_slice"], axis=1),
+         helper.make_node("ReduceMean", ["per_slice"], ["scores"], axes=[1], keepdims=1)],
+        [tensor("stack", [1, 4, 16, 16])],
+        [tensor("scores", [1, 1])])
+
+
+def series_dense():
+    weights = np.full((1024, 1), 1.0 / 1024, dtype=np.float32)
+    return model(
+        [helper.make_node("Flatten", ["stack"], ["flat"], axis=1),
+         helper.make_node("MatMul", ["flat", "weights"], ["scores"])],
+        [tensor("stack", [1, 1, "D", 16, 16])],
+        [tensor("scores", [1, 1])],
+        [numpy_helper.from_array(weights, "weights")])
+
+
 def cnn256():
     random = np.random.default_rng(7)
     nodes, initializers = [], []
@@ -129,6 +170,10 @@ def main():
         "classifier_nhwc.onnx": classifier_nhwc,
         "segmentation.onnx": segmentation,
         "dynamic_dense.onnx": dynamic_dense,
+        "series_mean.onnx": series_mean,
+        "series_slices.onnx": series_slices,
+        "series_channels.onnx": series_channels,
+        "series_dense.onnx": series_dense,
     }
     if "--bench" in sys.argv[2:]:
         builders["cnn256.onnx"] = cnn256

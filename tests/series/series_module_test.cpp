@@ -50,6 +50,44 @@ TEST(SeriesStack, is_ordered_along_the_normal_then_by_instance_number_then_as_gi
   EXPECT_EQ(uids(ordered_as_stack({slice("a", "", ""), slice("b", "1", "")})), (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(SeriesStack, records_which_order_it_used_for_shuffled_oblique_and_missing_positions) {
+  // Shuffled positions along z.
+  std::vector<SeriesModuleInstance> shuffled;
+  for (const char* z : {"7.5", "-2.5", "12.5", "2.5"}) shuffled.push_back(slice(std::string("z") + z, "", z));
+  const SeriesStack by_position = stack_of(shuffled);
+  EXPECT_EQ(by_position.order, StackOrder::slice_position);
+  EXPECT_EQ(uids(by_position.instances), (std::vector<std::string>{"z-2.5", "z2.5", "z7.5", "z12.5"}));
+
+  // An oblique plane (rows along x, columns tilted 30 degrees from y towards z): the normal is (0, -0.5, 0.866).
+  // Slices 4 mm apart along it, positions given out of order and with InstanceNumbers that disagree.
+  std::vector<SeriesModuleInstance> oblique;
+  for (const int step : {2, 0, 3, 1}) {
+    SeriesModuleInstance instance = slice("o" + std::to_string(step), std::to_string(10 - step), "");
+    const double along = 4.0 * step;
+    instance.image_position = "5\\" + std::to_string(-0.5 * along + 20) + "\\" + std::to_string(0.8660254 * along - 3);
+    instance.image_orientation = "1\\0\\0\\0\\0.8660254\\0.5";
+    oblique.push_back(instance);
+  }
+  const SeriesStack tilted = stack_of(oblique);
+  EXPECT_EQ(tilted.order, StackOrder::slice_position);
+  EXPECT_EQ(uids(tilted.instances), (std::vector<std::string>{"o0", "o1", "o2", "o3"}));
+  const auto positions = slice_positions(tilted.instances);
+  ASSERT_EQ(positions.size(), 4U);
+  EXPECT_NEAR(positions[1] - positions[0], 4.0, 1e-4) << "the spacing along the normal";
+
+  // One slice without ImagePositionPatient: InstanceNumber orders all of them, and says so.
+  std::vector<SeriesModuleInstance> missing = {slice("a", "3", "1"), slice("b", "1", ""), slice("c", "2", "9")};
+  const SeriesStack by_number = stack_of(missing);
+  EXPECT_EQ(by_number.order, StackOrder::instance_number);
+  EXPECT_EQ(uids(by_number.instances), (std::vector<std::string>{"b", "c", "a"}));
+
+  // Neither for every slice: as they arrived.
+  const SeriesStack arrival = stack_of({slice("a", "", ""), slice("b", "2", "")});
+  EXPECT_EQ(arrival.order, StackOrder::arrival);
+  EXPECT_EQ(uids(arrival.instances), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(to_string(StackOrder::instance_number), "instance_number");
+}
+
 TEST(SeriesResult, reads_findings_with_instances_and_points_and_refuses_what_is_not_in_the_series) {
   auto findings = parse_series_result_json(
       R"({"findings": [{"label": "nodule", "score": 0.8, "instances": ["1.2"], "point": [3, 4.5]},
@@ -108,8 +146,9 @@ TEST_F(SeriesModuleRun, the_example_reports_the_slice_count_and_the_mean_intensi
                                  processing_, dir_ / "work");
   ASSERT_TRUE(made.ok()) << made.error().describe();
   const SeriesModuleInput input = series_of(3);
-  auto findings = made->run(input);
-  ASSERT_TRUE(findings.ok()) << findings.error().describe();
+  auto ran = made->run(input);
+  ASSERT_TRUE(ran.ok()) << ran.error().describe();
+  const std::vector<SeriesFinding>* findings = &ran->findings;
   ASSERT_EQ(findings->size(), 2U);
   EXPECT_EQ(findings->at(0).label, "slices: 3");
   EXPECT_EQ(findings->at(1).label, "mean intensity");
@@ -120,6 +159,8 @@ TEST_F(SeriesModuleRun, the_example_reports_the_slice_count_and_the_mean_intensi
   EXPECT_EQ(findings->at(1).point, (std::vector<double>{32, 32}));
   EXPECT_EQ(made->algorithm().name, "slice_stats");
   EXPECT_EQ(made->algorithm().model_sha256.size(), 64U);
+  EXPECT_EQ(ran->algorithm.model_sha256, made->algorithm().model_sha256);
+  EXPECT_EQ(ran->algorithm.details, "stack order slice_position");
   EXPECT_TRUE(harness::files_below(dir_ / "work").empty()) << "the work folder is removed afterwards";
 }
 
@@ -140,6 +181,7 @@ TEST_F(SeriesModuleRun, sees_series_json_with_count_geometry_and_files_in_stack_
   const nlohmann::json settings = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   ASSERT_TRUE(settings.is_object()) << json;
   EXPECT_EQ(settings["count"], 2) << json;
+  EXPECT_EQ(settings["order"], "slice_position") << json;
   EXPECT_EQ(settings["series_instance_uid"], "1.2.3.4") << json;
   ASSERT_EQ(settings["instances"].size(), 2U) << json;
   EXPECT_EQ(settings["instances"][0]["image_orientation"], nlohmann::json({1, 0, 0, 0, 1, 0})) << json;

@@ -63,10 +63,10 @@ struct TransferSyntaxCase {
   std::string uid;
   bool lossless;
   bool supports_16_bit;
-  bool over_the_network = true;  ///< DCMTK 3.6.7 can send and receive it (not HTJ2K: its DIMSE layer refuses it)
+  bool over_the_network = true;  ///< storescu (DCMTK 3.6.7) can send it (not HTJ2K: see raw_store_scu.hpp)
 };
 const std::vector<TransferSyntaxCase>& decodable_transfer_syntaxes();
-/// The decodable syntaxes that DCMTK 3.6.7's tools can send (every one but HTJ2K).
+/// The decodable syntaxes that storescu (DCMTK 3.6.7) can send (every one but HTJ2K).
 std::vector<TransferSyntaxCase> network_transfer_syntaxes();
 /// The storescu option that proposes `transfer_syntax_uid` first, so that storescu sends a file as it is.
 std::string storescu_proposal_for(const std::string& transfer_syntax_uid);

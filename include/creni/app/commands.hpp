@@ -66,6 +66,11 @@ int command_version();
 int command_process(const CommonOptions& common, const ProcessOptions& options);
 int command_run(const CommonOptions& common, const RunOptions& options);
 int command_worker(const CommonOptions& common);
+
+/// Internal: `creni-node series-infer SETTINGS [INSTANCES SERIES.json RESULT.json]`, the series step "infer" in
+/// its contained process (process::run_series_inference; with SETTINGS only, process::check_series_inference).
+/// Exit 0, else 1 with the reason on stderr; 2 for a wrong number of paths.
+int command_series_infer(const std::vector<std::string>& paths);
 int command_status(const CommonOptions& common, const StatusOptions& options);
 int command_change_jobs(const CommonOptions& common, const JobSelection& selection, JobChange change);
 int command_echo(const PeerOptions& peer);

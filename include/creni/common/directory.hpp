@@ -39,7 +39,8 @@ class Directory {
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
   /// `name` inside this folder opened for reading: never through a symbolic link ("symlink"), never blocking on a
-  /// FIFO or device, only a regular file ("not_regular"). Errors also "vanished" (no such file), "io_error".
+  /// FIFO or device, only a regular file ("not_regular_file"). Errors also "input_vanished" (no such file),
+  /// "io_error": the same codes as fs::open_regular_file, which are the journal's reasons when a job ends on them.
   [[nodiscard]] Result<OwnedFd> open_regular_file(const std::string& name) const;
 
   /// A new file `name` (O_EXCL, O_NOFOLLOW), for writing. Errors: "exists", "io_error".

@@ -122,18 +122,6 @@ struct ExternalModuleConfig {
   std::vector<std::pair<std::string, std::string>> parameters;  ///< parameters: string table passed in the settings file
 };
 
-/// [series] (and a gateway's own [gateway.series], which overrides it key by key): when a series is complete and
-/// what runs on it. Series are tracked and reported only where a [series] table applies (`enabled`).
-struct SeriesConfig {
-  bool enabled = false;                  ///< true where a [series] or [gateway.series] table is present
-  double idle_s = 5.0;                   ///< idle: seconds without a new instance after which a series is complete
-  double max_wait_s = 600.0;             ///< max_wait: seconds after its first instance a series is complete at the latest
-  bool complete_on_release = false;      ///< complete_on_release: complete once the association that carried it ended
-  LatePolicy late = LatePolicy::reopen;  ///< late: "reopen" or "separate"
-  std::vector<std::string> steps;        ///< steps: series-level steps ("external"); default ["external"] when
-                                         ///< [series.external] names a command, else [] (a report of the instances)
-  ExternalModuleConfig external;         ///< [series.external]: same keys as [inference.external]
-};
 
 /// [inference]: the AI step "infer" (an ONNX model run by OpenCV DNN) and the "external" step.
 struct InferenceConfig {
@@ -158,6 +146,37 @@ struct InferenceConfig {
   std::string algorithm_name;               ///< algorithm_name: provenance; "" = the model file's stem
   std::string algorithm_version;            ///< algorithm_version: provenance; "" = "unversioned"
   ExternalModuleConfig external;            ///< [inference.external]
+};
+
+/// [series.infer] layout: how the stack of slices is laid out as the model's input. "ncdhw": 1 x C x D x H x W (a
+/// 3D model; C = channels); "ndhw": 1 x D x H x W (the slices as the channels of a 2D model).
+enum class StackLayout { ncdhw, ndhw };
+
+/// [series.infer]: the series step "infer", an ONNX model (OpenCV DNN) that looks at the whole series as a stack of
+/// slices, run in a contained process. `model` holds the keys it shares with [inference], with the same meaning:
+/// model, input_size, channels, mapping, window_center, window_width, scale, mean, std, labels, threshold, output,
+/// threads, algorithm_name, algorithm_version (task is always classification; frames: each instance's first frame).
+struct SeriesInferConfig {
+  InferenceConfig model;                     ///< the keys shared with [inference]
+  StackLayout layout = StackLayout::ncdhw;   ///< layout: "ncdhw" or "ndhw"
+  int depth = 0;                             ///< depth: slices the model gets (the stack is resampled to it); 0 = the
+                                             ///< model's declared depth, or the series' own count when it is symbolic
+  int timeout_s = 0;                         ///< timeout_s: wall-clock limit per run; 0 = processing.job_timeout_s
+  std::uint64_t memory_mb = 0;               ///< memory_mb: address-space limit; 0 = processing.worker_memory_mb
+};
+
+/// [series] (and a gateway's own [gateway.series], which overrides it key by key): when a series is complete and
+/// what runs on it. Series are tracked and reported only where a [series] table applies (`enabled`).
+struct SeriesConfig {
+  bool enabled = false;                  ///< true where a [series] or [gateway.series] table is present
+  double idle_s = 5.0;                   ///< idle: seconds without a new instance after which a series is complete
+  double max_wait_s = 600.0;             ///< max_wait: seconds after its first instance a series is complete at the latest
+  bool complete_on_release = false;      ///< complete_on_release: complete once the association that carried it ended
+  LatePolicy late = LatePolicy::reopen;  ///< late: "reopen" or "separate"
+  std::vector<std::string> steps;        ///< steps: series-level steps ("external", "infer"); default ["external"] when
+                                         ///< [series.external] names a command, else [] (a report of the instances)
+  ExternalModuleConfig external;         ///< [series.external]: same keys as [inference.external]
+  SeriesInferConfig infer;               ///< [series.infer]: the series step "infer"
 };
 
 /// [[gateway]]: one sending site; its folder is INPUT/gateway_<id>/ and its results go to OUTPUT/gateway_<id>/.
@@ -216,5 +235,9 @@ struct NodeConfig {
 
 /// True when `id` may name a gateway folder: 1-32 of [A-Za-z0-9_-].
 [[nodiscard]] bool is_valid_gateway_id(const std::string& id);
+
+/// A destination host: an IPv4 or IPv6 address (IPv6 also in brackets, "[::1]") or a host name (RFC 1123 labels).
+/// Says nothing about whether a name resolves: that is found out (and recorded) when forwarding.
+[[nodiscard]] bool is_valid_host(const std::string& host);
 
 }  // namespace creni::config

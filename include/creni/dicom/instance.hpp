@@ -39,7 +39,7 @@ class Instance {
   ///  - "truncated": a Part 10 file that ends inside an element;
   ///  - "malformed_dicom": a Part 10 file DCMTK cannot parse for another reason;
   ///  - "invalid_uid": SOP Class/Instance, Study or Series Instance UID missing or not a valid UID;
-  ///  - "symlink": the path is a symbolic link (never followed); "vanished": there is no such file;
+  ///  - "symlink": the path is a symbolic link (never followed); "input_vanished": there is no such file;
   ///  - "io_error": the file cannot be opened or read.
   /// The bytes parsed are hashed as they are read (content_hash()): the caller can tell whether they are the bytes
   /// it was given to process.

@@ -24,9 +24,10 @@ namespace creni::dicom {
 
 /// The transfer syntaxes accepted for storage, in the node's order of preference: Explicit VR Little Endian,
 /// Implicit VR Little Endian, Explicit VR Big Endian, Deflated, JPEG baseline, JPEG extended, JPEG lossless SV1,
-/// JPEG lossless, JPEG-LS lossless, JPEG-LS near-lossless, RLE, JPEG 2000 lossless and lossy: the syntaxes the
-/// processing core decodes (decodable_transfer_syntax_uids()) that DCMTK 3.6.7's network layer can receive. HTJ2K
-/// (decoded when it comes through the folder door), JPEG 2000 Part 2, MPEG and HEVC are refused at negotiation.
+/// JPEG lossless, JPEG-LS lossless, JPEG-LS near-lossless, RLE, JPEG 2000 lossless and lossy, HTJ2K lossless,
+/// lossless RPCL and lossy: the syntaxes the processing core decodes (decodable_transfer_syntax_uids()). JPEG 2000
+/// Part 2, MPEG and HEVC are refused at negotiation. HTJ2K is newer than DCMTK 3.6.7: the SCP receives it through
+/// a stand-in syntax (ingest/unknown_syntax_contexts.hpp).
 /// The SCP honours the sender's order within this set; an SCU proposes in this order. Thread-safe.
 [[nodiscard]] const std::vector<std::string>& storage_transfer_syntax_uids();
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "creni/config/node_config.hpp"
 #include "creni/forward/pacs_sender.hpp"
@@ -13,14 +14,18 @@ namespace creni::forward {
 
 namespace detail {
 struct FileToSend;
-}
+class RequestorNetwork;
+class Association;
+}  // namespace detail
 
 /// PacsSender over DCMTK 3.6.7 (dcmnet, dcmtls): one fresh association per call, the file's own transfer
 /// syntax proposed beside Explicit and Implicit VR Little Endian for the file's SOP class, both the OFCondition
 /// and the DIMSE response status checked, every blocking step bounded:
-/// - connect: DCMTK 3.6.7 has only a process-wide connect timeout (dcmConnectionTimeout); each sender raises it to
-///   at least its destination's connect_timeout_s when constructed, so the largest configured value applies to
-///   all destinations (never infinite). Build every sender before starting threads for a deterministic value.
+/// - connect: connect_timeout_s for all of the destination's addresses together. We connect, not DCMTK: DCMTK 3.6.7
+///   cannot reach IPv6 peers, so the socket is connected here (IPv4 or IPv6; a name's addresses in resolver
+///   order) and handed to DCMTK's association request through its transport layer (peer_socket.hpp). DCMTK's own
+///   connect, to a listening socket of ours on 127.0.0.1, is bounded by its process-wide dcmConnectionTimeout,
+///   which each sender raises to at least its connect_timeout_s when constructed (build senders before threads).
 /// - association request and release: acse_timeout_s; C-STORE/C-ECHO response: dimse_timeout_s;
 /// - socket sends and receives (SO_SNDTIMEO/SO_RCVTIMEO, also bounding the TLS handshake): the larger of the two;
 /// - an A-ABORT (after a missing response) waits up to acse_timeout_s for the peer to close (DCMTK's ARTIM timer).
@@ -52,6 +57,11 @@ class DcmtkPacsSender final : public PacsSender {
   struct Transport;        // the transport layer (plain or TLS) and its set-up error
   struct OpenAssociation;  // an association kept for the next result of the same study (share_association)
 
+  // Connects to the destination and requests `association` on `network` for one abstract syntax; the failure
+  // when it is not established.
+  std::optional<SendResult> request(detail::RequestorNetwork& network, detail::Association& association,
+                                    const std::string& abstract_syntax,
+                                    const std::vector<std::string>& transfer_syntaxes);
   // Requests a fresh association for `file` into open_ and picks the context; the failure when there is none.
   std::optional<SendResult> open_for(detail::FileToSend& file, unsigned char& context);
 

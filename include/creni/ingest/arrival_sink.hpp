@@ -69,9 +69,16 @@ class ArrivalSink {
 /// DIMSE status PS3.4 does not list for C-STORE), distinct from 0xC000 so that a sender's log tells them apart.
 inline constexpr std::uint16_t kStatusConflictingInstance = 0xC111;
 
+/// C-STORE status of an object refused by the gateway's non-image policy (reason "not_an_image"): "Refused: SOP
+/// Class not supported" (PS3.7 section C.5.8, a failure status every C-STORE SCU knows). The object is a valid
+/// instance of its class, which this gateway does not take: not 0xA900 (the data set does match its SOP class) nor
+/// 0xC000 (it was understood), and not 0xA7xx (trying again later would not help).
+inline constexpr std::uint16_t kStatusSopClassNotSupported = 0x0122;
+
 /// DIMSE C-STORE status for an accept() outcome (DESIGN.md rule 3): 0x0000 accepted/duplicate, 0xA700 out of
-/// resources, 0xA900 data set does not match SOP class (reason "sop_mismatch"), kStatusConflictingInstance (0xC111)
-/// for a conflict, 0xC000 cannot understand (other rejections).
+/// resources, 0xA900 data set does not match SOP class (reason "sop_mismatch"), kStatusSopClassNotSupported (0x0122)
+/// for "not_an_image", kStatusConflictingInstance (0xC111) for a conflict, 0xC000 cannot understand (other
+/// rejections).
 [[nodiscard]] std::uint16_t dimse_status_for(const AcceptResult& result);
 
 }  // namespace creni::ingest

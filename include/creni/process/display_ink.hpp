@@ -25,7 +25,8 @@ struct Ink {
 /// - MONOCHROME1/2: every WindowCenter/WindowWidth pair mapped back through RescaleSlope/Intercept to stored
 ///   values, the text above the highest upper edge and the box below the lowest lower edge (so the text shows
 ///   whichever window a viewer picks), clamped to the BitsStored range; without a usable window, the frame's own minimum and maximum (full range).
-///   MONOCHROME1 shows low values as white, so its inks are swapped.
+///   MONOCHROME1 shows low values as white, so its inks are swapped. Float and Double Float Pixel Data (Parametric
+///   Maps): always the frame's own minimum and maximum (their windows are often narrower than one stored unit).
 /// - RGB: full-scale white and zero; YBR_FULL: full luma with neutral chroma.
 /// - PALETTE COLOR: the entries of the palette with the highest and lowest luminance.
 class DisplayModel {
@@ -44,6 +45,7 @@ class DisplayModel {
   double stored_min_ = 0;
   double stored_max_ = 0;
   std::optional<std::pair<double, double>> window_;  ///< [low, high] in stored values
+  bool floating_ = false;                           ///< Float/Double Float Pixel Data: the frame's own range only
   Ink fixed_{};                                     ///< color and palette images: the same for every frame
 };
 

@@ -34,6 +34,9 @@ class ModelInputMapper {
   /// One frame mapped to model values at its own size (before resizing and mean/std), CV_32FC(1 or 3).
   [[nodiscard]] cv::Mat mapped(const Frame& frame) const;
 
+  /// One frame mapped, resized to the input size and normalized ((value - mean) / std): CV_32FC(channels), HxW.
+  [[nodiscard]] cv::Mat normalized(const Frame& frame) const;
+
  private:
   enum class Kind { monochrome1, monochrome2, rgb, ybr_full };
 

@@ -16,6 +16,7 @@ struct AlgorithmIdentity {
   std::string name;          ///< [inference] algorithm_name (ManufacturerModelName)
   std::string version;       ///< [inference] algorithm_version (SoftwareVersions, value 1)
   std::string model_sha256;  ///< SHA-256 of the model file (SoftwareVersions, value 2); empty for external modules
+  std::string details;       ///< how a series step looked at the series (stack order, depth), for its report; may be empty
 };
 
 /// "nodule 0.93, clear 0.10", or "no findings".

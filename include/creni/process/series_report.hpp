@@ -37,7 +37,7 @@ struct SeriesReportContent {
   std::string series_description;       ///< at most 64 characters
   int series_number = 0;
   int instance_number = 1;
-  AlgorithmIdentity algorithm;          ///< step, name, version, model hash (may be empty)
+  std::vector<AlgorithmIdentity> algorithms;  ///< every series step that ran, in order (may be empty)
   std::vector<SeriesFinding> findings;
   std::vector<ReportedInstance> instances;
 };
@@ -45,8 +45,9 @@ struct SeriesReportContent {
 /// Writes `content` as one Comprehensive SR (PS3.3 A.35.3) to `final_path`, atomically (Instance::save).
 /// The content tree follows a simple template of its own under the root "Diagnostic imaging report"
 /// (LOINC 18748-4):
-///   CONTAINS TEXT Algorithm Name / Algorithm Version / Algorithm Parameters (DCM 111001/111003/111002;
-///            the parameters name the model's SHA-256 when there is one);
+///   CONTAINS TEXT Algorithm Name / Algorithm Version / Algorithm Parameters (DCM 111001/111003/111002),
+///            once per algorithm (once, naming the node, when none ran); the parameters name the step, the model's
+///            SHA-256 when there is one, and the algorithm's details (the stack order it used);
 ///   CONTAINS TEXT Comment (DCM 121106): the findings in one line;
 ///   CONTAINS TEXT Finding (DCM 121071) = label per finding, which HAS PROPERTIES NUM "Score" (99CRENI, unit
 ///            UCUM "1") and is INFERRED FROM the IMAGEs it names and, with a point, a SCOORD POINT SELECTED FROM

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +26,7 @@ struct SeriesJobSettings {
 /// `findings` name instances by the UIDs the module saw (original or result); they are mapped to the results.
 [[nodiscard]] process::SeriesReportContent report_content(const journal::SeriesRun& run,
                                                           const std::vector<process::SeriesFinding>& findings,
-                                                          const process::AlgorithmIdentity& algorithm,
+                                                          const std::vector<process::AlgorithmIdentity>& algorithms,
                                                           const std::string& marker);
 
 /// The instances of a run as a series module sees them: each job's input file where it still exists (the
@@ -37,16 +36,17 @@ struct SeriesJobSettings {
 /// Runs the steps of a complete run and writes its report into OUTPUT. Owned by one thread; not thread-safe.
 class SeriesJob {
  public:
-  /// `module` when the steps include "external".
-  SeriesJob(SeriesJobSettings settings, std::optional<process::SeriesModule> module);
+  /// `steps`: one module per entry of settings.series.steps, in that order ("external": SeriesModule::make;
+  /// "infer": make_series_infer_step).
+  SeriesJob(SeriesJobSettings settings, std::vector<process::SeriesModule> steps);
 
-  /// The steps, then the report, durable at its final path. Errors: the module's ("external_failed",
-  /// "io_error"), the report's ("invalid_report", "io_error", ...).
+  /// The steps, then the report (every step's findings and algorithm), durable at its final path. Errors: the
+  /// steps' ("external_failed", "inference_failed", "io_error"), the report's ("invalid_report", "io_error", ...).
   [[nodiscard]] Result<journal::SeriesReport> run(const journal::SeriesRun& run) const;
 
  private:
   SeriesJobSettings settings_;
-  std::optional<process::SeriesModule> module_;
+  std::vector<process::SeriesModule> steps_;
 };
 
 }  // namespace creni::series

@@ -25,15 +25,18 @@ namespace creni::series {
 /// is `failed` with the reason. Thread-safe: wake() from any thread.
 class SeriesTracker {
  public:
-  /// `on_reported` is called (on the series thread) after a report was recorded, e.g. to wake the forwarder.
-  SeriesTracker(const config::NodeConfig& config, journal::Journal& journal, std::function<void()> on_reported = {});
+  /// `executable`: the node's own binary, which runs the series step "infer" as a contained process
+  /// (`executable series-infer ...`). `on_reported` is called (on the series thread) after a report was recorded,
+  /// e.g. to wake the forwarder.
+  SeriesTracker(const config::NodeConfig& config, journal::Journal& journal, std::string executable,
+                std::function<void()> on_reported = {});
   ~SeriesTracker();
   SeriesTracker(const SeriesTracker&) = delete;
   SeriesTracker& operator=(const SeriesTracker&) = delete;
 
-  /// Checks every gateway's series steps (a module that is not an executable file: "invalid_config" naming the
-  /// key), removes work folders left in <state>/series-work by an interrupted job, puts runs left `reporting`
-  /// back to `complete`, and starts the thread.
+  /// Removes work folders left in <state>/series-work by an interrupted job, checks every gateway's series steps (a
+  /// module that is not an executable file, a model that does not fit its [series.infer], checked in a contained
+  /// process: "invalid_config" naming the key), puts runs left `reporting` back to `complete`, and starts the thread.
   [[nodiscard]] Status start();
   void stop();
   /// Something changed (an instance was written): look again now.
@@ -47,6 +50,7 @@ class SeriesTracker {
 
   config::NodeConfig config_;
   journal::Journal& journal_;
+  std::string executable_;
   std::function<void()> on_reported_;
   std::map<std::string, std::unique_ptr<SeriesJob>> jobs_;  // by gateway id; "" for gateways not configured
   std::mutex mutex_;
