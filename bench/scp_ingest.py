@@ -4,6 +4,12 @@
 with TCP_NODELAY and with DCMTK's default settings (Nagle on).
 
 Usage: bench/scp_ingest.py [--images 500] [--rows 512] [--columns 512] [--default-sender-images 100]
+                           [--nodelay-only]
+
+The durability floors (bench/floors.py: write + fdatasync of each image to a new file; 16 images per fdatasync)
+are measured on the same files in the same temp folder before and after the sends (the better of the two counts),
+and every node figure is also printed as a ratio to them: one sender against the one-sync floor, four senders
+against the group floor. --nodelay-only skips the runs with DCMTK's default sender.
 
 images/s is measured at the sender (first request to last response); per-image C-STORE latency (p50/p99) comes
 from the timestamped INFO log of one sender process (storescu -lc with a millisecond pattern). "processing off" runs the node with its processing steps
@@ -21,6 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 import dicomgen  # noqa: E402
+import floors  # noqa: E402
 
 NODELAY = dict(os.environ, TCP_NODELAY="1")
 DEFAULT = {k: v for k, v in os.environ.items() if k != "TCP_NODELAY"}
@@ -111,6 +118,7 @@ def main():
     parser.add_argument("--columns", type=int, default=512)
     parser.add_argument("--default-sender-images", type=int, default=100,
                         help="images for the runs with DCMTK's default sender (slow on plain storescp)")
+    parser.add_argument("--nodelay-only", action="store_true", help="skip the runs with DCMTK's default sender")
     args = parser.parse_args()
 
     global log_config_path
@@ -121,21 +129,36 @@ def main():
         files = dicomgen.make_series(os.path.join(root, "images"), args.images, args.rows, args.columns, run=1,
                                      nested=False)
         few = files[:args.default_sender_images]
+        disk = floors.measure(files, root, rounds=1)
         rows = []
-        for sender_label, env, subset in (("TCP_NODELAY sender", NODELAY, files), ("default sender", DEFAULT, few)):
+        runs = [("TCP_NODELAY sender", NODELAY, files)]
+        if not args.nodelay_only:
+            runs.append(("default sender", DEFAULT, few))
+        for sender_label, env, subset in runs:
             for senders in (1, 4):
                 floor, floor_latency = storescp_run(root, f"scp-{len(rows)}", subset, senders, env)
                 off, off_latency = node_run(root, f"off-{len(rows)}", subset, senders, env, False)
                 on, on_latency = node_run(root, f"on-{len(rows)}", subset, senders, env, True)
                 rows.append((sender_label, senders, len(subset), floor, floor_latency, off, off_latency, on,
                              on_latency))
+        after = floors.measure(files, root, rounds=1)
+        disk = {name: max(disk[name], after[name]) for name in disk}
 
     print(f"SCP ingest, slices {args.rows}x{args.columns} 16-bit, node workers={os.cpu_count()}")
+    print(f"Durability floors (same files, same folder): {floors.describe(disk)}")
     for sender_label, senders, count, floor, fl, off, ol, on, onl in rows:
         print(f"{sender_label}, {senders} storescu process(es), {count} images:")
         print(f"  plain storescp          : {floor:7.1f} images/s   {describe(fl)}")
-        print(f"  creni-node, processing off: {off:7.1f} images/s ({off / floor:5.2f}x)   {describe(ol)}")
-        print(f"  creni-node, processing on : {on:7.1f} images/s ({on / floor:5.2f}x)   {describe(onl)}")
+        for label, rate, latency in (("processing off", off, ol), ("processing on ", on, onl)):
+            print(f"  creni-node, {label}: {rate:7.1f} images/s ({rate / floor:5.2f}x storescp, "
+                  f"{against_floors(rate, senders, disk)})   {describe(latency)}")
+
+
+def against_floors(rate, senders, disk):
+    """The ratio the targets name: one sender against the one-sync floor, several against the group floor."""
+    if senders == 1:
+        return f"{rate / disk['one_sync']:4.2f}x one-sync floor"
+    return f"{rate / disk['group']:4.2f}x group floor, {rate / disk['one_sync']:4.2f}x one-sync floor"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@
 #include "creni/forward/forwarder.hpp"
 #include "creni/http/http_server.hpp"
 #include "creni/ingest/folder_watcher.hpp"
+#include "creni/ingest/spooled_arrival.hpp"
 #include "creni/ingest/storage_scp.hpp"
 #include "creni/journal/journal.hpp"
 #include "creni/pipeline/journal_arrival_sink.hpp"
@@ -66,21 +67,37 @@ int remove_interrupted_writes(const std::filesystem::path& root) {
   return removed;
 }
 
-// A data set the SCP made durable but the node crashed before it was journaled was never acknowledged: its sender
-// still owns it and will send it again, so the spool copy is not ours to keep.
-int remove_unrecorded_receptions(journal::Journal& journal, const std::filesystem::path& spool) {
+// Spool files the journal has no row for. The SCP syncs an image together with its arrival record (in the file's
+// preamble) and acknowledges it once the journal row is committed, without a sync of its own: a crash between the
+// two, or a power cut that took the unsynced commit, leaves a file whose record checks out. It may have been
+// acknowledged, so it is recorded now (a resend then is a duplicate). Any other file was never acknowledged: cut
+// short, empty (a spool pool file never used) or without a record; its sender still owns it and will send it
+// again, so it is removed. Returns how many were recorded and how many non-empty files were removed.
+std::pair<int, int> recover_unrecorded_receptions(journal::Journal& journal, ingest::ArrivalSink& sink,
+                                                  const std::filesystem::path& spool) {
+  int recorded = 0;
   int removed = 0;
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator(spool, ec); !ec && it != std::filesystem::directory_iterator();
        it.increment(ec)) {
     if (it->path().extension() != ".dcm") continue;
     auto known = journal.has_job_for_input(it->path());
-    if (known && !known.value()) {
-      std::error_code removal;
-      if (std::filesystem::remove(it->path(), removal)) ++removed;
+    if (!known || known.value()) continue;
+    if (const auto arrival = ingest::recover_spooled_arrival(it->path())) {
+      const ingest::AcceptResult result = sink.accept(*arrival);
+      if (result.outcome == ingest::AcceptOutcome::accepted) {
+        logger()->warn("recovery: gw={} job={} sop={} recorded from its spool file {}", arrival->gateway_id,
+                       result.job_id, arrival->sop_instance_uid, it->path().string());
+        ++recorded;
+        continue;
+      }
+      if (result.outcome == ingest::AcceptOutcome::out_of_resources) continue;  // kept for the next start
     }
+    std::error_code removal;
+    const bool had_bytes = std::filesystem::file_size(it->path(), removal) > 0 && !removal;
+    if (std::filesystem::remove(it->path(), removal) && had_bytes) ++removed;
   }
-  return removed;
+  return {recorded, removed};
 }
 
 // Writes <state>/node-status.json every 2 s from its own thread ("node-status"), for `creni-node status`.
@@ -202,8 +219,7 @@ Status Node::start() {
   auto recovered = parts->journal->recover();
   if (!recovered) return recovered.error();
   const int leftovers = remove_interrupted_writes(config_.output_dir) + remove_interrupted_writes(config_.input_dir) +
-                        remove_interrupted_writes(config_.state_dir / "spool") +
-                        remove_unrecorded_receptions(*parts->journal, config_.state_dir / "spool");
+                        remove_interrupted_writes(config_.state_dir / "spool");
   logger()->info("recovery: {} job(s) back to received, {} forward(s) now forward_unknown, {} unfinished file(s) removed",
                  recovered->processing_requeued, recovered->forwarding_unknown, leftovers);
 
@@ -253,6 +269,12 @@ Status Node::start() {
                                                                  return config_.non_image_for(gateway_id);
                                                                });
   parts->counted_sink = std::make_unique<CountingArrivalSink>(*parts->sink, *parts->metrics.arrivals);
+  const auto [spool_recorded, spool_removed] =
+      recover_unrecorded_receptions(*parts->journal, *parts->sink, config_.state_dir / "spool");
+  if (spool_recorded + spool_removed > 0) {
+    logger()->info("recovery: {} spool file(s) recorded from their arrival record, {} unfinished spool file(s) removed",
+                   spool_recorded, spool_removed);
+  }
 
   // Both doors stop taking what cannot be kept when the state (spool, journal) or OUTPUT volume runs low.
   const auto low_water = config_.min_free_mb;

@@ -18,6 +18,7 @@
 #include "creni/ingest/storage_scp.hpp"
 #include "association_watchdog.hpp"
 #include "log_throttle.hpp"
+#include "spool_pool.hpp"
 
 namespace creni::ingest {
 
@@ -49,6 +50,7 @@ struct ScpShared {
   std::atomic<std::uint64_t> images_stored{0};
   std::atomic<std::uint64_t> associations_started{0};  // numbers each session's association id
   fs::FolderSyncer spool_folder;  // new spool entries made durable, one fsync shared by concurrent associations
+  SpoolPool* spool_pool = nullptr;  // spool files with durable names; null: each C-STORE creates its own
   LogThrottle* throttle = nullptr;         // per-connection log lines; null = unthrottled
   AssociationWatchdog* watchdog = nullptr;  // total deadlines; null = none
 };

@@ -35,6 +35,7 @@ ssize_t write_capped(void* cookie, const char* data, size_t size) {
     done += static_cast<std::size_t>(n);
   }
   state.written += size;
+  if (state.hash != nullptr) state.hash->update(data, size);
   return static_cast<ssize_t>(size);
 }
 
@@ -46,6 +47,7 @@ int close_nothing(void*) { return 0; }
 DatasetSink::DatasetSink(UniqueFd file, std::uint64_t limit) : file_(std::move(file)) {
   state_.fd = file_.get();
   state_.limit = limit;
+  state_.hash = &hash_;
 }
 
 DatasetSink::~DatasetSink() { (void)close(); }

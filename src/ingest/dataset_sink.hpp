@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "creni/common/content_hash.hpp"
 #include "creni/common/result.hpp"
 #include "unique_fd.hpp"
 
@@ -34,6 +35,9 @@ class DatasetSink {
   [[nodiscard]] bool close();
   /// Whether the data set grew past the limit (nothing of it is kept then).
   [[nodiscard]] bool exceeded() const { return state_.exceeded; }
+  /// SHA-256 of the data set bytes stored, as 64 lowercase hex digits (the journal's content hash, computed while
+  /// the bytes pass instead of reading the file again); after close(), once.
+  [[nodiscard]] std::string content_hash() { return hash_.hex_digest(); }
 
   /// The cookie behind the FILE* DCMTK writes to (glibc fopencookie).
   struct State {
@@ -42,6 +46,7 @@ class DatasetSink {
     std::uint64_t written = 0;
     bool exceeded = false;
     bool failed = false;
+    Sha256* hash = nullptr;  // every stored byte, in order
   };
 
  private:
@@ -49,6 +54,7 @@ class DatasetSink {
   [[nodiscard]] bool open_stream();
 
   UniqueFd file_;
+  Sha256 hash_;
   State state_;
   std::unique_ptr<DcmOutputFileStream> stream_;
   bool closed_ = false;

@@ -135,6 +135,7 @@ class StorageScp::Runtime {
   ScpShared shared_;
   PeerShares peers_;  // guarded by mutex_
   std::unique_ptr<AcceptorNetwork> network_;
+  std::unique_ptr<SpoolPool> spool_pool_;
   ConnectionIntake intake_;
   std::unique_ptr<TlsTerminator> tls_;
   std::mutex mutex_;
@@ -151,6 +152,9 @@ class StorageScp::Runtime {
 Status StorageScp::Runtime::start() {
   const StorageScpOptions& options = shared_.options;
   if (Status made = fs::create_directories_durably(options.spool_dir); !made) return made;
+  spool_pool_ = std::make_unique<SpoolPool>(options.spool_dir);
+  spool_pool_->start();
+  shared_.spool_pool = spool_pool_.get();
   // A reverse DNS lookup per association can stall for the resolver's whole timeout; addresses are enough.
   dcmDisableGethostbyaddr.set(OFTrue);
   auto network = AcceptorNetwork::create(options.acse_timeout_s);
@@ -198,6 +202,8 @@ void StorageScp::Runtime::stop() {
   workers_.clear();
   network_.reset();
   shared_.network = nullptr;
+  shared_.spool_pool = nullptr;
+  spool_pool_.reset();
   logger()->info("storage SCP stopped ({} images stored)", shared_.images_stored.load());
 }
 

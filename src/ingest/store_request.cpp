@@ -112,8 +112,13 @@ bool intake_paused(const ScpShared& shared) {
   }
 }
 
+// Receives the data set into `path`; on success `content_hash` is the SHA-256 of the data set bytes.
 Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_ASC_PresentationContextID context_id,
-                        const T_DIMSE_C_StoreRQ& request, const std::filesystem::path& path) {
+                        const T_DIMSE_C_StoreRQ& request, const std::filesystem::path& path, std::string& content_hash) {
+  if (path.empty()) {
+    logger()->error("gw={} cannot create a spool file in {}", origin.gateway_id, shared.options.spool_dir.string());
+    return discard_dataset(shared, origin) ? Reception::write_failed : Reception::association_broken;
+  }
   const auto cannot_store = [&](const std::string& why) {
     logger()->error("gw={} cannot create spool file {}: {}", origin.gateway_id, path.string(), why);
     return discard_dataset(shared, origin) ? Reception::write_failed : Reception::association_broken;
@@ -159,6 +164,7 @@ Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_AS
   if (received.context_id != context_id) return Reception::wrong_context;
   // A full disk may surface only when the last buffered bytes are written at close: compare sizes.
   if (!written || size_on_disk(path) != meta_bytes + received.bytes) return Reception::write_failed;
+  content_hash = (*sink)->content_hash();
   return Reception::complete;
 }
 
@@ -223,8 +229,10 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
                          "Affected SOP Class/Instance UID is not a valid UID");
   }
 
-  SpoolFile spool(shared.options.spool_dir);
-  switch (spool_dataset(shared, origin, context_id, request, spool.path())) {
+  SpoolFile spool(shared.spool_pool != nullptr ? shared.spool_pool->take()
+                                               : SpoolPool::Taken{.path = create_spool_file(shared.options.spool_dir)});
+  std::string content_hash;
+  switch (spool_dataset(shared, origin, context_id, request, spool.path(), content_hash)) {
     case Reception::complete:
       break;
     case Reception::association_broken:
@@ -241,13 +249,24 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
   if (const auto refusal = refusal_by_identity(spool.path(), sop_class, sop_instance, origin.gateway_id)) {
     return reply_for(*refusal);
   }
-  if (Status durable = spool.make_durable(shared.spool_folder); !durable) {
+  // The image and its arrival record become durable together, with one sync: the journal row that follows needs
+  // none of its own (Arrival::recoverable), as a start after a power cut rebuilds it from the record.
+  const SpoolRecord record{.gateway_id = origin.gateway_id, .association = origin.association_id,
+                           .content_hash = content_hash};
+  if (Status durable = spool.seal(record, shared.spool_folder); !durable) {
     logger()->error("gw={} cannot make the spool file durable: {}", origin.gateway_id, durable.error().describe());
     return failed(STATUS_STORE_Refused_OutOfResources, "cannot make the spool file durable");
   }
   crash_point("scp_spool_published");
-  const Arrival arrival{origin.gateway_id, ArrivalSource::scp, spool.path(),
-                        sop_class,         sop_instance,       origin.peer_label, origin.association_id};
+  const Arrival arrival{.gateway_id = origin.gateway_id,
+                        .source = ArrivalSource::scp,
+                        .path = spool.path(),
+                        .sop_class_uid = sop_class,
+                        .sop_instance_uid = sop_instance,
+                        .peer = origin.peer_label,
+                        .association = origin.association_id,
+                        .content_hash = content_hash,
+                        .recoverable = true};
   const AcceptResult result = offer_to_sink(shared, arrival);
   if (sink_owns_file(result.outcome)) spool.release();
   crash_point("scp_arrival_recorded");

@@ -1,10 +1,11 @@
-// Journal: the commits that need no sync of their own (see journal.hpp): the folder door's arrivals and the
-// pipeline's claim of a job that starts a run.
+// Journal: the commits that need no sync of their own (see journal.hpp): arrivals durable without the journal
+// (folder door files, SCP spool files with their own record) and the pipeline's claim of a job that starts a run.
 
 #include "creni/journal/journal.hpp"
 
 #include <utility>
 
+#include "creni/common/crash_point.hpp"
 #include "statements.hpp"
 
 namespace creni::journal {
@@ -40,11 +41,13 @@ class SyncDeferred {
 
 }  // namespace
 
-Result<std::vector<RecordedArrival>> Journal::record_folder_arrivals(const std::vector<NewArrival>& arrivals) {
+Result<std::vector<RecordedArrival>> Journal::record_arrivals_unsynced(const std::vector<NewArrival>& arrivals) {
   if (Status in_place = check_file_in_place(); !in_place) return in_place.error();
   const std::lock_guard lock(mutex_);
   const SyncDeferred deferred(connection_);
-  return record_arrivals_locked(arrivals);
+  auto recorded = record_arrivals_locked(arrivals);
+  crash_point("journal_arrival_committed_unsynced");
+  return recorded;
 }
 
 Result<std::optional<Job>> Journal::claim_next_unsynced(int max_attempts) {

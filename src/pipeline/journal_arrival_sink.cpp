@@ -72,11 +72,13 @@ std::vector<ingest::AcceptResult> JournalArrivalSink::accept_all(const std::vect
     }
     if (batch.empty()) return results;
 
-    // A file of the folder door stays in INPUT until its result is recorded (synced), so its row needs no sync of
-    // its own; an arrival acknowledged to a sender (C-STORE) is synced before the answer.
-    const bool all_files = std::all_of(batch.begin(), batch.end(),
-                                       [](const journal::NewArrival& row) { return row.source == journal::Source::folder; });
-    auto recorded = all_files ? journal_.record_folder_arrivals(batch) : journal_.record_arrivals(batch);
+    // No sync of the journal is needed where the arrival is durable without it: a file of the folder door stays in
+    // INPUT until its result is recorded (synced), and an SCP spool file carries its own synced arrival record (see
+    // Journal::record_arrivals_unsynced). One arrival without either, and the whole batch is synced.
+    const bool durable_without_sync = std::all_of(batch.begin(), batch.end(), [&](const journal::NewArrival& row) {
+      return row.source == journal::Source::folder;
+    }) || std::all_of(batch_index.begin(), batch_index.end(), [&](std::size_t i) { return arrivals[i].recoverable; });
+    auto recorded = durable_without_sync ? journal_.record_arrivals_unsynced(batch) : journal_.record_arrivals(batch);
     if (!recorded) {
       logger()->error("cannot record {} arrival(s): {}", batch.size(), recorded.error().describe());
       for (const std::size_t i : batch_index) {
@@ -112,9 +114,14 @@ Result<journal::NewArrival> JournalArrivalSink::prepare(const ingest::Arrival& a
   if (meta) {
     if (Status image = check_is_image(arrival, fd->get(), meta.value()); !image) return image.error();
   }
-  auto hash = sha256_of(fd->get(), meta ? meta->dataset_offset : 0);
-  if (!hash) return hash.error();
-  record.content_hash = hash.value();
+  if (!arrival.content_hash.empty() && meta) {
+    // The door hashed the data set as it stored it: the same bytes need not be read again.
+    record.content_hash = arrival.content_hash;
+  } else {
+    auto hash = sha256_of(fd->get(), meta ? meta->dataset_offset : 0);
+    if (!hash) return hash.error();
+    record.content_hash = hash.value();
+  }
   if (record.sop_instance_uid.empty() && meta) record.sop_instance_uid = meta->media_storage_sop_instance_uid;
   return record;
 }

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "creni/common/atomic_file.hpp"
 #include "file_tree.hpp"
 
 namespace creni::retention {
@@ -49,10 +50,20 @@ void prune_journal(journal::RetentionQueries& queries, const config::NodeConfig&
     }
     if (listed->empty()) return;
     std::vector<std::int64_t> doomed;
+    const int spool_removed_before = report.spool_files_removed;
     for (const auto& job : listed.value()) {
       after_updated = job.updated_at_ms;
       after_id = job.job_id;
       if (may_forget(job, config, report)) doomed.push_back(job.job_id);
+    }
+    // A spool file carries its own arrival record, from which a start records it again when the journal has no row
+    // for it (ingest::recover_spooled_arrival): its removal must be durable before its row goes.
+    if (report.spool_files_removed > spool_removed_before) {
+      if (Status synced = fs::sync_directory(config.state_dir / "spool"); !synced) {
+        logger()->warn("cannot sync the spool folder: {}", synced.error().describe());
+        ++report.errors;
+        return;
+      }
     }
     auto deleted = queries.delete_jobs(doomed);
     if (!deleted) {

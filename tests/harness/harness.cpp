@@ -168,6 +168,17 @@ std::vector<std::filesystem::path> files_below(const std::filesystem::path& root
   return files;
 }
 
+std::vector<std::filesystem::path> spooled_files_below(const std::filesystem::path& spool) {
+  std::vector<std::filesystem::path> files = files_below(spool);
+  files.erase(std::remove_if(files.begin(), files.end(),
+                             [](const std::filesystem::path& file) {
+                               std::error_code ec;
+                               return std::filesystem::file_size(file, ec) == 0 && !ec;
+                             }),
+              files.end());
+  return files;
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream content;

@@ -73,6 +73,9 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 
 /// Every regular file below `root` (recursive), sorted.
 [[nodiscard]] std::vector<std::filesystem::path> files_below(const std::filesystem::path& root);
+/// files_below() of an SCP spool folder without its empty files: the spool pool keeps empty files whose names are
+/// already durable ready for the next C-STOREs, so an empty spool file is a name waiting for data, never data.
+[[nodiscard]] std::vector<std::filesystem::path> spooled_files_below(const std::filesystem::path& spool);
 
 /// Reads a whole file.
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);

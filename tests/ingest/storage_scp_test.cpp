@@ -288,7 +288,7 @@ class StorageScpTest : public ::testing::Test {
   // Files left in the spool with the given suffix.
   [[nodiscard]] std::vector<std::filesystem::path> spool_files(const std::string& suffix) const {
     std::vector<std::filesystem::path> found;
-    for (const auto& f : harness::files_below(spool_dir())) {
+    for (const auto& f : harness::spooled_files_below(spool_dir())) {
       const auto name = f.filename().string();
       if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
         found.push_back(f);
@@ -576,7 +576,7 @@ TEST_F(StorageScpTest, answers_0xA700_without_storing_while_intake_is_paused) {
   const auto sent = storescu({file});
   EXPECT_TRUE(storescu_reported(sent, "Refused: OutOfResources")) << sent.out << sent.err;
   EXPECT_EQ(sink_.count(), 0U);
-  EXPECT_TRUE(harness::files_below(spool_dir()).empty());
+  EXPECT_TRUE(harness::spooled_files_below(spool_dir()).empty());
 }
 
 TEST_F(StorageScpTest, answers_0xA900_when_the_data_set_is_another_instance_than_the_command) {
@@ -612,7 +612,7 @@ TEST_F(StorageScpTest, answers_success_for_a_duplicate_and_0xc111_for_a_conflict
   // Only new work keeps its spool file: a repeat leaves nothing, a conflict is the sink's to keep (in quarantine).
   ASSERT_EQ(sink_.arrivals().size(), 2U);
   for (const auto& arrival : sink_.arrivals()) EXPECT_FALSE(std::filesystem::exists(arrival.path));
-  EXPECT_TRUE(harness::files_below(spool_dir()).empty());
+  EXPECT_TRUE(harness::spooled_files_below(spool_dir()).empty());
 }
 
 TEST_F(StorageScpTest, refuses_a_hostile_sop_instance_uid_before_storing_anything) {
@@ -627,7 +627,7 @@ TEST_F(StorageScpTest, refuses_a_hostile_sop_instance_uid_before_storing_anythin
 
   EXPECT_EQ(sink_.count(), 0U);  // never offered to the node: it could not name a file after it anyway
   ASSERT_TRUE(no_association_within(5s));
-  EXPECT_TRUE(harness::files_below(spool_dir()).empty());
+  EXPECT_TRUE(harness::spooled_files_below(spool_dir()).empty());
   EXPECT_FALSE(std::filesystem::exists(temp_.path().parent_path() / "x"));
 }
 

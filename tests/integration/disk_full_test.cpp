@@ -77,7 +77,7 @@ TEST_F(DiskFull, a_full_spool_gets_0xa700_leaves_no_partial_file_and_the_next_im
   EXPECT_NE(node.log().find("status=0xA700 (cannot write the spool file)"), std::string::npos) << node.log();
   EXPECT_EQ(node.count_in_state("received") + node.count_in_state("processing") + node.count_in_state("written"), 0)
       << node.status_json();
-  EXPECT_TRUE(harness::files_below(seen_by(node, spool)).empty()) << "a partial spool file stayed behind";
+  EXPECT_TRUE(harness::spooled_files_below(seen_by(node, spool)).empty()) << "a partial spool file stayed behind";
 
   // The space the refused image took is free again: an image that fits goes through, no restart needed.
   const auto stored = store(node, small_);
@@ -105,7 +105,7 @@ TEST_F(DiskFull, a_full_journal_volume_gets_0xa700_keeps_the_journal_intact_and_
   const auto refused = store(node, small_);
   EXPECT_TRUE(refused_out_of_resources(refused)) << refused.out << refused.err << node.log();
   EXPECT_NE(node.log().find("cannot record"), std::string::npos) << node.log();
-  EXPECT_TRUE(harness::files_below(seen_by(node, node.state() / "spool")).empty())
+  EXPECT_TRUE(harness::spooled_files_below(seen_by(node, node.state() / "spool")).empty())
       << "the refused image's spool file stayed behind";
 
   // Space returns: the same image is sent again and goes through, and the journal reads back consistently.

@@ -59,7 +59,7 @@ TEST(Duplicates, the_same_instance_again_in_big_endian_and_implicit_vr_is_a_succ
   EXPECT_EQ(node.count_in_state("rejected"), 0);
   EXPECT_EQ(node.outputs().size(), 1u);
   // A repeat leaves nothing behind: no spool file per repeat, nothing in quarantine.
-  EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
+  EXPECT_TRUE(harness::spooled_files_below(node.state() / "spool").empty());
   EXPECT_TRUE(harness::files_below(node.state() / "quarantine").empty());
   EXPECT_NE(node.log().find("same content in another encoding: a duplicate"), std::string::npos) << node.log();
 }
@@ -87,7 +87,7 @@ TEST(Duplicates, other_content_under_a_known_uid_is_refused_with_0xc111_recorded
   EXPECT_EQ(all_jobs(node), 2) << node.status_json();
   // Kept once: in quarantine, not also in the spool.
   EXPECT_EQ(harness::files_below(node.state() / "quarantine").size(), 1u);
-  EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
+  EXPECT_TRUE(harness::spooled_files_below(node.state() / "spool").empty());
   EXPECT_EQ(node.outputs().size(), 1u);
 }
 
@@ -100,7 +100,7 @@ TEST(Duplicates, a_c_store_the_worker_rejects_is_kept_once_in_quarantine_not_als
   ASSERT_TRUE(write_image(spec, staging / "empty.dcm").ok());
   ASSERT_TRUE(answered_success(send(node, staging / "empty.dcm", "-xe")));
   ASSERT_TRUE(node.wait_for_state("rejected", 1, 30s)) << node.log();
-  ASSERT_TRUE(harness::wait_until([&] { return harness::files_below(node.state() / "spool").empty(); }, 10s));
+  ASSERT_TRUE(harness::wait_until([&] { return harness::spooled_files_below(node.state() / "spool").empty(); }, 10s));
   const auto kept = harness::files_below(node.state() / "quarantine");
   ASSERT_EQ(kept.size(), 1u) << node.log();
   // The job's input follows the file, so that `reprocess` still finds it.

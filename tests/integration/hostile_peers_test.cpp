@@ -121,7 +121,7 @@ TEST_F(HostilePeers, a_data_set_below_the_minimum_rate_is_aborted_with_a_log_lin
       },
       5s))
       << node.log();
-  EXPECT_TRUE(harness::wait_until([&] { return harness::files_below(node.state() / "spool").empty(); }, 5s));
+  EXPECT_TRUE(harness::wait_until([&] { return harness::spooled_files_below(node.state() / "spool").empty(); }, 5s));
   EXPECT_EQ(store(node, small_).exit_code, 0) << node.log();
 }
 
@@ -140,7 +140,7 @@ TEST_F(HostilePeers, a_data_set_over_max_dataset_mb_is_refused_with_0xa700_and_n
       << refused.out << refused.err << node.log();
   EXPECT_NE(node.log().find("status=0xA700 (data set larger than scp.max_dataset_mb)"), std::string::npos)
       << node.log();
-  EXPECT_TRUE(harness::files_below(node.state() / "spool").empty()) << "the refused data set stayed in the spool";
+  EXPECT_TRUE(harness::spooled_files_below(node.state() / "spool").empty()) << "the refused data set stayed in the spool";
   EXPECT_EQ(node.count_in_state("received") + node.count_in_state("processing") + node.count_in_state("written"), 0);
 
   ASSERT_EQ(store(node, small_).exit_code, 0) << node.log();

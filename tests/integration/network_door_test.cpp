@@ -84,7 +84,7 @@ TEST(NetworkDoor, images_of_every_transfer_syntax_sent_with_storescu_are_process
   const std::string rows = index_rows();
   for (const auto& uid : sent) EXPECT_NE(rows.find(uid), std::string::npos) << rows;
   // The spool keeps nothing once the journal points to INPUT.
-  EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
+  EXPECT_TRUE(harness::spooled_files_below(node.state() / "spool").empty());
 }
 
 TEST(NetworkDoor, the_same_instance_sent_twice_is_acknowledged_and_processed_once) {
@@ -151,7 +151,7 @@ TEST(NetworkDoor, below_the_free_space_watermark_c_stores_get_0xa700_and_the_fol
   std::filesystem::copy_file(staging / "one.dcm", node.input() / "gateway_1" / "dropped");
   std::this_thread::sleep_for(1500ms);  // several hand-over rounds of the folder door
   EXPECT_EQ(node.count_in_state("received") + node.count_in_state("written"), 0) << node.status_json();
-  EXPECT_TRUE(harness::files_below(node.state() / "spool").empty());
+  EXPECT_TRUE(harness::spooled_files_below(node.state() / "spool").empty());
 }
 
 TEST(NetworkDoor, a_sop_instance_uid_that_is_a_path_is_refused_and_nothing_is_written_outside_the_nodes_folders) {

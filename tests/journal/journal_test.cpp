@@ -404,7 +404,7 @@ TEST_F(Journal, outcomes_of_a_batch_are_recorded_in_the_commit_that_claims_the_n
 }
 
 TEST_F(Journal, folder_arrivals_recorded_without_a_sync_are_decided_and_kept_like_any_other) {
-  auto recorded = journal_->record_folder_arrivals(
+  auto recorded = journal_->record_arrivals_unsynced(
       {arrival("a", "1.2.1", "hash-a"), arrival("b", "1.2.2", "hash-b"), arrival("a", "1.2.1", "hash-a"),
        arrival("c", "1.2.2", "hash-other")});
   ASSERT_TRUE(recorded.ok()) << recorded.error().describe();

@@ -18,6 +18,12 @@ struct Arrival {
   std::string sop_instance_uid;    ///< SCP: from the C-STORE command; folder: empty (read later)
   std::string peer;                ///< SCP: "CALLING_AE@address"; folder: empty. A label for logs, never a path.
   std::string association;         ///< SCP: the association that carried it, unique across restarts; folder: empty
+  /// SHA-256 of the data set (the bytes after the meta group), as 64 lowercase hex digits, when the door computed
+  /// it while receiving; empty: the sink reads the file to compute it.
+  std::string content_hash;
+  /// The file carries its own durable arrival record (an SCP spool file, see spooled_arrival.hpp): the journal row
+  /// may be committed without a sync, because a start after a power cut rebuilds a lost row from the file.
+  bool recoverable = false;
 };
 
 /// What the node did with an arrival.

@@ -191,6 +191,14 @@ class Journal {
   /// All or nothing: on error nothing of the batch is recorded.
   [[nodiscard]] Result<std::vector<RecordedArrival>> record_arrivals(const std::vector<NewArrival>& arrivals);
 
+  /// record_arrivals() committed without waiting for the disk (SQLite synchronous=NORMAL for this one
+  /// transaction): the rows survive a crash of the process but not a power cut. Only for arrivals that are durable
+  /// without the journal, from which the start after a power cut records them again: an SCP spool file carrying its
+  /// own synced record (ingest::recover_spooled_arrival), or a folder-door file, which is acknowledged to no one and
+  /// stays in INPUT until its result is recorded (synced), so the start-up rescan finds it. Any later synced commit
+  /// makes these rows durable too (the WAL is written in order). Same errors as record_arrivals().
+  [[nodiscard]] Result<std::vector<RecordedArrival>> record_arrivals_unsynced(const std::vector<NewArrival>& arrivals);
+
   /// Records an arrival that was refused before it became work (symbolic link, unreadable, ...) as a `rejected`
   /// job with `reason` and `detail`. Returns the new job id.
   [[nodiscard]] Result<std::int64_t> record_rejected_arrival(const NewArrival& arrival, const std::string& reason,
@@ -208,10 +216,7 @@ class Journal {
   // power cut by the next commit that syncs (every other function here, e.g. mark_written, which follows both of
   // these before anything is given up). Only for records whose loss in a power cut loses nothing.
 
-  /// record_arrivals for files of the folder door, without a sync of its own. A folder arrival is not acknowledged
-  /// to anyone and its file stays in INPUT until its result is recorded (synced); if a power cut takes the row, the
-  /// start-up rescan finds the file again.
-  [[nodiscard]] Result<std::vector<RecordedArrival>> record_folder_arrivals(const std::vector<NewArrival>& arrivals);
+  // (record_arrivals_unsynced, above, is the other one.)
   /// claim_next without a sync of its own: the claim is durable with the job's next record (written, returned,
   /// rejected). A power cut can only lose the count of an attempt that was still running: the job runs again.
   [[nodiscard]] Result<std::optional<Job>> claim_next_unsynced(int max_attempts);
