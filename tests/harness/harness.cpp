@@ -119,20 +119,52 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   return result;
 }
 
-int free_port() {
+namespace {
+
+// True when nothing is bound to 127.0.0.1:`port` (0: the kernel picks one); the port bound is returned in `port`.
+bool bind_loopback(int& port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
   socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("cannot find a free port");
-  }
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
   ::close(fd);
-  return ntohs(address.sin_port);
+  if (bound) port = ntohs(address.sin_port);
+  return bound;
+}
+
+// The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range), 32768 when unreadable.
+int first_ephemeral_port() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  range >> low;
+  return range ? low : 32768;
+}
+
+}  // namespace
+
+// A port below the ephemeral range: a port the kernel hands out for "port 0" is also where every outgoing
+// connection of the tests running in parallel gets its local port, so a node restarted on the same port could find
+// it taken by some client's connection in between (bind_failed). Below the range only listeners compete, and a
+// random pick among some 20,000 ports keeps them apart.
+int free_port() {
+  const int below = first_ephemeral_port();
+  constexpr int kLowest = 10000;
+  if (below - kLowest >= 1000) {
+    std::mt19937 pick(std::random_device{}());
+    std::uniform_int_distribution<int> ports(kLowest, below - 1);
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      int port = ports(pick);
+      if (bind_loopback(port)) return port;
+    }
+  }
+  int port = 0;
+  if (!bind_loopback(port)) throw std::runtime_error("cannot find a free port");
+  return port;
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -62,7 +62,8 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = std::chrono::seconds(60),
                           std::vector<std::string> extra_environment = {});
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound, then released), below the ephemeral range so that no
+/// outgoing connection takes it between a node's restarts.
 [[nodiscard]] int free_port();
 
 /// Polls `condition` every 10-50 ms until it holds or `timeout` passes; returns whether it held.
