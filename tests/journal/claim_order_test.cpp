@@ -21,8 +21,12 @@ class ClaimOrder : public ::testing::Test {
   }
 
   std::int64_t arrive(const std::string& gateway, const std::string& name) {
-    const NewArrival arrival{gateway, Source::folder, "/in/gateway_" + gateway + "/" + name,
-                             "1.2." + std::to_string(++counter_), "hash-" + gateway + name};
+    NewArrival arrival;
+    arrival.gateway_id = gateway;
+    arrival.source = Source::folder;
+    arrival.input_path = "/in/gateway_" + gateway + "/" + name;
+    arrival.sop_instance_uid = "1.2." + std::to_string(++counter_);
+    arrival.content_hash = "hash-" + gateway + name;
     auto recorded = journal_->record_arrival(arrival);
     EXPECT_TRUE(recorded.ok());
     return recorded.ok() ? recorded->job_id : 0;

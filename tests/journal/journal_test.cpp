@@ -32,7 +32,13 @@ class Journal : public ::testing::Test {
 
   static NewArrival arrival(const std::string& name, const std::string& sop, const std::string& hash,
                             const std::string& gateway = "1") {
-    return NewArrival{gateway, Source::folder, "/in/gateway_" + gateway + "/" + name, sop, hash};
+    NewArrival arrival;
+    arrival.gateway_id = gateway;
+    arrival.source = Source::folder;
+    arrival.input_path = "/in/gateway_" + gateway + "/" + name;
+    arrival.sop_instance_uid = sop;
+    arrival.content_hash = hash;
+    return arrival;
   }
 
   // The arrival of an instance whose canonical content identity was computed (`canonical`).
