@@ -48,7 +48,9 @@ int connect_one(int fd, const addrinfo& address, Clock::time_point deadline) {
   if (rc == 0) return 0;
   if (errno != EINPROGRESS) return errno;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    // Rounded up: a poll that waits the truncated milliseconds wakes just before the deadline, and the caller,
+    // seeing time not yet run out, would report the kernel's "Connection timed out" instead of our limit.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) return ETIMEDOUT;
     pollfd waiting{fd, POLLOUT, 0};
     const int ready = ::poll(&waiting, 1, static_cast<int>(left));
