@@ -47,7 +47,7 @@ SweepCandidate read_candidate(const sqlite::Statement& row) {
   SweepCandidate candidate;
   candidate.job_id = row.column_int64(0);
   candidate.gateway_id = row.column_text(1);
-  candidate.source = row.column_text(2) == "scp" ? Source::scp : Source::folder;
+  candidate.source = parse_source(row.column_text(2));
   candidate.input_path = row.column_text(3);
   candidate.output_path = row.column_text(4);
   candidate.sop_instance_uid = row.column_text(5);

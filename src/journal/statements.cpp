@@ -24,7 +24,7 @@ Job read_job(const sqlite::Statement& row) {
   Job job;
   job.id = row.column_int64(0);
   job.gateway_id = row.column_text(1);
-  job.source = row.column_text(2) == "scp" ? Source::scp : Source::folder;
+  job.source = parse_source(row.column_text(2));
   job.input_path = row.column_text(3);
   job.sop_instance_uid = row.column_text(4);
   job.content_hash = row.column_text(5);

@@ -45,6 +45,8 @@ std::optional<JobState> parse_job_state(std::string_view text) {
 
 std::string_view to_string(Source source) { return source == Source::scp ? "scp" : "folder"; }
 
+Source parse_source(std::string_view text) { return text == "scp" ? Source::scp : Source::folder; }
+
 std::string_view to_string(ForwardState state) {
   for (const auto& [value, name] : kForwardStateNames) {
     if (value == state) return name;

@@ -31,6 +31,8 @@ enum class JobState { received, processing, written, forwarding, done, rejected,
 enum class Source { folder, scp };
 /// "folder" or "scp".
 [[nodiscard]] std::string_view to_string(Source source);
+/// The inverse of to_string(Source), for the journal's `source` column: "scp", else folder.
+[[nodiscard]] Source parse_source(std::string_view text);
 
 /// One arrival and everything the journal knows about it (a row of `jobs`).
 struct Job {
