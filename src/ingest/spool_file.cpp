@@ -15,6 +15,7 @@ SpoolFile::SpoolFile(SpoolPool::Taken taken)
     : path_(std::move(taken.path)), name_durable_(taken.name_durable), owned_(!path_.empty()) {
   // The file is ours and empty: no O_TRUNC, which on ext4 also makes the first close start writing it back.
   if (owned_) fd_ = fs::OwnedFd(::open(path_.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (owned_ && !fd_.valid()) open_error_ = std::strerror(errno);
 }
 
 SpoolFile::~SpoolFile() {

@@ -26,8 +26,10 @@ class SpoolFile {
   SpoolFile& operator=(const SpoolFile&) = delete;
 
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  /// The file open for writing at offset 0; -1 when there is no file or it could not be opened (errno tells why).
+  /// The file open for writing at offset 0; -1 when there is no file or it could not be opened (open_error()).
   [[nodiscard]] int fd() const { return fd_.get(); }
+  /// Why the file could not be opened (strerror); empty when it is open or there is none.
+  [[nodiscard]] const std::string& open_error() const { return open_error_; }
 
   /// Writes `record` (its file_size filled in here) into the preamble and makes the file durable with one
   /// fdatasync; when the pool could not supply a file whose name was durable already, the folder is synced too
@@ -40,6 +42,7 @@ class SpoolFile {
  private:
   std::filesystem::path path_;
   fs::OwnedFd fd_;
+  std::string open_error_;
   bool name_durable_ = false;
   bool owned_ = false;
 };

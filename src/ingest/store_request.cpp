@@ -3,8 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -126,7 +124,7 @@ Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_AS
     logger()->error("gw={} cannot create spool file {}: {}", origin.gateway_id, path.string(), why);
     return discard_dataset(shared, origin) ? Reception::write_failed : Reception::association_broken;
   };
-  if (spool.fd() < 0) return cannot_store(std::string("cannot open: ") + std::strerror(errno));
+  if (spool.fd() < 0) return cannot_store("cannot open: " + spool.open_error());
   // The meta group comes from the command and the presentation context; the data set bytes follow unparsed.
   const auto head = meta_header_for(request, origin.association, context_id);
   if (!head) return cannot_store(head.error().describe());
