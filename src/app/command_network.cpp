@@ -5,6 +5,7 @@
 #include "creni/app/commands.hpp"
 #include "creni/dicom/dcmtk_runtime.hpp"
 #include "creni/forward/dcmtk_pacs_sender.hpp"
+#include "creni/forward/peer_address.hpp"
 
 namespace creni::app {
 
@@ -45,7 +46,8 @@ int command_echo(const PeerOptions& peer) {
   const dicom::DcmtkRuntime runtime;
   forward::DcmtkPacsSender sender(destination_of(peer), peer.calling_ae_title);
   const forward::SendResult result = sender.echo();
-  std::cout << "C-ECHO " << peer.called_ae_title << "@" << peer.host << ":" << peer.port << ": " << describe(result) << "\n";
+  std::cout << "C-ECHO " << peer.called_ae_title << "@" << forward::host_and_port(peer.host, peer.port) << ": "
+            << describe(result) << "\n";
   return result.outcome == forward::SendOutcome::sent ? kExitOk : kExitFailure;
 }
 

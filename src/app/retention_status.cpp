@@ -29,11 +29,18 @@ struct ShownAreas {
 };
 
 ShownAreas shown_areas(const config::NodeConfig& config, const std::optional<retention::RetentionStats>& published) {
+  ShownAreas shown;
   if (published && published->sweeps > 0 && published->areas.measured_ms > 0) {
     const std::int64_t age_ms = unix_time_ms() - published->areas.measured_ms;
-    return ShownAreas{.areas = published->areas, .from_sweeper = true, .age_s = age_ms > 0 ? age_ms / 1000 : 0};
+    shown.areas = published->areas;
+    shown.from_sweeper = true;
+    shown.age_s = age_ms > 0 ? age_ms / 1000 : 0;
+    return shown;
   }
-  return ShownAreas{.areas = retention::measure_areas(config), .from_sweeper = false, .age_s = 0};
+  shown.areas = retention::measure_areas(config);
+  shown.from_sweeper = false;
+  shown.age_s = 0;
+  return shown;
 }
 
 std::optional<retention::RetentionStats> published_stats(const config::NodeConfig& config) {

@@ -20,8 +20,10 @@ std::optional<Volume> volume_of(const std::filesystem::path& folder) {
   struct stat status {};
   struct statvfs info {};
   if (::stat(folder.c_str(), &status) != 0 || ::statvfs(folder.c_str(), &info) != 0) return std::nullopt;
-  return Volume{.device = static_cast<std::uint64_t>(status.st_dev),
-                .size_bytes = static_cast<std::uint64_t>(info.f_blocks) * info.f_frsize};
+  Volume volume;
+  volume.device = static_cast<std::uint64_t>(status.st_dev);
+  volume.size_bytes = static_cast<std::uint64_t>(info.f_blocks) * info.f_frsize;
+  return volume;
 }
 
 }  // namespace creni::fs

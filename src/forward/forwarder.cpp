@@ -180,7 +180,11 @@ class Forwarder::Lane {
     observe(task, result, elapsed);
     std::optional<std::int64_t> retry_at;
     if (retry_in) retry_at = epoch_ms() + retry_in->count();
-    return journal::ForwardResult{.task_id = task.id, .outcome = to_forward_outcome(result), .retry_at_ms = retry_at};
+    journal::ForwardResult reported;
+    reported.task_id = task.id;
+    reported.outcome = to_forward_outcome(result);
+    reported.retry_at_ms = retry_at;
+    return reported;
   }
 
   // The sender's own contract is not to throw; if it does anyway, nobody knows what reached the PACS.

@@ -66,12 +66,6 @@ int connect_one(int fd, const addrinfo& address, Clock::time_point deadline) {
 
 }  // namespace
 
-std::string host_and_port(const std::string& host, std::uint16_t port) {
-  const std::string bare = without_brackets(host);
-  const bool ipv6 = bare.find(':') != std::string::npos;
-  return (ipv6 ? "[" + bare + "]" : bare) + ":" + std::to_string(port);
-}
-
 Result<fs::OwnedFd> connect_to_peer(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
   const std::string name = without_brackets(host);
   addrinfo hints{};
@@ -134,3 +128,13 @@ bool SocketHandOver::take_over(int dcmtk_socket) {
 }
 
 }  // namespace creni::forward::detail
+
+namespace creni::forward {
+
+std::string host_and_port(const std::string& host, std::uint16_t port) {
+  const std::string bare = detail::without_brackets(host);
+  const bool ipv6 = bare.find(':') != std::string::npos;
+  return (ipv6 ? "[" + bare + "]" : bare) + ":" + std::to_string(port);
+}
+
+}  // namespace creni::forward

@@ -19,6 +19,7 @@
 
 #include "creni/common/owned_fd.hpp"
 #include "creni/common/result.hpp"
+#include "creni/forward/peer_address.hpp"
 
 namespace creni::forward::detail {
 
@@ -30,8 +31,7 @@ namespace creni::forward::detail {
 [[nodiscard]] Result<fs::OwnedFd> connect_to_peer(const std::string& host, std::uint16_t port,
                                                   std::chrono::milliseconds timeout);
 
-/// `host`:`port` for messages, IPv6 addresses in brackets ("[::1]:104").
-[[nodiscard]] std::string host_and_port(const std::string& host, std::uint16_t port);
+using forward::host_and_port;
 
 /// A listening socket on 127.0.0.1 (a free port) that DCMTK's association request connects to, so that its own
 /// connect succeeds at once and the socket it made can be replaced by ours. Closed (with whatever connection is

@@ -49,7 +49,7 @@ struct ScpShared {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> images_stored{0};
   std::atomic<std::uint64_t> associations_started{0};  // numbers each session's association id
-  fs::FolderSyncer spool_folder;  // new spool entries made durable, one fsync shared by concurrent associations
+  fs::FolderSyncer spool_folder{};  // new spool entries made durable, one fsync shared by concurrent associations
   SpoolPool* spool_pool = nullptr;  // spool files with durable names; null: each C-STORE creates its own
   LogThrottle* throttle = nullptr;         // per-connection log lines; null = unthrottled
   AssociationWatchdog* watchdog = nullptr;  // total deadlines; null = none

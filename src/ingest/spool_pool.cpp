@@ -75,7 +75,9 @@ SpoolPool::Taken SpoolPool::take() {
   {
     std::unique_lock lock(mutex_);
     if (!ready_.empty()) {
-      Taken taken{.path = std::move(ready_.front()), .name_durable = true};
+      Taken taken;
+      taken.path = std::move(ready_.front());
+      taken.name_durable = true;
       ready_.pop_front();
       const bool low = ready_.size() < batch_ / 2;
       lock.unlock();
@@ -84,7 +86,10 @@ SpoolPool::Taken SpoolPool::take() {
     }
   }
   wake_.notify_all();
-  return Taken{.path = create_spool_file(spool_dir_), .name_durable = false};
+  Taken fresh;
+  fresh.path = create_spool_file(spool_dir_);
+  fresh.name_durable = false;
+  return fresh;
 }
 
 void SpoolPool::run() {

@@ -23,15 +23,17 @@ std::optional<Arrival> recover_spooled_arrival(const std::filesystem::path& spoo
   if (!meta) return std::nullopt;
   const auto hash = sha256_of(fd->get(), meta->dataset_offset);
   if (!hash || hash.value() != record->content_hash) return std::nullopt;
-  return Arrival{.gateway_id = record->gateway_id,
-                 .source = ArrivalSource::scp,
-                 .path = spool_file,
-                 .sop_class_uid = meta->media_storage_sop_class_uid,
-                 .sop_instance_uid = meta->media_storage_sop_instance_uid,
-                 .peer = "recovered",
-                 .association = record->association,
-                 .content_hash = hash.value(),
-                 .recoverable = true};
+  Arrival arrival;
+  arrival.gateway_id = record->gateway_id;
+  arrival.source = ArrivalSource::scp;
+  arrival.path = spool_file;
+  arrival.sop_class_uid = meta->media_storage_sop_class_uid;
+  arrival.sop_instance_uid = meta->media_storage_sop_instance_uid;
+  arrival.peer = "recovered";
+  arrival.association = record->association;
+  arrival.content_hash = hash.value();
+  arrival.recoverable = true;
+  return arrival;
 }
 
 }  // namespace creni::ingest

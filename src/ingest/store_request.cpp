@@ -220,8 +220,13 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
                          "Affected SOP Class/Instance UID is not a valid UID");
   }
 
-  SpoolFile spool(shared.spool_pool != nullptr ? shared.spool_pool->take()
-                                               : SpoolPool::Taken{.path = create_spool_file(shared.options.spool_dir)});
+  SpoolPool::Taken taken;
+  if (shared.spool_pool != nullptr) {
+    taken = shared.spool_pool->take();
+  } else {
+    taken.path = create_spool_file(shared.options.spool_dir);
+  }
+  SpoolFile spool(std::move(taken));
   std::string content_hash;
   switch (spool_dataset(shared, origin, context_id, request, spool, content_hash)) {
     case Reception::complete:
@@ -242,22 +247,31 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
   }
   // The image and its arrival record become durable together, with one sync: the journal row that follows needs
   // none of its own (Arrival::recoverable), as a start after a power cut rebuilds it from the record.
-  const SpoolRecord record{.gateway_id = origin.gateway_id, .association = origin.association_id,
-                           .content_hash = content_hash};
+  const SpoolRecord record = [&] {
+    SpoolRecord value;
+    value.gateway_id = origin.gateway_id;
+    value.association = origin.association_id;
+    value.content_hash = content_hash;
+    return value;
+  }();
   if (Status durable = spool.seal(record, shared.spool_folder); !durable) {
     logger()->error("gw={} cannot make the spool file durable: {}", origin.gateway_id, durable.error().describe());
     return failed(STATUS_STORE_Refused_OutOfResources, "cannot make the spool file durable");
   }
   crash_point("scp_spool_published");
-  const Arrival arrival{.gateway_id = origin.gateway_id,
-                        .source = ArrivalSource::scp,
-                        .path = spool.path(),
-                        .sop_class_uid = sop_class,
-                        .sop_instance_uid = sop_instance,
-                        .peer = origin.peer_label,
-                        .association = origin.association_id,
-                        .content_hash = content_hash,
-                        .recoverable = true};
+  const Arrival arrival = [&] {
+    Arrival value;
+    value.gateway_id = origin.gateway_id;
+    value.source = ArrivalSource::scp;
+    value.path = spool.path();
+    value.sop_class_uid = sop_class;
+    value.sop_instance_uid = sop_instance;
+    value.peer = origin.peer_label;
+    value.association = origin.association_id;
+    value.content_hash = content_hash;
+    value.recoverable = true;
+    return value;
+  }();
   const AcceptResult result = offer_to_sink(shared, arrival);
   if (sink_owns_file(result.outcome)) spool.release();
   crash_point("scp_arrival_recorded");

@@ -95,9 +95,11 @@ Result<std::vector<ForwardTask>> Journal::claim_forwards(const std::string& dest
 
 Status Journal::record_forward_outcome(std::int64_t task_id, const ForwardOutcome& outcome,
                                        std::optional<std::int64_t> retry_at_ms) {
-  auto recorded = record_forward_outcomes_and_claim({ForwardResult{.task_id = task_id, .outcome = outcome,
-                                                                   .retry_at_ms = retry_at_ms}},
-                                                    "", 0);
+  ForwardResult result;
+  result.task_id = task_id;
+  result.outcome = outcome;
+  result.retry_at_ms = retry_at_ms;
+  auto recorded = record_forward_outcomes_and_claim({result}, "", 0);
   if (!recorded) return recorded.error();
   return {};
 }
@@ -140,14 +142,16 @@ Result<std::vector<ForwardTask>> Journal::claim_forwards_in_transaction(const st
     auto row = statement->step();
     if (!row) return row.error();
     if (!row.value()) break;
-    tasks.push_back(ForwardTask{.id = statement->column_int64(0),
-                                .job_id = statement->column_int64(1),
-                                .gateway_id = statement->column_text(2),
-                                .destination = destination,
-                                .output_path = std::filesystem::path(statement->column_text(3)),
-                                .result_sop_instance_uid = statement->column_text(4),
-                                .attempts = static_cast<int>(statement->column_int64(5)) + 1,
-                                .job_created_at_ms = statement->column_int64(6)});
+    ForwardTask task;
+    task.id = statement->column_int64(0);
+    task.job_id = statement->column_int64(1);
+    task.gateway_id = statement->column_text(2);
+    task.destination = destination;
+    task.output_path = std::filesystem::path(statement->column_text(3));
+    task.result_sop_instance_uid = statement->column_text(4);
+    task.attempts = static_cast<int>(statement->column_int64(5)) + 1;
+    task.job_created_at_ms = statement->column_int64(6);
+    tasks.push_back(std::move(task));
   }
   statement->reset();
   for (const ForwardTask& task : tasks) {

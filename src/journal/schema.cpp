@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -132,8 +133,28 @@ CREATE INDEX series_members_by_job ON series_members(job_id);
 
 }  // namespace
 
+namespace {
+
+// A failed WAL sync leaves commits that other threads may already have acted on without being on disk, and the
+// kernel may have dropped the unsynced pages: neither carrying on nor trying again is safe. The process stops at
+// once (exit 3, "stopped on an internal error"); the next start reads the journal as the disk has it and recovers
+// (processing jobs run again, forwards in flight become forward_unknown), as after a power cut.
+[[noreturn]] void stop_on_failed_sync(const std::filesystem::path& file, const Error& error) {
+  logger()->critical("stopping at once: the journal {} could not be synced ({}); its last changes may not be on disk. "
+                     "Check the disk, then start the node again: it recovers from what the journal holds",
+                     file.string(), error.describe());
+  logger()->flush();
+  std::_Exit(3);
+}
+
+}  // namespace
+
 Journal::Journal(sqlite::Connection connection, std::filesystem::path file, std::uint64_t device, std::uint64_t inode)
-    : connection_(std::move(connection)), file_(std::move(file)), device_(device), inode_(inode) {}
+    : connection_(std::move(connection)),
+      mutex_(connection_, file, [file](const Error& error) { stop_on_failed_sync(file, error); }),
+      file_(std::move(file)),
+      device_(device),
+      inode_(inode) {}
 
 Journal::~Journal() = default;
 
@@ -182,6 +203,9 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& data
     return make_error("sqlite_error", "cannot stat " + database_file.string() + ": " + std::strerror(errno));
   }
   if (Status vacuum = retention_schema::convert_to_incremental_vacuum(db, database_file); !vacuum) return vacuum.error();
+  // From here on COMMIT writes the WAL without syncing it: the Journal's GroupCommitMutex syncs it after each
+  // holder's commits, outside the lock (synchronous=NORMAL still syncs around checkpoints, keeping the file sound).
+  if (Status deferred = db.exec("PRAGMA synchronous=NORMAL"); !deferred) return deferred.error();
   return std::unique_ptr<Journal>(new Journal(std::move(connection).value(), database_file, info.st_dev, info.st_ino));
 }
 

@@ -86,8 +86,10 @@ Result<StackSlice> read_slice(const std::filesystem::path& file, const Settings&
   auto frames = frames_of(instance->dataset(), **pixels);
   if (!frames) return frames.error();
   if (frames->empty()) return make_error("invalid_pixel_module", "no frames");
-  return StackSlice{.sop_instance_uid = instance->identity().sop_instance_uid,
-                    .values = mapper->normalized(frames->front()).clone()};
+  StackSlice slice;
+  slice.sop_instance_uid = instance->identity().sop_instance_uid;
+  slice.values = mapper->normalized(frames->front()).clone();
+  return slice;
 }
 
 nlohmann::json result_json(const std::vector<SeriesFinding>& findings, const std::string& model_sha256,
@@ -175,11 +177,10 @@ Result<SeriesModule> make_series_infer_step(const config::SeriesConfig& series, 
   const config::SeriesInferConfig& infer = series.infer;
   const std::string key = table + ".infer";
   const std::string settings = series_infer_settings(infer, key, processing.max_image_bytes);
-  config::ExternalModuleConfig command{.command = {executable, "series-infer"},
-                                       .timeout_s = infer.timeout_s,
-                                       .memory_mb = infer.memory_mb,
-                                       .environment = {},
-                                       .parameters = {}};
+  config::ExternalModuleConfig command;
+  command.command = {executable, "series-infer"};
+  command.timeout_s = infer.timeout_s;
+  command.memory_mb = infer.memory_mb;
 
   // The model is loaded and probed in a contained process, as every series will be: never in the node itself.
   std::error_code error;

@@ -148,7 +148,9 @@ Result<std::vector<SeriesFinding>> SeriesInference::run(const std::vector<StackS
     const float* own = values + k * per_label;
     const double score = std::clamp(static_cast<double>(*std::max_element(own, own + per_label)), 0.0, 1.0);
     if (score < config_.model.threshold) continue;
-    SeriesFinding finding{.label = config_.model.labels[k], .score = score, .instances = {}, .point = {}};
+    SeriesFinding finding;
+    finding.label = config_.model.labels[k];
+    finding.score = score;
     for (std::size_t z = 0; per_slice && z < depth; ++z) {
       if (std::clamp(static_cast<double>(own[z]), 0.0, 1.0) < config_.model.threshold) continue;
       const auto nearest = static_cast<std::size_t>(std::lround(stack_source(z, depth, slices.size())));

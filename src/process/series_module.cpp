@@ -164,14 +164,20 @@ SeriesStack stack_of(std::vector<SeriesModuleInstance> instances) {
     order = StackOrder::instance_number;
     for (const auto& instance : instances) {
       const auto number = numbers_of(instance.instance_number);
-      if (number.size() != 1) return SeriesStack{.instances = std::move(instances), .order = StackOrder::arrival};
+      if (number.size() != 1) {
+        SeriesStack as_arrived;
+        as_arrived.instances = std::move(instances);
+        as_arrived.order = StackOrder::arrival;
+        return as_arrived;
+      }
       keys.push_back(number[0]);
     }
   }
   std::vector<std::size_t> indices(instances.size());
   std::iota(indices.begin(), indices.end(), 0);
   std::stable_sort(indices.begin(), indices.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
-  SeriesStack stack{.instances = {}, .order = order};
+  SeriesStack stack;
+  stack.order = order;
   for (const std::size_t i : indices) stack.instances.push_back(std::move(instances[i]));
   return stack;
 }
@@ -282,7 +288,9 @@ Result<SeriesStepResult> SeriesModule::run_in(const std::filesystem::path& work,
   for (const auto& instance : input.instances) known.push_back(instance.sop_instance_uid);
   auto findings = parse_series_result_json(text.value(), known);
   if (!findings) return failed(with_tail(findings.error().message, ran->stderr_tail));
-  SeriesStepResult step{.findings = std::move(findings).value(), .algorithm = algorithm_};
+  SeriesStepResult step;
+  step.findings = std::move(findings).value();
+  step.algorithm = algorithm_;
   step.algorithm.details = "stack order " + to_string(stack.order);
   if (!settings_.empty()) reported_algorithm(text.value(), step.algorithm);
   logger()->debug("series={} run {} {}: exit 0 in {:.2f} s, {} finding(s)", input.series_instance_uid, input.run, who,

@@ -458,9 +458,9 @@ TEST(ConfigFile, a_destination_host_is_an_ipv4_or_ipv6_address_or_a_host_name) {
                                  "PACS_01.hospital.local"}) {
     EXPECT_TRUE(config::is_valid_host(host)) << host;
   }
-  for (const std::string host : std::vector<std::string>{"pacs:104", "[::1", "::1]", "[pacs]", "pacs host",
-                                                         "http://pacs", "-pacs", "pacs-", "pacs..org", ".pacs",
-                                                         std::string(64, 'a') + ".org"}) {
+  for (const std::string& host : std::vector<std::string>{"pacs:104", "[::1", "::1]", "[pacs]", "pacs host",
+                                                          "http://pacs", "-pacs", "pacs-", "pacs..org", ".pacs",
+                                                          std::string(64, 'a') + ".org"}) {
     EXPECT_FALSE(config::is_valid_host(host)) << host;
   }
   const std::string message = error_of(

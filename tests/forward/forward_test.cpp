@@ -541,7 +541,13 @@ class ForwarderTest : public DcmtkPacsSenderTest {
                               testing::ImageSpec spec = {}) {
     const auto file = result(name, std::move(spec));
     const std::string sop = sop_of_[file];
-    auto recorded = journal_->record_arrival({"1", journal::Source::folder, dir_ / ("in-" + name), sop, sop});
+    journal::NewArrival arrival;
+    arrival.gateway_id = "1";
+    arrival.source = journal::Source::folder;
+    arrival.input_path = dir_ / ("in-" + name);
+    arrival.sop_instance_uid = sop;
+    arrival.content_hash = sop;
+    auto recorded = journal_->record_arrival(arrival);
     EXPECT_TRUE(recorded.ok());
     auto claimed = journal_->claim_next(2);
     EXPECT_TRUE(claimed.ok() && claimed->has_value());
@@ -614,7 +620,9 @@ class CountingSender final : public PacsSender {
   SendResult send_once(const std::filesystem::path&) override {
     int claimed = 0;
     for (const std::int64_t job : jobs_) {
-      for (const auto& forward : journal_.forwards_of(job).value()) claimed += forward.state == ForwardState::forwarding;
+      // Held by value: the range of a for loop over a temporary Result's value() would dangle.
+      const std::vector<journal::Forward> forwards = journal_.forwards_of(job).value();
+      for (const auto& forward : forwards) claimed += forward.state == ForwardState::forwarding;
     }
     in_flight_.push_back(claimed);
     if (static_cast<int>(in_flight_.size()) <= successes_) return {SendOutcome::sent, SendPhase::response, "stored", 0};

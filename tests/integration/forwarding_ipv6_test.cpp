@@ -121,6 +121,7 @@ TEST_F(ForwardingIpv6, the_echo_command_reaches_a_pacs_at_an_ipv6_address_plain_
         {CRENI_NODE_BINARY, "echo", host, port, "--aet", "GATEWAY_1", "--aec", "CRENI", "--timeout", "5"}, 30s);
     EXPECT_EQ(echo.exit_code, 0) << host << ": " << echo.out << echo.err;
     EXPECT_NE(echo.out.find("echo answered"), std::string::npos) << echo.out;
+    EXPECT_NE(echo.out.find("CRENI@[::1]:" + port + ":"), std::string::npos) << "the address is not bracketed: " << echo.out;
   }
   const auto secure = harness::run_command(
       {CRENI_NODE_BINARY, "echo", "::1", std::to_string(tls_port_), "--aet", "GATEWAY_1", "--aec", "CRENI",

@@ -5,6 +5,7 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -75,8 +76,43 @@ TEST(Forwarding, a_burst_is_forwarded_in_batches_each_result_once_on_one_associa
   EXPECT_LT(pacs.associations_acknowledged(), 20) << "no association was shared within the burst";
 }
 
-// The folder door's arrivals and the pipeline's claims commit without a sync of their own (synchronous=NORMAL for
-// those transactions only): the forward's claim after them must still be synced before anything goes out.
+// One system call in an `strace -f` trace: who made it, and where it began and ended in the trace's order. A call
+// that another thread's line interrupted is split in two lines ("<unfinished ...>", "<... resumed>"); a whole line
+// was printed when the call ended, and it began after the line before it.
+struct TracedCall {
+  std::string thread;
+  std::string text;
+  double began = 0;
+  double ended = 0;
+};
+
+std::vector<TracedCall> traced_calls(const std::filesystem::path& trace) {
+  std::vector<TracedCall> calls;
+  std::map<std::string, TracedCall> unfinished;
+  std::ifstream in(trace);
+  int position = 0;
+  for (std::string line; std::getline(in, line); ++position) {
+    const auto space = line.find(' ');
+    if (space == std::string::npos) continue;
+    const std::string thread = line.substr(0, space);
+    const std::string text = line.substr(line.find_first_not_of(' ', space));
+    if (text.find("<unfinished ...>") != std::string::npos) {
+      unfinished[thread] = {thread, text, static_cast<double>(position), 0};
+    } else if (text.rfind("<... ", 0) == 0 && unfinished.count(thread) > 0) {
+      TracedCall call = unfinished[thread];
+      call.ended = position;
+      calls.push_back(call);
+      unfinished.erase(thread);
+    } else {
+      calls.push_back({thread, text, position - 0.5, static_cast<double>(position)});
+    }
+  }
+  return calls;
+}
+
+// The folder door's arrivals and the pipeline's claims commit without a sync of their own, and every other commit
+// is synced after the journal's lock is released, by whichever thread syncs the WAL first (group commit): before the
+// forward goes out, a WAL sync that began after the claim was written to the WAL must have ended.
 TEST(Forwarding, the_claim_of_a_forward_is_synced_before_the_association_even_after_unsynced_commits) {
   const std::string strace = harness::find_program("strace");
   ASSERT_FALSE(strace.empty()) << "strace is not installed (scripts/install-deps.sh test installs it)";
@@ -86,26 +122,33 @@ TEST(Forwarding, the_claim_of_a_forward_is_synced_before_the_association_even_af
   harness::TempDir trace_dir;
   const auto trace = trace_dir.path() / "trace.txt";
   NodeUnderTest::Settings settings = forwarding_to(pacs.port(), "PACS");
-  settings.launcher = {strace, "-f", "-y", "-e", "trace=fdatasync,fsync,connect", "-o", trace.string()};
+  settings.launcher = {strace, "-f", "-y", "-e", "trace=pwrite64,fdatasync,fsync,connect", "-o", trace.string()};
   NodeUnderTest node(settings);
   ASSERT_TRUE(node.start()) << node.log();
   drop_images(node.input() / "gateway_1", 1);
   ASSERT_TRUE(node.wait_for_state("done", 1, 60s)) << node.status_json() << node.log();
   node.stop();  // strace, which forked the node, ends with it and flushes the trace
 
-  // Per thread, in order: did the WAL get synced since the thread's last connect?
-  std::ifstream in(trace);
+  const std::vector<TracedCall> calls = traced_calls(trace);
+  const auto on_wal = [](const TracedCall& call) { return call.text.find("journal.db-wal>") != std::string::npos; };
+  const auto is_sync = [](const TracedCall& call) { return call.text.find("sync(") != std::string::npos; };
   const std::string to_pacs = "htons(" + std::to_string(pacs.port()) + ")";
-  std::map<std::string, bool> wal_synced;
   int connects = 0;
-  for (std::string line; std::getline(in, line);) {
-    const std::string thread = line.substr(0, line.find(' '));
-    if (line.find("sync(") != std::string::npos && line.find("journal.db-wal>") != std::string::npos) {
-      wal_synced[thread] = true;
-    } else if (line.find("connect(") != std::string::npos && line.find(to_pacs) != std::string::npos) {
-      ++connects;
-      EXPECT_TRUE(wal_synced[thread]) << "connected to the PACS before the claim was synced: " << line;
+  for (const TracedCall& connect : calls) {
+    if (connect.text.find("connect(") == std::string::npos || connect.text.find(to_pacs) == std::string::npos) continue;
+    ++connects;
+    double claim_written = -1;  // the connecting thread's last WAL write before it connects: the claim's commit
+    for (const TracedCall& call : calls) {
+      if (call.thread == connect.thread && on_wal(call) && call.text.rfind("pwrite64(", 0) == 0 &&
+          call.ended < connect.began) {
+        claim_written = std::max(claim_written, call.ended);
+      }
     }
+    ASSERT_GE(claim_written, 0) << "no WAL write by the forwarding thread before it connected";
+    const bool synced = std::any_of(calls.begin(), calls.end(), [&](const TracedCall& call) {
+      return on_wal(call) && is_sync(call) && call.began > claim_written && call.ended < connect.began;
+    });
+    EXPECT_TRUE(synced) << "connected to the PACS before the claim was synced: " << connect.text;
   }
   EXPECT_EQ(connects, 1);
 }

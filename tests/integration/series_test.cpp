@@ -294,7 +294,9 @@ TEST(SeriesEndToEnd, the_report_reaches_orthanc_once_with_its_references_to_the_
   EXPECT_NE(tags.find("\"Modality\" : \"SR\""), std::string::npos) << tags;
   EXPECT_NE(tags.find("CurrentRequestedProcedureEvidenceSequence"), std::string::npos) << tags;
   for (const auto& uid : at_pacs) {
-    if (uid != report_uid) EXPECT_NE(tags.find(uid), std::string::npos) << "reference to " << uid << " missing";
+    if (uid != report_uid) {
+      EXPECT_NE(tags.find(uid), std::string::npos) << "reference to " << uid << " missing";
+    }
   }
   // The report lives in the study of the images it describes, at the PACS too.
   const std::string study = orthanc.get("/instances/" + report_id + "/study");

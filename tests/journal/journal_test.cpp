@@ -108,6 +108,16 @@ const ForwardOutcome kSent{ForwardState::done, "store", "stored", 0x0000};
 const ForwardOutcome kRefused{ForwardState::forward_failed, "associate", "association rejected", -1};
 const ForwardOutcome kNoAnswer{ForwardState::forward_unknown, "store", "no response within 30 s", -1};
 
+// One entry of a batch for record_forward_outcomes_and_claim.
+ForwardResult forward_result(std::int64_t task_id, const ForwardOutcome& outcome,
+                             std::optional<std::int64_t> retry_at_ms = std::nullopt) {
+  ForwardResult result;
+  result.task_id = task_id;
+  result.outcome = outcome;
+  result.retry_at_ms = retry_at_ms;
+  return result;
+}
+
 TEST(JournalStates, names_round_trip) {
   for (JobState state : {JobState::received, JobState::processing, JobState::written, JobState::forwarding,
                          JobState::done, JobState::rejected, JobState::forward_failed, JobState::forward_unknown}) {
@@ -387,8 +397,7 @@ TEST_F(Journal, outcomes_of_a_batch_are_recorded_in_the_commit_that_claims_the_n
   const auto first = journal_->claim_forwards("pacs", 2).value();
   ASSERT_EQ(first.size(), 2U);
   auto next = journal_->record_forward_outcomes_and_claim(
-      {ForwardResult{.task_id = first[0].id, .outcome = kSent},
-       ForwardResult{.task_id = first[1].id, .outcome = kRefused, .retry_at_ms = epoch_ms() + kOneHourMs}},
+      {forward_result(first[0].id, kSent), forward_result(first[1].id, kRefused, epoch_ms() + kOneHourMs)},
       "pacs", 8);
   ASSERT_TRUE(next.ok()) << next.error().describe();
   EXPECT_EQ(job(a).state, JobState::done);
@@ -400,8 +409,7 @@ TEST_F(Journal, outcomes_of_a_batch_are_recorded_in_the_commit_that_claims_the_n
   // One outcome that cannot be recorded (c's forward recorded twice) leaves everything as it was.
   const std::int64_t d = written_job("d", {"pacs"});
   auto refused = journal_->record_forward_outcomes_and_claim(
-      {ForwardResult{.task_id = next->front().id, .outcome = kSent},
-       ForwardResult{.task_id = next->front().id, .outcome = kSent}},
+      {forward_result(next->front().id, kSent), forward_result(next->front().id, kSent)},
       "pacs", 8);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, "invalid_transition");

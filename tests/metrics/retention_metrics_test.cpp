@@ -17,9 +17,12 @@ TEST(MetricsRegistry, retention_has_no_sample_before_the_first_sweep) {
 TEST(MetricsRegistry, retention_shows_areas_the_last_sweep_and_totals_since_start) {
   retention::RetentionStats stats;
   stats.sweeps = 3;
-  stats.areas.output = {.bytes = 4'000'000, .files = 120};
-  stats.areas.quarantine = {.bytes = 5'000, .files = 2};
-  stats.areas.journal = {.bytes = 81'920, .files = 2};
+  stats.areas.output.bytes = 4'000'000;
+  stats.areas.output.files = 120;
+  stats.areas.quarantine.bytes = 5'000;
+  stats.areas.quarantine.files = 2;
+  stats.areas.journal.bytes = 81'920;
+  stats.areas.journal.files = 2;
   stats.areas.journal_jobs = 77;
   stats.areas.journal_forwards = 5;
   stats.areas.measured_ms = 1'700'000'010'000;

@@ -35,7 +35,13 @@ class IndexRepair : public ::testing::Test {
     if (keep_result_file) {
       EXPECT_TRUE(write_image(spec, output).ok());
     }
-    auto recorded = journal_->record_arrival(journal::NewArrival{"1", source, input, sop, "hash-" + sop});
+    journal::NewArrival arrival;
+    arrival.gateway_id = "1";
+    arrival.source = source;
+    arrival.input_path = input;
+    arrival.sop_instance_uid = sop;
+    arrival.content_hash = "hash-" + sop;
+    auto recorded = journal_->record_arrival(arrival);
     EXPECT_TRUE(recorded.ok());
     EXPECT_TRUE(journal_->claim_next(2).ok());
     EXPECT_TRUE(journal_->mark_written(recorded->job_id, output, sop, {}).ok());

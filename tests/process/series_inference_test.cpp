@@ -21,8 +21,15 @@ namespace {
 
 constexpr int kSide = 16;
 
+StackSlice slice_of(const std::string& uid, cv::Mat values) {
+  StackSlice slice;
+  slice.sop_instance_uid = uid;
+  slice.values = std::move(values);
+  return slice;
+}
+
 StackSlice uniform_slice(const std::string& uid, float value, int channels = 1) {
-  return StackSlice{.sop_instance_uid = uid, .values = cv::Mat(kSide, kSide, CV_32FC(channels), cv::Scalar::all(value))};
+  return slice_of(uid, cv::Mat(kSide, kSide, CV_32FC(channels), cv::Scalar::all(value)));
 }
 
 std::vector<StackSlice> stack_of_values(const std::vector<float>& values) {
@@ -51,8 +58,8 @@ TEST(SeriesStackBlob, resamples_linearly_along_the_stack_keeping_its_first_and_l
   EXPECT_FLOAT_EQ(at(channels, {0, 2, 0, 0}), 0.75F) << "equal depth: one to one";
 
   // RGB slices in "ncdhw": channel-major, then slice.
-  std::vector<StackSlice> rgb = {StackSlice{.sop_instance_uid = "a", .values = cv::Mat(2, 2, CV_32FC3, cv::Scalar(0.1, 0.2, 0.3))},
-                                 StackSlice{.sop_instance_uid = "b", .values = cv::Mat(2, 2, CV_32FC3, cv::Scalar(0.4, 0.5, 0.6))}};
+  std::vector<StackSlice> rgb = {slice_of("a", cv::Mat(2, 2, CV_32FC3, cv::Scalar(0.1, 0.2, 0.3))),
+                                 slice_of("b", cv::Mat(2, 2, CV_32FC3, cv::Scalar(0.4, 0.5, 0.6)))};
   const cv::Mat colour = stack_blob(rgb, 2, config::StackLayout::ncdhw);
   EXPECT_FLOAT_EQ(at(colour, {0, 2, 1, 1, 1}), 0.6F);
   EXPECT_FLOAT_EQ(at(colour, {0, 1, 0, 0, 0}), 0.2F);
@@ -194,8 +201,7 @@ TEST_F(SeriesInferenceTest, the_shipped_example_model_fits_the_defaults_with_its
   ASSERT_TRUE(step.ok()) << step.error().describe();
   std::vector<StackSlice> slices;
   for (int i = 0; i < 5; ++i) {
-    slices.push_back(StackSlice{.sop_instance_uid = "s" + std::to_string(i),
-                                .values = cv::Mat(224, 224, CV_32FC1, cv::Scalar(i == 4 ? 0.9 : 0.1))});
+    slices.push_back(slice_of("s" + std::to_string(i), cv::Mat(224, 224, CV_32FC1, cv::Scalar(i == 4 ? 0.9 : 0.1))));
   }
   auto found = step.value()->run(slices);
   ASSERT_TRUE(found.ok()) << found.error().describe();

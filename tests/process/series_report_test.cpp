@@ -24,7 +24,12 @@ SeriesReportContent three_slices() {
   content.referenced_series_instance_uid = "1.2.826.0.1.3680043.2.1125.2";
   content.series_description = "ScreenedByAI series report";
   content.series_number = 9001;
-  content.algorithms = {AlgorithmIdentity{.step = "external", .name = "slice-stats", .version = "1.0", .model_sha256 = "ab12"}};
+  AlgorithmIdentity algorithm;
+  algorithm.step = "external";
+  algorithm.name = "slice-stats";
+  algorithm.version = "1.0";
+  algorithm.model_sha256 = "ab12";
+  content.algorithms = {algorithm};
   for (int i = 1; i <= 3; ++i) content.instances.push_back({kCtImage, "1.2.826.0.1.3680043.2.1125.3." + std::to_string(i)});
   content.findings = {SeriesFinding{"slices", 1.0, {}, {}},
                       SeriesFinding{"bright spot", 0.75, {content.instances[1].sop_instance_uid}, {12.5, 40.0}}};

@@ -28,7 +28,10 @@ class CapacityCheck : public ::testing::Test {
   // OUTPUT on device 1, the state folder on device `state_device`, each `size_gb` large.
   VolumeLookup volumes(std::uint64_t state_device, std::uint64_t size_gb) const {
     return [this, state_device, size_gb](const std::filesystem::path& folder) -> std::optional<fs::Volume> {
-      return fs::Volume{.device = folder == config_.output_dir ? 1U : state_device, .size_bytes = size_gb * kGB};
+      fs::Volume volume;
+      volume.device = folder == config_.output_dir ? 1U : state_device;
+      volume.size_bytes = size_gb * kGB;
+      return volume;
     };
   }
 

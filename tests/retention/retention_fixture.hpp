@@ -67,7 +67,13 @@ class RetentionTest : public ::testing::Test {
                       journal::Source source = journal::Source::folder) {
     const auto input = source == journal::Source::scp ? config_.state_dir / "spool" / (sop + ".dcm")
                                                       : config_.input_dir / "gateway_1" / study / sop;
-    auto recorded = journal_->record_arrival({"1", source, input, sop, "hash-" + sop});
+    journal::NewArrival arrival;
+    arrival.gateway_id = "1";
+    arrival.source = source;
+    arrival.input_path = input;
+    arrival.sop_instance_uid = sop;
+    arrival.content_hash = "hash-" + sop;
+    auto recorded = journal_->record_arrival(arrival);
     EXPECT_TRUE(recorded.ok());
     auto claimed = journal_->claim_next(2);
     EXPECT_TRUE(claimed.ok() && claimed->has_value());

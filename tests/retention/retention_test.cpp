@@ -129,8 +129,13 @@ TEST_F(RetentionTest, the_journal_forgets_old_finished_jobs_unless_their_input_i
   // A rejected SCP arrival: its received file stays in the spool next to the quarantine copy until the row goes.
   const auto spool_file = config_.state_dir / "spool" / "rejected.dcm";
   write_bytes(spool_file, 10);
-  const auto rejected = journal_->record_rejected_arrival({"1", journal::Source::scp, spool_file, "6.4", "h"},
-                                                          "not_dicom", "");
+  journal::NewArrival rejected_arrival;
+  rejected_arrival.gateway_id = "1";
+  rejected_arrival.source = journal::Source::scp;
+  rejected_arrival.input_path = spool_file;
+  rejected_arrival.sop_instance_uid = "6.4";
+  rejected_arrival.content_hash = "h";
+  const auto rejected = journal_->record_rejected_arrival(rejected_arrival, "not_dicom", "");
   ASSERT_TRUE(rejected.ok());
   for (auto id : {gone, kept_input}) age(id, 100 * kDayMs);
   age(rejected.value(), 100 * kDayMs);

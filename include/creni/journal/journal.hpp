@@ -15,6 +15,7 @@
 #include "creni/common/result.hpp"
 #include "creni/journal/series_records.hpp"
 #include "creni/sqlite/connection.hpp"
+#include "creni/sqlite/group_commit.hpp"
 
 namespace creni::journal {
 
@@ -159,10 +160,12 @@ struct RecoveryReport {
 };
 
 /// The job state machine and the single source of truth for every arrival: `<state_dir>/journal.db` (SQLite,
-/// WAL, synchronous=FULL, busy timeout 5 s). Every method that changes something commits before it returns, so
-/// a change it reports survives a crash or power cut ("durable before acknowledged, recorded before attempted").
-/// Thread-safe: one connection guarded by a mutex. Another process may open the same file; writers then wait
-/// for each other up to the busy timeout ("busy").
+/// WAL, busy timeout 5 s). Every method that changes something commits and syncs before it returns, so a change it
+/// reports survives a crash or power cut ("durable before acknowledged, recorded before attempted"). Thread-safe:
+/// one connection guarded by a sqlite::GroupCommitMutex, which syncs the WAL after releasing the connection, once
+/// for every thread that committed meanwhile (group commit); a WAL sync that fails stops the process (exit 3), since
+/// the commits already visible may not be on disk. Another process may open the same file; writers then wait for
+/// each other up to the busy timeout ("busy").
 /// Errors common to all methods: "sqlite_error", "busy"; "not_found" for an unknown job or forward id;
 /// "invalid_transition" for a change the state machine does not allow from the current state.
 class Journal {
@@ -193,8 +196,7 @@ class Journal {
   /// All or nothing: on error nothing of the batch is recorded.
   [[nodiscard]] Result<std::vector<RecordedArrival>> record_arrivals(const std::vector<NewArrival>& arrivals);
 
-  /// record_arrivals() committed without waiting for the disk (SQLite synchronous=NORMAL for this one
-  /// transaction): the rows survive a crash of the process but not a power cut. Only for arrivals that are durable
+  /// record_arrivals() committed without waiting for the disk (no WAL sync on release): the rows survive a crash of the process but not a power cut. Only for arrivals that are durable
   /// without the journal, from which the start after a power cut records them again: an SCP spool file carrying its
   /// own synced record (ingest::recover_spooled_arrival), or a folder-door file, which is acknowledged to no one and
   /// stays in INPUT until its result is recorded (synced), so the start-up rescan finds it. Any later synced commit
@@ -213,7 +215,7 @@ class Journal {
   /// <last detail>") and the next one is taken. nullopt when nothing is waiting.
   [[nodiscard]] Result<std::optional<Job>> claim_next(int max_attempts);
 
-  // Commits whose sync waits for the next synced commit (synchronous=NORMAL for that one transaction): written to
+  // Commits whose sync waits for the next synced commit (GroupCommitMutex::skip_sync): written to
   // the WAL, so they survive a crash or SIGKILL of the node (the page cache keeps them), and made durable against a
   // power cut by the next commit that syncs (every other function here, e.g. mark_written, which follows both of
   // these before anything is given up). Only for records whose loss in a power cut loses nothing.
@@ -328,6 +330,9 @@ class Journal {
   /// checks this periodically and before recording arrivals. Error "journal_replaced" (deleted, moved away or
   /// replaced by another file).
   [[nodiscard]] Status check_file_in_place() const;
+  /// How many syncs of the WAL this journal has made since it was opened (shared by the threads that committed
+  /// meanwhile, so usually fewer than its commits).
+  [[nodiscard]] std::uint64_t wal_syncs() const { return mutex_.syncs(); }
 
   // ---- Series (journal_series.cpp) ----
 
@@ -384,8 +389,10 @@ class Journal {
                                      const std::filesystem::path& relocated_input,
                                      const SeriesMember* series_member);
 
-  std::mutex mutex_;  // serialises every use of connection_
   sqlite::Connection connection_;
+  // Serialises every use of connection_, and makes the commits made under it durable when it is released (one WAL
+  // sync shared by the threads that committed meanwhile: the connection runs with synchronous=NORMAL).
+  sqlite::GroupCommitMutex mutex_;
   // Round robin between gateways in claim_next (guarded by mutex_): the claim number of each gateway's last claim.
   std::map<std::string, std::uint64_t> last_claimed_;
   std::uint64_t claims_ = 0;
