@@ -4,7 +4,7 @@
 with TCP_NODELAY and with DCMTK's default settings (Nagle on).
 
 Usage: bench/scp_ingest.py [--images 500] [--rows 512] [--columns 512] [--default-sender-images 100]
-                           [--nodelay-only]
+                           [--nodelay-only] [--lean-sender]
 
 The durability floors (bench/floors.py: write + fdatasync of each image to a new file; 16 images per fdatasync)
 are measured on the same files in the same temp folder before and after the sends (the better of the two counts),
@@ -15,6 +15,13 @@ images/s is measured at the sender (first request to last response); per-image C
 from the timestamped INFO log of one sender process (storescu -lc with a millisecond pattern). "processing off" runs the node with its processing steps
 emptied ([processing] steps = []): reception, journal and the worker's decode/derive/write still run, the
 describe and burn_in steps do not.
+
+--lean-sender adds, in the same run, one sender that costs next to nothing (build/bench/creni-bench-sender: every
+data set read into memory before the association, sent as raw PDVs without parsing or encoding, each C-STORE waiting
+for its response like storescu) against plain storescp and the node: storescu's own time per image (loading and
+encoding the next file, on the same 2 cores, in the serial chain) drops out, and the receiver's share shows. Its
+images/s are the sender's own (first request to last response), so loading the files up front does not count.
+The storescu figures stay the main ones.
 """
 import argparse
 import datetime
@@ -30,6 +37,7 @@ import dicomgen  # noqa: E402
 import floors  # noqa: E402
 
 NODELAY = dict(os.environ, TCP_NODELAY="1")
+LEAN_SENDER = os.environ.get("CRENI_BENCH_SENDER", os.path.join(benchlib.ROOT, "build", "bench", "creni-bench-sender"))
 DEFAULT = {k: v for k, v in os.environ.items() if k != "TCP_NODELAY"}
 LOG_CONFIG = """log4cplus.rootLogger = INFO, console
 log4cplus.appender.console = log4cplus::ConsoleAppender
@@ -40,7 +48,10 @@ log_config_path = None  # written by main()
 
 
 def send(port, files, senders, env, called):
-    """Sends `files` split over `senders` storescu processes; returns (images/s, latencies of sender 0)."""
+    """Sends `files` split over `senders` storescu processes (or lean senders when `senders` is "lean": one);
+    returns (images/s, latencies of sender 0)."""
+    if senders == "lean":
+        return send_lean(port, files, called)
     chunks = [files[i::senders] for i in range(senders)]
     started = time.monotonic()
     processes = []
@@ -55,6 +66,17 @@ def send(port, files, senders, env, called):
         process.wait()
     elapsed = time.monotonic() - started
     return len(files) / elapsed, latencies_from_log(first_output)
+
+
+def send_lean(port, files, called):
+    """One creni-bench-sender: (images/s from its first request to its last response, latencies in seconds)."""
+    done = subprocess.run([LEAN_SENDER, str(port), "BENCH", called, *files], env=NODELAY, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    lines = done.stdout.splitlines()
+    figures = dict(item.split("=") for item in lines[0].split() if "=" in item) if lines else {}
+    if done.returncode != 0 or "seconds" not in figures or len(lines) < 2:
+        raise RuntimeError(f"lean sender failed: {done.stdout.strip()}")
+    return int(figures["images"]) / float(figures["seconds"]), [float(ms) / 1000 for ms in lines[1].split()[1:]]
 
 
 def timed_latencies_from_log(text):
@@ -119,6 +141,8 @@ def main():
     parser.add_argument("--default-sender-images", type=int, default=100,
                         help="images for the runs with DCMTK's default sender (slow on plain storescp)")
     parser.add_argument("--nodelay-only", action="store_true", help="skip the runs with DCMTK's default sender")
+    parser.add_argument("--lean-sender", action="store_true",
+                        help="also send with build/bench/creni-bench-sender (data sets preloaded, sent raw)")
     args = parser.parse_args()
 
     global log_config_path
@@ -131,11 +155,13 @@ def main():
         few = files[:args.default_sender_images]
         disk = floors.measure(files, root, rounds=1)
         rows = []
-        runs = [("TCP_NODELAY sender", NODELAY, files)]
+        runs = [("TCP_NODELAY sender", NODELAY, files, (1, 4))]
+        if args.lean_sender:
+            runs.append(("lean sender (preloaded, raw PDVs)", NODELAY, files, ("lean",)))
         if not args.nodelay_only:
-            runs.append(("default sender", DEFAULT, few))
-        for sender_label, env, subset in runs:
-            for senders in (1, 4):
+            runs.append(("default sender", DEFAULT, few, (1, 4)))
+        for sender_label, env, subset, sender_counts in runs:
+            for senders in sender_counts:
                 floor, floor_latency = storescp_run(root, f"scp-{len(rows)}", subset, senders, env)
                 off, off_latency = node_run(root, f"off-{len(rows)}", subset, senders, env, False)
                 on, on_latency = node_run(root, f"on-{len(rows)}", subset, senders, env, True)
@@ -147,7 +173,8 @@ def main():
     print(f"SCP ingest, slices {args.rows}x{args.columns} 16-bit, node workers={os.cpu_count()}")
     print(f"Durability floors (same files, same folder): {floors.describe(disk)}")
     for sender_label, senders, count, floor, fl, off, ol, on, onl in rows:
-        print(f"{sender_label}, {senders} storescu process(es), {count} images:")
+        processes = "1 process" if senders == "lean" else f"{senders} storescu process(es)"
+        print(f"{sender_label}, {processes}, {count} images:")
         print(f"  plain storescp          : {floor:7.1f} images/s   {describe(fl)}")
         for label, rate, latency in (("processing off", off, ol), ("processing on ", on, onl)):
             print(f"  creni-node, {label}: {rate:7.1f} images/s ({rate / floor:5.2f}x storescp, "
@@ -156,7 +183,7 @@ def main():
 
 def against_floors(rate, senders, disk):
     """The ratio the targets name: one sender against the one-sync floor, several against the group floor."""
-    if senders == 1:
+    if senders in (1, "lean"):
         return f"{rate / disk['one_sync']:4.2f}x one-sync floor"
     return f"{rate / disk['group']:4.2f}x group floor, {rate / disk['one_sync']:4.2f}x one-sync floor"
 

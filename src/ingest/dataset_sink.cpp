@@ -1,6 +1,5 @@
 #include "dataset_sink.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +9,17 @@
 namespace creni::ingest {
 
 namespace {
+
+bool write_all(int fd, const char* data, std::size_t size) {
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
 
 // Never returns an error to glibc: after a failed cookie write, glibc 2.36's fwrite falls back to a buffer copy
 // that overruns the FILE's buffer (seen as a crash here). A failure is recorded instead, the bytes are dropped, and
@@ -23,45 +33,41 @@ ssize_t write_capped(void* cookie, const char* data, size_t size) {
     (void)::ftruncate(state.fd, 0);
     return static_cast<ssize_t>(size);
   }
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::write(state.fd, data + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      state.failed = true;  // disk full or broken: what is stored is given back, the rest only read
-      (void)::ftruncate(state.fd, 0);
-      return static_cast<ssize_t>(size);
-    }
-    done += static_cast<std::size_t>(n);
+  if (!write_all(state.fd, data, size)) {
+    state.failed = true;  // disk full or broken: what is stored is given back, the rest only read
+    (void)::ftruncate(state.fd, 0);
+    return static_cast<ssize_t>(size);
   }
   state.written += size;
   if (state.hash != nullptr) state.hash->update(data, size);
   return static_cast<ssize_t>(size);
 }
 
-// The descriptor belongs to DatasetSink, not to the FILE*.
+// The descriptor belongs to the sink's caller, not to the FILE*.
 int close_nothing(void*) { return 0; }
+
 
 }  // namespace
 
-DatasetSink::DatasetSink(UniqueFd file, std::uint64_t limit) : file_(std::move(file)) {
-  state_.fd = file_.get();
+DatasetSink::DatasetSink(int fd, std::uint64_t limit) {
+  state_.fd = fd;
   state_.limit = limit;
   state_.hash = &hash_;
 }
 
 DatasetSink::~DatasetSink() { (void)close(); }
 
-Result<std::unique_ptr<DatasetSink>> DatasetSink::append_to(const std::filesystem::path& file, std::uint64_t limit) {
-  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return make_error("io_error", "cannot open " + file.string() + ": " + std::strerror(errno));
-  std::unique_ptr<DatasetSink> sink(new DatasetSink(std::move(fd), limit));
+Result<std::unique_ptr<DatasetSink>> DatasetSink::writing_to(int fd, const std::string& head, std::uint64_t limit) {
+  if (!write_all(fd, head.data(), head.size())) {
+    return make_error("io_error", std::string("cannot write the meta header: ") + std::strerror(errno));
+  }
+  std::unique_ptr<DatasetSink> sink(new DatasetSink(fd, limit));
   if (!sink->open_stream()) return make_error("io_error", "cannot set up the spool stream");
   return sink;
 }
 
 Result<std::unique_ptr<DatasetSink>> DatasetSink::discarding() {
-  std::unique_ptr<DatasetSink> sink(new DatasetSink(UniqueFd(), 0));
+  std::unique_ptr<DatasetSink> sink(new DatasetSink(-1, 0));
   if (!sink->open_stream()) return make_error("io_error", "cannot set up a discarding stream");
   return sink;
 }
@@ -70,6 +76,8 @@ bool DatasetSink::open_stream() {
   const cookie_io_functions_t functions{nullptr, write_capped, nullptr, close_nothing};
   FILE* cookie_file = ::fopencookie(&state_, "w", functions);
   if (cookie_file == nullptr) return false;
+  // DCMTK hands over whole PDVs: each goes to write_capped as it is, not cut at the edges of a stdio buffer.
+  (void)::setvbuf(cookie_file, nullptr, _IONBF, 0);
   // DcmOutputFileStream closes the FILE* when it is destroyed.
   stream_ = std::make_unique<DcmOutputFileStream>(cookie_file);
   return stream_->good();

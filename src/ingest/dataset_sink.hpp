@@ -4,25 +4,26 @@
 #include <dcmtk/dcmdata/dcostrmf.h>
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "creni/common/content_hash.hpp"
 #include "creni/common/result.hpp"
-#include "unique_fd.hpp"
 
 namespace creni::ingest {
 
-/// Where DCMTK writes the bytes of one received data set: appended to a spool file up to a size limit, or thrown
-/// away. Past the limit (scp.max_dataset_mb) the file is emptied at once and the rest of the data set is counted
+/// Where DCMTK writes the bytes of one received data set: written to an open spool file after its meta header, up
+/// to a size limit, or thrown away. Past the limit (scp.max_dataset_mb) the file is emptied at once and the rest of the data set is counted
 /// but not stored, so a peer can never fill the spool with one data set, the association stays in step and the
 /// C-STORE can still be answered. Every byte passes through here, so DCMTK's progress callback keeps reporting
 /// while a refused data set is read off the wire (the transfer-rate watchdog needs that). Not thread-safe.
 class DatasetSink {
  public:
-  /// Appends to `file` (which holds the meta group already) at most `limit` data set bytes. Error "io_error".
-  [[nodiscard]] static Result<std::unique_ptr<DatasetSink>> append_to(const std::filesystem::path& file,
-                                                                     std::uint64_t limit);
+  /// Writes `head` (preamble and meta group: not hashed, not counted against the limit) and then at most `limit`
+  /// data set bytes to `fd` from its current offset on; `fd` stays the caller's and must outlive the sink. Error
+  /// "io_error" (the head cannot be written).
+  [[nodiscard]] static Result<std::unique_ptr<DatasetSink>> writing_to(int fd, const std::string& head,
+                                                                      std::uint64_t limit);
   /// Stores nothing: for data sets refused before they arrive.
   [[nodiscard]] static Result<std::unique_ptr<DatasetSink>> discarding();
   ~DatasetSink();
@@ -50,10 +51,9 @@ class DatasetSink {
   };
 
  private:
-  DatasetSink(UniqueFd file, std::uint64_t limit);
+  DatasetSink(int fd, std::uint64_t limit);
   [[nodiscard]] bool open_stream();
 
-  UniqueFd file_;
   Sha256 hash_;
   State state_;
   std::unique_ptr<DcmOutputFileStream> stream_;

@@ -8,12 +8,15 @@
 #include <cstring>
 
 #include "creni/common/crash_point.hpp"
-#include "unique_fd.hpp"
 
 namespace creni::ingest {
 
 SpoolFile::SpoolFile(SpoolPool::Taken taken)
-    : path_(std::move(taken.path)), name_durable_(taken.name_durable), owned_(!path_.empty()) {}
+    : path_(std::move(taken.path)), name_durable_(taken.name_durable), owned_(!path_.empty()) {
+  // The file is ours and empty: no O_TRUNC, which on ext4 also makes the first close start writing it back.
+  if (owned_) fd_ = fs::OwnedFd(::open(path_.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (owned_ && !fd_.valid()) open_error_ = std::strerror(errno);
+}
 
 SpoolFile::~SpoolFile() {
   // unlink, not std::filesystem::remove: a destructor must not throw, and a missing file is fine.
@@ -21,15 +24,15 @@ SpoolFile::~SpoolFile() {
 }
 
 Status SpoolFile::seal(SpoolRecord record, fs::FolderSyncer& folders) const {
-  const UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return make_error("io_error", "cannot open " + path_.string() + ": " + std::strerror(errno));
+  if (!fd_.valid()) return make_error("io_error", path_.string() + " is not open");
+  const int fd = fd_.get();
   struct stat info {};
-  if (::fstat(fd.get(), &info) != 0) return make_error("io_error", "cannot stat " + path_.string());
+  if (::fstat(fd, &info) != 0) return make_error("io_error", "cannot stat " + path_.string());
   record.file_size = static_cast<std::uint64_t>(info.st_size);
-  if (Status written = write_spool_record(fd.get(), record); !written) return written;
+  if (Status written = write_spool_record(fd, record); !written) return written;
   crash_point("scp_spool_record_written");
   // One sync for the data set and its record: fdatasync also writes the size, which reading the file back needs.
-  if (::fdatasync(fd.get()) != 0) {
+  if (::fdatasync(fd) != 0) {
     return make_error("io_error", "cannot sync " + path_.string() + ": " + std::strerror(errno));
   }
   if (name_durable_) return {};

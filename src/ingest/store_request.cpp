@@ -1,6 +1,5 @@
 #include "store_request.hpp"
 
-#include <dcmtk/dcmdata/dcostrmf.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -11,8 +10,8 @@
 #include "creni/common/crash_point.hpp"
 #include "creni/common/uid.hpp"
 #include "creni/dicom/dataset_identity.hpp"
-#include "creni/ingest/unknown_syntax_contexts.hpp"
 #include "dataset_sink.hpp"
+#include "meta_header.hpp"
 #include "spool_file.hpp"
 
 namespace creni::ingest {
@@ -58,9 +57,9 @@ Received receive_dataset(const ScpShared& shared, const StoreOrigin& origin, Dat
   return received;
 }
 
-std::uint64_t size_on_disk(const std::filesystem::path& path) {
+std::uint64_t size_of(int fd) {
   struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
+  return ::fstat(fd, &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
 }
 
 StoreReply failed(std::uint16_t status, std::string comment) {
@@ -112,9 +111,11 @@ bool intake_paused(const ScpShared& shared) {
   }
 }
 
-// Receives the data set into `path`; on success `content_hash` is the SHA-256 of the data set bytes.
+// Receives the data set into `spool` after its meta header; on success `content_hash` is the SHA-256 of the data
+// set bytes.
 Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_ASC_PresentationContextID context_id,
-                        const T_DIMSE_C_StoreRQ& request, const std::filesystem::path& path, std::string& content_hash) {
+                        const T_DIMSE_C_StoreRQ& request, const SpoolFile& spool, std::string& content_hash) {
+  const std::filesystem::path& path = spool.path();
   if (path.empty()) {
     logger()->error("gw={} cannot create a spool file in {}", origin.gateway_id, shared.options.spool_dir.string());
     return discard_dataset(shared, origin) ? Reception::write_failed : Reception::association_broken;
@@ -123,22 +124,12 @@ Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_AS
     logger()->error("gw={} cannot create spool file {}: {}", origin.gateway_id, path.string(), why);
     return discard_dataset(shared, origin) ? Reception::write_failed : Reception::association_broken;
   };
-  std::uint64_t meta_bytes = 0;
-  {
-    // The meta group comes from the command and the presentation context; the data set bytes follow unparsed.
-    DcmOutputFileStream* raw_stream = nullptr;
-    const OFCondition created =
-        DIMSE_createFilestream(OFFilename(path.c_str()), &request, origin.association, context_id, OFTrue, &raw_stream);
-    std::unique_ptr<DcmOutputFileStream> meta(raw_stream);
-    if (created.bad() || !meta) return cannot_store(created.text());
-    meta_bytes = static_cast<std::uint64_t>(meta->tell());
-    meta->flush();
-    if (!meta->good()) return cannot_store("meta group not written");
-  }
-  if (Status restored = restore_negotiated_syntax(origin.association, context_id, path); !restored) {
-    return cannot_store(restored.error().describe());
-  }
-  auto sink = DatasetSink::append_to(path, shared.options.max_dataset_bytes);
+  if (spool.fd() < 0) return cannot_store("cannot open: " + spool.open_error());
+  // The meta group comes from the command and the presentation context; the data set bytes follow unparsed.
+  const auto head = meta_header_for(request, origin.association, context_id);
+  if (!head) return cannot_store(head.error().describe());
+  const auto meta_bytes = static_cast<std::uint64_t>(head->size());
+  auto sink = DatasetSink::writing_to(spool.fd(), *head, shared.options.max_dataset_bytes);
   if (!sink) return cannot_store(sink.error().describe());
   const Received received = receive_dataset(shared, origin, **sink);
   const bool written = (*sink)->close();
@@ -163,7 +154,7 @@ Reception spool_dataset(const ScpShared& shared, const StoreOrigin& origin, T_AS
   }
   if (received.context_id != context_id) return Reception::wrong_context;
   // A full disk may surface only when the last buffered bytes are written at close: compare sizes.
-  if (!written || size_on_disk(path) != meta_bytes + received.bytes) return Reception::write_failed;
+  if (!written || size_of(spool.fd()) != meta_bytes + received.bytes) return Reception::write_failed;
   content_hash = (*sink)->content_hash();
   return Reception::complete;
 }
@@ -237,7 +228,7 @@ StoreReply receive_store_unguarded(ScpShared& shared, const StoreOrigin& origin,
   }
   SpoolFile spool(std::move(taken));
   std::string content_hash;
-  switch (spool_dataset(shared, origin, context_id, request, spool.path(), content_hash)) {
+  switch (spool_dataset(shared, origin, context_id, request, spool, content_hash)) {
     case Reception::complete:
       break;
     case Reception::association_broken:

@@ -4,23 +4,14 @@
 #include <dcmtk/dcmnet/dul.h>
 #include <dcmtk/dcmnet/lst.h>
 #include <dcmtk/ofstd/ofstd.h>
-#include <fcntl.h>
-#include <unistd.h>
 
-#include <array>
-#include <cerrno>
-#include <cstring>
 #include <functional>
 
-#include "creni/common/owned_fd.hpp"
 #include "creni/dicom/storage_classes.hpp"
 
 namespace creni::ingest {
 
 namespace {
-
-// The meta header is at most a few hundred bytes; (0002,0010) is among its first elements.
-constexpr std::size_t kMetaWindow = 4096;
 
 bool known_to_dcmtk(const char* transfer_syntax) { return DcmXfer(transfer_syntax).getXfer() != EXS_Unknown; }
 
@@ -64,9 +55,6 @@ std::string first_unknown_proposal(DUL_PRESENTATIONCONTEXT& context) {
   return found;
 }
 
-// The UI value as written in the meta header: padded with one NUL to an even length (PS3.5 section 6.2).
-std::string padded(const std::string& uid) { return uid.size() % 2 == 0 ? uid : uid + '\0'; }
-
 }  // namespace
 
 int stand_in_for_unknown_syntaxes(T_ASC_Association* association) {
@@ -90,32 +78,6 @@ std::string negotiated_transfer_syntax(T_ASC_Association* association, T_ASC_Pre
   });
   if (negotiated == kStandInTransferSyntax && !proposed.empty()) return proposed;
   return negotiated;
-}
-
-Status restore_negotiated_syntax(T_ASC_Association* association, T_ASC_PresentationContextID id,
-                                 const std::filesystem::path& file) {
-  const std::string negotiated = negotiated_transfer_syntax(association, id);
-  if (negotiated.empty() || known_to_dcmtk(negotiated.c_str())) return {};  // no stand-in on this context
-  const std::string from = padded(kStandInTransferSyntax);
-  const std::string to = padded(negotiated);
-  if (from.size() != to.size()) return make_error("malformed_meta", "negotiated syntax " + negotiated + " has another length");
-  const fs::OwnedFd fd(::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return make_error("io_error", "cannot open " + file.string() + ": " + std::strerror(errno));
-  std::array<char, kMetaWindow> head{};
-  const ssize_t got = ::pread(fd.get(), head.data(), head.size(), 0);
-  if (got < 0) return make_error("io_error", "cannot read " + file.string() + ": " + std::strerror(errno));
-  // (0002,0010) UI with its length, then the value: the element exactly as DCMTK wrote it.
-  std::string element("\x02\x00\x10\x00UI", 6);
-  element += static_cast<char>(from.size() & 0xFF);
-  element += static_cast<char>(from.size() >> 8);
-  const std::string_view window(head.data(), static_cast<std::size_t>(got));
-  const auto at = window.find(element + from);
-  if (at == std::string_view::npos) return make_error("malformed_meta", "stand-in syntax not found in the meta header");
-  const auto offset = static_cast<off_t>(at + element.size());
-  if (::pwrite(fd.get(), to.data(), to.size(), offset) != static_cast<ssize_t>(to.size())) {
-    return make_error("io_error", "cannot write " + file.string() + ": " + std::strerror(errno));
-  }
-  return {};
 }
 
 }  // namespace creni::ingest

@@ -357,6 +357,41 @@ TEST_F(StorageScpTest, hands_a_stored_image_to_the_sink_with_gateway_peer_and_ui
   EXPECT_EQ(scp_->images_stored(), 1U);
 }
 
+// The spool file starts as DIMSE_createFilestream would have started it (PS3.10 section 7.1): the meta group says
+// what the command and the presentation context say, and the sender's data set follows it byte for byte.
+TEST_F(StorageScpTest, spools_the_meta_group_of_the_command_and_context_before_the_data_set) {
+  start();
+  testing::ImageSpec spec;
+  const auto file = make_file(spec, "ct.dcm");
+  const auto sent = storescu({file});  // explicit VR little endian proposed first
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  const auto arrivals = sink_.arrivals();
+  ASSERT_EQ(arrivals.size(), 1U);
+
+  DcmFileFormat spooled;
+  ASSERT_TRUE(spooled.loadFile(arrivals.front().path.c_str()).good());
+  DcmMetaInfo& meta = *spooled.getMetaInfo();
+  const auto text = [&meta](const DcmTagKey& tag) {
+    OFString value;
+    meta.findAndGetOFStringArray(tag, value);
+    return std::string(value.c_str());
+  };
+  const Uint8* version = nullptr;
+  unsigned long version_count = 0;
+  ASSERT_TRUE(meta.findAndGetUint8Array(DCM_FileMetaInformationVersion, version, &version_count).good());
+  ASSERT_EQ(version_count, 2U);
+  EXPECT_EQ(version[0], 0);
+  EXPECT_EQ(version[1], 1);
+  EXPECT_EQ(text(DCM_MediaStorageSOPClassUID), kCtImageStorage);
+  EXPECT_EQ(text(DCM_MediaStorageSOPInstanceUID), arrivals.front().sop_instance_uid);
+  EXPECT_EQ(text(DCM_TransferSyntaxUID), UID_LittleEndianExplicitTransferSyntax);
+  EXPECT_EQ(text(DCM_ImplementationClassUID), OFFIS_IMPLEMENTATION_CLASS_UID);
+  EXPECT_EQ(text(DCM_ImplementationVersionName), OFFIS_DTK_IMPLEMENTATION_VERSION_NAME2);
+  EXPECT_EQ(text(DCM_SourceApplicationEntityTitle), kGateway1Ae);
+  // (0002,0000) counts the group exactly: the data set starts where it says, and is the sender's own encoding.
+  EXPECT_EQ(dataset_bytes(arrivals.front().path), dataset_bytes(file));
+}
+
 class StorageScpTransferSyntaxTest : public StorageScpTest,
                                      public ::testing::WithParamInterface<testing::TransferSyntaxCase> {};
 

@@ -3,10 +3,7 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmnet/assoc.h>
 
-#include <filesystem>
 #include <string>
-
-#include "creni/common/result.hpp"
 
 namespace creni::ingest {
 
@@ -14,10 +11,11 @@ namespace creni::ingest {
 /// Its DIMSE layer checks every command and data set against the context's syntax (DcmXfer) and refuses an unknown
 /// one, though neither the commands (always implicit VR) nor the spooled data set bytes (never parsed) need it. So
 /// once the context is negotiated under its real UID, the association's own copy of the accepted syntax is replaced
-/// by a stand-in DCMTK knows, and the real one is put back where it matters: the spool file's meta header.
+/// by a stand-in DCMTK knows, and the real one is used where it matters: the spool file's meta header
+/// (meta_header_for, via negotiated_transfer_syntax).
 
 /// The stand-in: MPEG2 Main Profile @ Main Level, a syntax DCMTK 3.6.7 accepts that the node never negotiates (it is
-/// not decodable), with as many characters as the HTJ2K UIDs so the meta header keeps its length.
+/// not decodable), with as many characters as the HTJ2K UIDs.
 inline constexpr const char* kStandInTransferSyntax = "1.2.840.10008.1.2.4.100";
 
 /// After negotiation (A-ASSOCIATE-AC sent or received): every accepted context whose syntax DCMTK does not know
@@ -29,11 +27,5 @@ int stand_in_for_unknown_syntaxes(T_ASC_Association* association);
 /// syntax that DCMTK does not know and dicom::is_storage_transfer_syntax() takes (the one the SCP accepted, since it
 /// takes the first proposal it can). "" when `id` is not an accepted context.
 [[nodiscard]] std::string negotiated_transfer_syntax(T_ASC_Association* association, T_ASC_PresentationContextID id);
-
-/// Puts the negotiated syntax of context `id` back into the Transfer Syntax UID (0002,0010) of the meta header that
-/// DCMTK wrote at the start of `file` (same length: rewritten in place). Does nothing for a context without a
-/// stand-in. Errors: "io_error" (cannot read or write), "malformed_meta" (the stand-in is not found in the meta).
-[[nodiscard]] Status restore_negotiated_syntax(T_ASC_Association* association, T_ASC_PresentationContextID id,
-                                               const std::filesystem::path& file);
 
 }  // namespace creni::ingest
