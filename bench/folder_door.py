@@ -2,12 +2,16 @@
 """Folder-door benchmark: N generated slices moved into INPUT/gateway_1/ at once, time to the last output.
 
 Usage: bench/folder_door.py [--files 500] [--rows 512] [--columns 512] [--latency-files 20] [--infer MODEL]
+                            [--rounds 1]
 Reports files/s, first-output latency, peak RSS (node + workers), per-file latency at low load (one file at a
 time, renamed in, until its result is under its final name), and, measured in the same run, the physical floor:
 copying the same files with an fsync each (no folder fsync: on ext4 a new file's fsync also makes its name
 durable). The floor is measured right before and right after the node's burst and the node is compared with the
 mean of the two rates, so that load drifting on a shared machine during the run cancels out; both are printed, and
 so is the ratio to the faster one.
+With --rounds N (N > 1) the floor-node-floor measurement runs N times on fresh slices, each round's ratio is
+printed, and the summary is the median ratio with its range: on a shared machine one round's ratio moves by
++-30 %, the median of five moves much less.
 With --infer MODEL (an ONNX classifier with a 1x1x256x256 input, e.g. cnn256.onnx from
 `/usr/bin/python3 tests/process/make_test_models.py DIR --bench`), the burst also runs a second time with the AI
 step on, so that files/s with and without inference come from the same run.
@@ -89,6 +93,21 @@ def burst(root, label, files_root, count, config, latency_files=0, rows=512, col
     return count / last, first, latencies, rss_kib
 
 
+def one_round(root, label, prepared, files, config, args, latency_files):
+    """Floor, the node's burst of `prepared`, floor again: (files/s, first, latencies, rss, (floor rates))."""
+    floor_before = copy_floor(files, os.path.join(root, label + "-floor-before"))
+    os.sync()
+    rate, first, latencies, rss_kib = burst(root, label, prepared, len(files), config, latency_files, args.rows,
+                                            args.columns)
+    os.sync()
+    floor_after = copy_floor([os.path.join(root, label + "-floor-before", str(i)) for i in range(len(files))],
+                             os.path.join(root, label + "-floor-after"))
+    for leftover in (label + "-floor-before", label + "-floor-after", label):
+        shutil.rmtree(os.path.join(root, leftover), ignore_errors=True)  # rounds must not fill the disk
+    os.sync()
+    return rate, first, latencies, rss_kib, (len(files) / floor_before, len(files) / floor_after)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=500)
@@ -97,6 +116,7 @@ def main():
     parser.add_argument("--latency-files", type=int, default=20)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--infer", metavar="MODEL", help="also run the burst with the AI step on this model")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat floor, burst, floor; report the median ratio")
     args = parser.parse_args()
 
     config = f"[node]\nworkers = {args.workers}\n[scp]\nenabled = false\n[[gateway]]\nid = \"1\"\n"
@@ -107,14 +127,17 @@ def main():
         # flushes the data of freshly allocated files, so the generated slices' write-back would otherwise land
         # on whichever measurement runs first (3x slower floors measured that way).
         os.sync()
-        floor_before = copy_floor(files, os.path.join(root, "floor-before"))
-        os.sync()
-        rate, first, latencies, rss_kib = burst(root, "plain", prepared, args.files, config, args.latency_files,
-                                                args.rows, args.columns)
-        os.sync()
-        floor_after = copy_floor([os.path.join(root, "floor-before", str(i)) for i in range(len(files))],
-                                 os.path.join(root, "floor-after"))
-        floor_rates = (args.files / floor_before, args.files / floor_after)
+        rate, first, latencies, rss_kib, floor_rates = one_round(root, "plain", prepared, files, config, args,
+                                                                 args.latency_files)
+        round_ratios = [rate / (sum(floor_rates) / 2)]
+        for n in range(2, args.rounds + 1):
+            prepared_n = os.path.join(root, f"prepared-{n}")
+            files_n = dicomgen.make_series(prepared_n, args.files, args.rows, args.columns, run=10 + n)
+            os.sync()
+            rate_n, _, _, _, floors_n = one_round(root, f"round-{n}", prepared_n, files_n, config, args, 0)
+            round_ratios.append(rate_n / (sum(floors_n) / 2))
+            print(f"  round {n}: node {rate_n:.1f} files/s, floor {sum(floors_n) / 2:.1f}, ratio {round_ratios[-1]:.2f}",
+                  flush=True)
         infer_rate = None
         if args.infer:
             prepared = os.path.join(root, "prepared-again")
@@ -128,9 +151,12 @@ def main():
     floor_rate = sum(floor_rates) / 2
     print(f"folder door, {args.files} slices {args.rows}x{args.columns} 16-bit, workers={args.workers or os.cpu_count()}")
     print(f"  creni-node      : {rate:8.1f} files/s  (first output after {first * 1000:.0f} ms)")
-    print(f"  copy+fsync floor: {floor_rate:8.1f} files/s  (before the node {args.files / floor_before:.1f}, "
-          f"after {args.files / floor_after:.1f}: their mean counts)")
+    print(f"  copy+fsync floor: {floor_rate:8.1f} files/s  (before the node {floor_rates[0]:.1f}, "
+          f"after {floor_rates[1]:.1f}: their mean counts)")
     print(f"  ratio node/floor: {rate / floor_rate:8.2f}  (to the faster floor: {rate / max(floor_rates):.2f})")
+    if len(round_ratios) > 1:
+        print(f"  over {len(round_ratios)} rounds: median ratio {benchlib.median(round_ratios):.2f} "
+              f"(range {min(round_ratios):.2f}-{max(round_ratios):.2f})")
     if latencies:
         print(f"  low-load latency: p50 {benchlib.median(latencies) * 1000:.1f} ms, "
               f"p95 {benchlib.percentile(latencies, 0.95) * 1000:.1f} ms over {len(latencies)} files")
