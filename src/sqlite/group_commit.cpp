@@ -12,6 +12,8 @@
 #include <string>
 #include <utility>
 
+#include "creni/common/atomic_file.hpp"
+
 namespace creni::sqlite {
 
 namespace {
@@ -79,10 +81,7 @@ Status WalFileSync::reopen() {
   struct stat opened {};
   if (::fstat(fd.get(), &opened) != 0) return io_error("cannot stat", wal_file_);
   // A WAL made since the folder was last synced has a name that a power cut could still take away.
-  const std::filesystem::path folder = wal_file_.parent_path().empty() ? "." : wal_file_.parent_path();
-  const fs::OwnedFd folder_fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!folder_fd.valid()) return io_error("cannot open", folder);
-  if (::fsync(folder_fd.get()) != 0) return io_error("cannot sync", folder);
+  if (Status named = fs::sync_directory(wal_file_.parent_path()); !named) return named;
   fd_ = std::move(fd);
   device_ = opened.st_dev;
   inode_ = opened.st_ino;
