@@ -130,11 +130,6 @@ CREATE TABLE series_members(
 CREATE INDEX series_members_by_job ON series_members(job_id);
 )sql";
 
-
-}  // namespace
-
-namespace {
-
 // A failed WAL sync leaves commits that other threads may already have acted on without being on disk, and the
 // kernel may have dropped the unsynced pages: neither carrying on nor trying again is safe. The process stops at
 // once (exit 3, "stopped on an internal error"); the next start reads the journal as the disk has it and recovers

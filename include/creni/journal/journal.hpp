@@ -196,11 +196,12 @@ class Journal {
   /// All or nothing: on error nothing of the batch is recorded.
   [[nodiscard]] Result<std::vector<RecordedArrival>> record_arrivals(const std::vector<NewArrival>& arrivals);
 
-  /// record_arrivals() committed without waiting for the disk (no WAL sync on release): the rows survive a crash of the process but not a power cut. Only for arrivals that are durable
-  /// without the journal, from which the start after a power cut records them again: an SCP spool file carrying its
-  /// own synced record (ingest::recover_spooled_arrival), or a folder-door file, which is acknowledged to no one and
-  /// stays in INPUT until its result is recorded (synced), so the start-up rescan finds it. Any later synced commit
-  /// makes these rows durable too (the WAL is written in order). Same errors as record_arrivals().
+  /// record_arrivals() committed without waiting for the disk (no WAL sync on release): the rows survive a crash of
+  /// the process but not a power cut. Only for arrivals that are durable without the journal, from which the start
+  /// after a power cut records them again: an SCP spool file carrying its own synced record
+  /// (ingest::recover_spooled_arrival), or a folder-door file, which is acknowledged to no one and stays in INPUT
+  /// until its result is recorded (synced), so the start-up rescan finds it. Any later synced commit makes these
+  /// rows durable too (the WAL is written in order). Same errors as record_arrivals().
   [[nodiscard]] Result<std::vector<RecordedArrival>> record_arrivals_unsynced(const std::vector<NewArrival>& arrivals);
 
   /// Records an arrival that was refused before it became work (symbolic link, unreadable, ...) as a `rejected`
@@ -215,12 +216,11 @@ class Journal {
   /// <last detail>") and the next one is taken. nullopt when nothing is waiting.
   [[nodiscard]] Result<std::optional<Job>> claim_next(int max_attempts);
 
-  // Commits whose sync waits for the next synced commit (GroupCommitMutex::skip_sync): written to
-  // the WAL, so they survive a crash or SIGKILL of the node (the page cache keeps them), and made durable against a
-  // power cut by the next commit that syncs (every other function here, e.g. mark_written, which follows both of
-  // these before anything is given up). Only for records whose loss in a power cut loses nothing.
-
-  // (record_arrivals_unsynced, above, is the other one.)
+  // Commits whose sync waits for the next synced commit (GroupCommitMutex::skip_sync; record_arrivals_unsynced,
+  // above, is the other one): written to the WAL, so they survive a crash or SIGKILL of the node (the page cache
+  // keeps them), and made durable against a power cut by the next commit that syncs (every other function here,
+  // e.g. mark_written, which follows both of these before anything is given up). Only for records whose loss in a
+  // power cut loses nothing.
   /// claim_next without a sync of its own: the claim is durable with the job's next record (written, returned,
   /// rejected). A power cut can only lose the count of an attempt that was still running: the job runs again.
   [[nodiscard]] Result<std::optional<Job>> claim_next_unsynced(int max_attempts);
