@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "creni/common/content_hash.hpp"
+
 namespace creni::ingest {
 
 namespace {
@@ -74,11 +76,7 @@ std::optional<SpoolRecord> read_spool_record(int fd) {
   if (std::memcmp(preamble.data(), kMagic.data(), kMagic.size()) != 0) return std::nullopt;
   SpoolRecord record;
   for (std::size_t i = 0; i < 8; ++i) record.file_size |= static_cast<std::uint64_t>(preamble[kSizeAt + i]) << (8 * i);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < kHashBytes; ++i) {
-    record.content_hash += kHex[preamble[kHashAt + i] >> 4];
-    record.content_hash += kHex[preamble[kHashAt + i] & 0x0F];
-  }
+  record.content_hash = lowercase_hex(preamble.data() + kHashAt, kHashBytes);
   auto gateway = get_field(preamble, kGatewayAt, kGatewayWidth);
   auto association = get_field(preamble, kAssociationAt, kAssociationWidth);
   if (!gateway || !association) return std::nullopt;

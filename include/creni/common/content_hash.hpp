@@ -26,6 +26,9 @@ class Sha256 {
   std::unique_ptr<State> state_;
 };
 
+/// `size` bytes as lowercase hex digits, two per byte: how the journal writes content hashes.
+[[nodiscard]] std::string lowercase_hex(const unsigned char* bytes, std::size_t size);
+
 /// SHA-256 of an open file's bytes from `from_offset` on, read with pread (the descriptor's offset is not moved).
 /// Error "io_error".
 [[nodiscard]] Result<std::string> sha256_of(int fd, std::uint64_t from_offset = 0);
