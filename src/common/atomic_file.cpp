@@ -143,20 +143,27 @@ Status FolderSyncer::sync(const std::filesystem::path& directory) {
   return result;
 }
 
+bool write_all(int fd, const void* data, std::size_t size) {
+  const auto* bytes = static_cast<const char*>(data);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd, bytes + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 Status write_file_atomically(const std::filesystem::path& final_path, std::string_view bytes) {
   const std::filesystem::path temp = temp_path_for(final_path);
   FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd.valid()) return io_error("cannot create", temp, errno);
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd.get(), bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error_number = errno;
-      ::unlink(temp.c_str());
-      return io_error("write failed to", temp, error_number);
-    }
-    written += static_cast<std::size_t>(n);
+  if (!write_all(fd.get(), bytes.data(), bytes.size())) {
+    const int error_number = errno;
+    ::unlink(temp.c_str());
+    return io_error("write failed to", temp, error_number);
   }
   if (::fsync(fd.get()) != 0 || fd.close() != 0) {
     const int error_number = errno;

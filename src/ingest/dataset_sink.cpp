@@ -6,20 +6,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include "creni/common/atomic_file.hpp"
+
 namespace creni::ingest {
 
 namespace {
-
-bool write_all(int fd, const char* data, std::size_t size) {
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::write(fd, data + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 // Never returns an error to glibc: after a failed cookie write, glibc 2.36's fwrite falls back to a buffer copy
 // that overruns the FILE's buffer (seen as a crash here). A failure is recorded instead, the bytes are dropped, and
@@ -33,7 +24,7 @@ ssize_t write_capped(void* cookie, const char* data, size_t size) {
     (void)::ftruncate(state.fd, 0);
     return static_cast<ssize_t>(size);
   }
-  if (!write_all(state.fd, data, size)) {
+  if (!fs::write_all(state.fd, data, size)) {
     state.failed = true;  // disk full or broken: what is stored is given back, the rest only read
     (void)::ftruncate(state.fd, 0);
     return static_cast<ssize_t>(size);
@@ -46,7 +37,6 @@ ssize_t write_capped(void* cookie, const char* data, size_t size) {
 // The descriptor belongs to the sink's caller, not to the FILE*.
 int close_nothing(void*) { return 0; }
 
-
 }  // namespace
 
 DatasetSink::DatasetSink(int fd, std::uint64_t limit) {
@@ -58,7 +48,7 @@ DatasetSink::DatasetSink(int fd, std::uint64_t limit) {
 DatasetSink::~DatasetSink() { (void)close(); }
 
 Result<std::unique_ptr<DatasetSink>> DatasetSink::writing_to(int fd, const std::string& head, std::uint64_t limit) {
-  if (!write_all(fd, head.data(), head.size())) {
+  if (!fs::write_all(fd, head.data(), head.size())) {
     return make_error("io_error", std::string("cannot write the meta header: ") + std::strerror(errno));
   }
   std::unique_ptr<DatasetSink> sink(new DatasetSink(fd, limit));

@@ -41,16 +41,7 @@ void apply_limits(const config::ProcessingConfig& processing) {
   ::setrlimit(RLIMIT_CORE, &no_core);
 }
 
-bool write_all(int fd, const std::string& text) {
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    written += static_cast<std::size_t>(n);
-  }
-  return true;
-}
+bool write_all(int fd, const std::string& text) { return fs::write_all(fd, text.data(), text.size()); }
 
 // Reads one line from `fd`; false at end of input.
 bool read_line(int fd, std::string& buffer, std::string& line) {

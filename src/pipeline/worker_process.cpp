@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "creni/common/atomic_file.hpp"
+
 extern char** environ;
 
 namespace creni::pipeline {
@@ -118,13 +120,7 @@ Error WorkerProcess::exited() {
 }
 
 Status WorkerProcess::send_line(const std::string& line) {
-  std::size_t written = 0;
-  while (written < line.size()) {
-    const ssize_t n = ::write(to_worker_, line.data() + written, line.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return exited();
-    written += static_cast<std::size_t>(n);
-  }
+  if (!fs::write_all(to_worker_, line.data(), line.size())) return exited();
   return {};
 }
 

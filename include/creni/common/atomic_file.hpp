@@ -40,6 +40,10 @@ std::size_t remove_temp_files_of(const std::filesystem::path& root, long pid, in
 /// Writes `bytes` to `final_path` atomically (temporary sibling, fsync, rename, fsync of the directory).
 [[nodiscard]] Status write_file_atomically(const std::filesystem::path& final_path, std::string_view bytes);
 
+/// Writes all `size` bytes to `fd`, again after EINTR and short writes. False when a write fails, with errno set
+/// (EIO when a write wrote nothing).
+[[nodiscard]] bool write_all(int fd, const void* data, std::size_t size);
+
 /// fsync of a regular file (never through a symbolic link). Error "io_error".
 [[nodiscard]] Status sync_file(const std::filesystem::path& file);
 
