@@ -39,10 +39,10 @@ std::string status_text(int dimse_status) {
 }
 
 constexpr double kMaxDelayMs = 24.0 * 3600.0 * 1000.0;
-constexpr int kRecordTries = 3;
+constexpr int kRecordTries = 3;  // the journal may be busy for a moment (another process, a long transaction)
 // Forwards claimed in one commit at most: enough to share the journal's sync across a burst, few enough that a
 // crash leaves little claimed and unsent (each such forward ends forward_unknown and needs an operator's resend).
-constexpr std::size_t kMaxBatch = 8;  // the journal may be busy for a moment (another process, a long transaction)
+constexpr std::size_t kMaxBatch = 8;
 
 }  // namespace
 
