@@ -182,10 +182,6 @@ SeriesStack stack_of(std::vector<SeriesModuleInstance> instances) {
   return stack;
 }
 
-std::vector<SeriesModuleInstance> ordered_as_stack(std::vector<SeriesModuleInstance> instances) {
-  return stack_of(std::move(instances)).instances;
-}
-
 Result<std::vector<SeriesFinding>> parse_series_result_json(const std::string& text,
                                                             const std::vector<std::string>& known_instances) {
   auto parsed = parse_module_json(text);

@@ -39,15 +39,15 @@ std::vector<std::string> uids(const std::vector<SeriesModuleInstance>& instances
 }
 
 TEST(SeriesStack, is_ordered_along_the_normal_then_by_instance_number_then_as_given) {
-  EXPECT_EQ(uids(ordered_as_stack({slice("a", "1", "10"), slice("b", "2", "-5"), slice("c", "3", "2.5")})),
+  EXPECT_EQ(uids(stack_of({slice("a", "1", "10"), slice("b", "2", "-5"), slice("c", "3", "2.5")}).instances),
             (std::vector<std::string>{"b", "c", "a"}));
   // A plane whose normal points the other way: positions along it, not raw z.
   auto flipped = std::vector<SeriesModuleInstance>{slice("a", "1", "10"), slice("b", "2", "-5")};
   for (auto& instance : flipped) instance.image_orientation = "0\\1\\0\\1\\0\\0";
-  EXPECT_EQ(uids(ordered_as_stack(flipped)), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(uids(ordered_as_stack({slice("a", "3", ""), slice("b", "1", "4"), slice("c", "2", "")})),
+  EXPECT_EQ(uids(stack_of(flipped).instances), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(uids(stack_of({slice("a", "3", ""), slice("b", "1", "4"), slice("c", "2", "")}).instances),
             (std::vector<std::string>{"b", "c", "a"}));
-  EXPECT_EQ(uids(ordered_as_stack({slice("a", "", ""), slice("b", "1", "")})), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(uids(stack_of({slice("a", "", ""), slice("b", "1", "")}).instances), (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(SeriesStack, records_which_order_it_used_for_shuffled_oblique_and_missing_positions) {

@@ -53,9 +53,6 @@ struct SeriesStack {
 /// when every instance has one, else as given (arrival). Stable.
 [[nodiscard]] SeriesStack stack_of(std::vector<SeriesModuleInstance> instances);
 
-/// stack_of(instances).instances.
-[[nodiscard]] std::vector<SeriesModuleInstance> ordered_as_stack(std::vector<SeriesModuleInstance> instances);
-
 /// What a series step found, and which algorithm found it (for the report).
 struct SeriesStepResult {
   std::vector<SeriesFinding> findings;
