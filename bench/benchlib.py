@@ -11,6 +11,18 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NODE = os.environ.get("CRENI_NODE", os.path.join(ROOT, "build", "src", "app", "creni-node"))
+SYNC_FREE = os.environ.get("CRENI_BENCH_SYNC_FREE",
+                           os.path.join(ROOT, "build", "bench", "libcreni-bench-sync-free.so"))
+
+
+def sync_free_env(base=None) -> dict:
+    """The environment of a --ceiling run: the node (and its workers, which inherit it) with every fsync, fdatasync,
+    syncfs and sync a no-op (bench/sync_free.c). Not durable: an upper bound for what durable runs can reach."""
+    if not os.path.exists(SYNC_FREE):
+        raise RuntimeError(f"{SYNC_FREE} is missing: build the project first (scripts/build.sh)")
+    env = dict(os.environ if base is None else base)
+    env["LD_PRELOAD"] = SYNC_FREE
+    return env
 
 
 def derived_sop(original: str) -> str:
@@ -85,7 +97,7 @@ def stop_process(process, timeout: float = 30.0):
 class Node:
     """creni-node `run` on temp folders; stopped with SIGTERM (then SIGKILL) by PID."""
 
-    def __init__(self, root: str, config_text: str = "", port: int = 0, extra_args=()):
+    def __init__(self, root: str, config_text: str = "", port: int = 0, extra_args=(), env=None):
         self.root = root
         self.port = port or free_port()
         self.http_port = free_port()  # the HTTP server is on by default: never the fixed 11180 of parallel runs
@@ -96,7 +108,7 @@ class Node:
         args = [NODE, "run", "--config", self.config, "--input", os.path.join(root, "INPUT"),
                 "--output", os.path.join(root, "OUTPUT"), "--state", os.path.join(root, "state"),
                 "--port", str(self.port), "--http-listen", f"127.0.0.1:{self.http_port}", *extra_args]
-        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def wait_for_port(self, timeout=20.0):
         deadline = time.monotonic() + timeout

@@ -2,7 +2,7 @@
 """End-to-end benchmark: N slices in through creni-node's SCP, processed, forwarded to a storescp sink.
 
 Usage: bench/end_to_end.py [--images 300] [--rows 512] [--columns 512] [--latency-images 30] [--no-orthanc]
-                          [--latency-interval 0.2] [--share-association none|study]
+                          [--latency-interval 0.2] [--share-association none|study] [--ceiling]
 
 Measured in one run, on 127.0.0.1, every peer with TCP_NODELAY set (Debian's DCMTK leaves Nagle on otherwise):
   floor    plain storescp storing the same images (storescu -> storescp -od): images/s
@@ -14,6 +14,8 @@ Measured in one run, on 127.0.0.1, every peer with TCP_NODELAY set (Debian's DCM
   folder   the same number of files moved into the node's INPUT at once, processed and forwarded to a sink:
            images/s of processing and forwarding without the SCP in front
   orthanc  storescu -> Orthanc with an auto-forward Lua script -> the same sink: images/s
+  ceiling  (--ceiling) the node run again with every sync a no-op (bench/sync_free.c preloaded; not durable): no
+           durable design reaches more on this machine, so its ratio to Orthanc bounds what the target can be met by
 """
 import argparse
 import contextlib
@@ -103,21 +105,22 @@ def intake_seconds(log_file, count):
 
 
 @contextlib.contextmanager
-def node_with_sink(root, label, share_association):
+def node_with_sink(root, label, share_association, node_env=None):
     """A node in root/node-<label> forwarding to a storescp sink in root/<label>-sink; both stopped on leaving."""
     sink_port = benchlib.free_port()
     sink = StoreScp(os.path.join(root, label + "-sink"), sink_port)
     run_root = os.path.join(root, "node-" + label)
     os.makedirs(run_root)
     try:
-        with benchlib.Node(run_root, node_config(sink_port, share_association)) as node:
+        with benchlib.Node(run_root, node_config(sink_port, share_association), env=node_env) as node:
             yield node, sink
     finally:
         sink.stop()
 
 
-def node_rate_and_latency(root, files, latency_files, share_association="none", latency_interval=0.2):
-    with node_with_sink(root, "scp", share_association) as (node, sink):
+def node_rate_and_latency(root, files, latency_files, share_association="none", latency_interval=0.2, label="scp",
+                          node_env=None):
+    with node_with_sink(root, label, share_association, node_env) as (node, sink):
         node.wait_for_port()
         started = time.monotonic()
         storescu(node.port, files, called="CRENI")
@@ -225,6 +228,8 @@ def main():
                              "associations open for DicomAssociationCloseDelay, 5 s by default)")
     parser.add_argument("--latency-interval", type=float, default=0.2,
                         help="seconds between two images in the low-load run (default 0.2)")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also run the node with every sync a no-op (not durable: the most any design reaches)")
     args = parser.parse_args()
 
     with benchlib.TempRoot("e2e") as root:
@@ -241,6 +246,10 @@ def main():
         os.sync()
         folder = folder_door_rate(root, dropped, args.images, args.share_association)
         relay = None if args.no_orthanc else orthanc_rate(root, files)
+        ceiling = None
+        if args.ceiling:
+            ceiling, _, _, _ = node_rate_and_latency(root, files, [], args.share_association, label="ceiling",
+                                                     node_env=benchlib.sync_free_env())
 
     print(f"end to end, {args.images} slices {args.rows}x{args.columns} 16-bit, one storescu association, "
           f"workers={os.cpu_count()}, share_association={args.share_association}")
@@ -251,6 +260,10 @@ def main():
     if relay is not None:
         print(f"  Orthanc auto-forward -> sink   : {relay:8.1f} images/s  (creni-node = {node / relay:.1f}x Orthanc; "
               f"folder door -> sink = {folder / relay:.1f}x)")
+    if ceiling is not None:
+        versus = f"; {ceiling / relay:.1f}x Orthanc" if relay else ""
+        print(f"  no syncs (ceiling, not durable)  : {ceiling:8.1f} images/s  (in -> sink{versus}; the durable node "
+              f"is {node / ceiling:.2f}x of it)")
     at_sink = [a for a, _ in latencies]
     done = [d for _, d in latencies]
     print(f"  low load, one image every {args.latency_interval:.2f} s, {len(latencies)} images:")

@@ -2,7 +2,7 @@
 """Folder-door benchmark: N generated slices moved into INPUT/gateway_1/ at once, time to the last output.
 
 Usage: bench/folder_door.py [--files 500] [--rows 512] [--columns 512] [--latency-files 20] [--infer MODEL]
-                            [--rounds 1]
+                            [--rounds 1] [--ceiling]
 Reports files/s, first-output latency, peak RSS (node + workers), per-file latency at low load (one file at a
 time, renamed in, until its result is under its final name), and, measured in the same run, the physical floor:
 copying the same files with an fsync each (no folder fsync: on ext4 a new file's fsync also makes its name
@@ -17,6 +17,9 @@ a round's clean-up).
 With --infer MODEL (an ONNX classifier with a 1x1x256x256 input, e.g. cnn256.onnx from
 `/usr/bin/python3 tests/process/make_test_models.py DIR --bench`), the burst also runs a second time with the AI
 step on, so that files/s with and without inference come from the same run.
+With --ceiling the burst runs once more on fresh slices with every sync in the node a no-op (bench/sync_free.c
+preloaded; not durable): no durable design reaches more on this machine, so its ratio to the floor bounds what the
+burst target can be met by, and the distance to the durable burst is what the syncs cost.
 """
 import argparse
 import os
@@ -65,11 +68,11 @@ def wait_for_outputs(folder, expected, timeout, started):
     raise RuntimeError(f"only {benchlib.count_files(folder)} of {expected} outputs after {timeout} s")
 
 
-def burst(root, label, files_root, count, config, latency_files=0, rows=512, columns=512):
+def burst(root, label, files_root, count, config, latency_files=0, rows=512, columns=512, node_env=None):
     """Moves the prepared studies into a fresh node's INPUT at once; returns (files/s, first, latencies, rss)."""
     run_root = os.path.join(root, label)
     os.makedirs(run_root)
-    with benchlib.Node(run_root, config) as node:
+    with benchlib.Node(run_root, config, env=node_env) as node:
         node.wait_started()
         output = os.path.join(run_root, "OUTPUT", "gateway_1")
         gateway = os.path.join(run_root, "INPUT", "gateway_1")
@@ -124,6 +127,8 @@ def main():
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--infer", metavar="MODEL", help="also run the burst with the AI step on this model")
     parser.add_argument("--rounds", type=int, default=1, help="repeat floor, burst, floor; report the median ratio")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also burst with every sync in the node a no-op (not durable: the most any design reaches)")
     args = parser.parse_args()
 
     config = f"[node]\nworkers = {args.workers}\n[scp]\nenabled = false\n[[gateway]]\nid = \"1\"\n"
@@ -154,6 +159,13 @@ def main():
                 f"[inference]\nmodel = \"{os.path.abspath(args.infer)}\"\ninput_size = [256, 256]\n"
                 "labels = [\"finding\"]\nalgorithm_name = \"bench-cnn\"\n[[gateway]]"))
             infer_rate, _, _, _ = burst(root, "infer", prepared, args.files, infer_config)
+        ceiling_rate = None
+        if args.ceiling:
+            prepared = os.path.join(root, "prepared-ceiling")
+            dicomgen.make_series(prepared, args.files, args.rows, args.columns, run=4)
+            os.sync()
+            ceiling_rate, _, _, _ = burst(root, "ceiling", prepared, args.files, config,
+                                          node_env=benchlib.sync_free_env())
 
     floor_rate = sum(floor_rates) / 2
     print(f"folder door, {args.files} slices {args.rows}x{args.columns} 16-bit, workers={args.workers or os.cpu_count()}")
@@ -168,6 +180,9 @@ def main():
         print(f"  low-load latency: p50 {benchlib.median(latencies) * 1000:.1f} ms, "
               f"p95 {benchlib.percentile(latencies, 0.95) * 1000:.1f} ms over {len(latencies)} files")
     print(f"  peak RSS (node + workers): {rss_kib / 1024:.1f} MiB")
+    if ceiling_rate is not None:
+        print(f"  no syncs (ceiling, not durable): {ceiling_rate:8.1f} files/s  ({ceiling_rate / floor_rate:.2f}x the "
+              f"floor; the durable burst is {rate / ceiling_rate:.2f}x of it)")
     if infer_rate is not None:
         print(f"  with the AI step ({os.path.basename(args.infer)}): {infer_rate:8.1f} files/s "
               f"({infer_rate / rate:.2f}x without)")

@@ -4,7 +4,7 @@
 with TCP_NODELAY and with DCMTK's default settings (Nagle on).
 
 Usage: bench/scp_ingest.py [--images 500] [--rows 512] [--columns 512] [--default-sender-images 100]
-                           [--nodelay-only] [--lean-sender]
+                           [--nodelay-only] [--lean-sender] [--ceiling]
 
 The durability floors (bench/floors.py: write + fdatasync of each image to a new file; 16 images per fdatasync)
 are measured on the same files in the same temp folder before and after the sends (the better of the two counts),
@@ -22,6 +22,10 @@ for its response like storescu) against plain storescp and the node: storescu's 
 encoding the next file, on the same 2 cores, in the serial chain) drops out, and the receiver's share shows. Its
 images/s are the sender's own (first request to last response), so loading the files up front does not count.
 The storescu figures stay the main ones.
+
+--ceiling adds, for every sender row, the node with processing on and every sync a no-op (bench/sync_free.c
+preloaded; not durable). No durable design can beat that figure on this machine, so its ratio to a floor is the most
+a target could be met by, and the distance between it and the durable run is what the syncs cost.
 """
 import argparse
 import datetime
@@ -116,13 +120,13 @@ def storescp_run(root, label, files, senders, env):
         log.close()
 
 
-def node_run(root, label, files, senders, env, processing_on):
+def node_run(root, label, files, senders, env, processing_on, node_env=None):
     folder = os.path.join(root, label)
     os.makedirs(folder)
     steps = "" if processing_on else "[processing]\nsteps = []\n"
     config = f"[node]\nworkers = 0\n[scp]\nbind = \"127.0.0.1\"\n{steps}[[gateway]]\nid = \"1\"\n" \
              "calling_ae_titles = [\"BENCH\"]\n"
-    with benchlib.Node(folder, config) as node:
+    with benchlib.Node(folder, config, env=node_env) as node:
         node.wait_for_port()
         return send(node.port, files, senders, env, "CRENI")
 
@@ -143,6 +147,8 @@ def main():
     parser.add_argument("--nodelay-only", action="store_true", help="skip the runs with DCMTK's default sender")
     parser.add_argument("--lean-sender", action="store_true",
                         help="also send with build/bench/creni-bench-sender (data sets preloaded, sent raw)")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also run the node with every sync a no-op (not durable: the most any design reaches)")
     args = parser.parse_args()
 
     global log_config_path
@@ -165,18 +171,23 @@ def main():
                 floor, floor_latency = storescp_run(root, f"scp-{len(rows)}", subset, senders, env)
                 off, off_latency = node_run(root, f"off-{len(rows)}", subset, senders, env, False)
                 on, on_latency = node_run(root, f"on-{len(rows)}", subset, senders, env, True)
+                ceiling = node_run(root, f"ceiling-{len(rows)}", subset, senders, env, True,
+                                   benchlib.sync_free_env()) if args.ceiling else None
                 rows.append((sender_label, senders, len(subset), floor, floor_latency, off, off_latency, on,
-                             on_latency))
+                             on_latency, ceiling))
         after = floors.measure(files, root, rounds=1)
         disk = {name: max(disk[name], after[name]) for name in disk}
 
     print(f"SCP ingest, slices {args.rows}x{args.columns} 16-bit, node workers={os.cpu_count()}")
     print(f"Durability floors (same files, same folder): {floors.describe(disk)}")
-    for sender_label, senders, count, floor, fl, off, ol, on, onl in rows:
+    for sender_label, senders, count, floor, fl, off, ol, on, onl, ceiling in rows:
         processes = "1 process" if senders == "lean" else f"{senders} storescu process(es)"
         print(f"{sender_label}, {processes}, {count} images:")
         print(f"  plain storescp          : {floor:7.1f} images/s   {describe(fl)}")
-        for label, rate, latency in (("processing off", off, ol), ("processing on ", on, onl)):
+        runs = [("processing off", off, ol), ("processing on ", on, onl)]
+        if ceiling:
+            runs.append(("no syncs (ceiling, not durable), processing on", *ceiling))
+        for label, rate, latency in runs:
             print(f"  creni-node, {label}: {rate:7.1f} images/s ({rate / floor:5.2f}x storescp, "
                   f"{against_floors(rate, senders, disk)})   {describe(latency)}")
 
