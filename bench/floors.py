@@ -63,10 +63,14 @@ def group_sync(contents, folder, group=GROUP):
     return len(contents) / (time.monotonic() - started)
 
 
-def measure(files, folder=None, rounds=2):
+def measure(files, folder=None, rounds=2, keep=False):
     """Returns {"one_sync": images/s, "group": images/s}: the best of `rounds` runs of each (a floor is what the
     disk allows; a slow round is load from elsewhere). Files are read into memory first: only writing and syncing
-    are timed. Everything written is removed again."""
+    are timed. Everything written is removed again, unless `keep`: then it stays in a "floors-*" folder in `folder`
+    for the caller to remove at the end of its run. On ext4 without a journal (this VM's root file system) a new file
+    does not reuse an inode freed in the last 60 s (360 s while its inode table block is not written back) and checks
+    each such inode on the way, so runs measured right after a removal pay for it (up to about 1 ms of CPU per new
+    file here); a bench that compares runs keeps removals until it is done."""
     contents = _read_all(files)
     scratch = tempfile.mkdtemp(prefix="floors-", dir=folder)
     best = {"one_sync": 0.0, "group": 0.0}
@@ -76,9 +80,11 @@ def measure(files, folder=None, rounds=2):
                 target = os.path.join(scratch, f"{name}-{r}")
                 os.makedirs(target)
                 best[name] = max(best[name], run(contents, target))
-                shutil.rmtree(target)
+                if not keep:
+                    shutil.rmtree(target)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
     return best
 
 

@@ -11,9 +11,10 @@ mean of the two rates, so that load drifting on a shared machine during the run 
 so is the ratio to the faster one.
 With --rounds N (N > 1) the floor-node-floor measurement runs N times on fresh slices, each round's ratio is
 printed, and the summary is the median ratio with its range: on a shared machine one round's ratio moves by
-+-30 %, the median of five moves much less. Each round then starts 31 s after the last deletion, since on ext4
-without a journal a file creation walks every inode freed in the last 30 s (the floor ran 2x slower right after
-a round's clean-up).
++-30 %, the median of five moves much less. Each round then starts 61 s after the last deletion, since on ext4
+without a journal a file creation checks every inode freed in the last 60 s (RECENTCY_MIN in the kernel's
+fs/ext4/ialloc.c; 360 s while the inode table block is not written back, which the flusher does within about 35 s);
+the floor ran 2x slower right after a round's clean-up.
 With --infer MODEL (an ONNX classifier with a 1x1x256x256 input, e.g. cnn256.onnx from
 `/usr/bin/python3 tests/process/make_test_models.py DIR --bench`), the burst also runs a second time with the AI
 step on, so that files/s with and without inference come from the same run.
@@ -101,10 +102,10 @@ def burst(root, label, files_root, count, config, latency_files=0, rows=512, col
 def one_round(root, label, prepared, files, config, args, latency_files):
     """Floor, the node's burst of `prepared`, floor again: (files/s, first, latencies, rss, (floor rates))."""
     if args.rounds > 1:
-        # On ext4 without a journal every file creation walks the inodes freed in the last 30 s (dirty_expire), so
-        # right after a round's (or an earlier run's) files were deleted the floor runs up to 2x slower: every round
-        # starts with nothing freed in that window.
-        time.sleep(31)
+        # On ext4 without a journal every file creation checks the inodes freed in the last 60 s, so right after a
+        # round's (or an earlier run's) files were deleted the floor runs up to 2x slower: every round starts with
+        # nothing freed in that window.
+        time.sleep(61)
     floor_before = copy_floor(files, os.path.join(root, label + "-floor-before"))
     os.sync()
     rate, first, latencies, rss_kib = burst(root, label, prepared, len(files), config, latency_files, args.rows,

@@ -159,7 +159,8 @@ def main():
         files = dicomgen.make_series(os.path.join(root, "images"), args.images, args.rows, args.columns, run=1,
                                      nested=False)
         few = files[:args.default_sender_images]
-        disk = floors.measure(files, root, rounds=1)
+        # Kept until the temp root goes: removing them would slow every run after (floors.measure).
+        disk = floors.measure(files, root, rounds=1, keep=True)
         rows = []
         runs = [("TCP_NODELAY sender", NODELAY, files, (1, 4))]
         if args.lean_sender:
@@ -175,7 +176,7 @@ def main():
                                    benchlib.sync_free_env()) if args.ceiling else None
                 rows.append((sender_label, senders, len(subset), floor, floor_latency, off, off_latency, on,
                              on_latency, ceiling))
-        after = floors.measure(files, root, rounds=1)
+        after = floors.measure(files, root, rounds=1, keep=True)
         disk = {name: max(disk[name], after[name]) for name in disk}
 
     print(f"SCP ingest, slices {args.rows}x{args.columns} 16-bit, node workers={os.cpu_count()}")
