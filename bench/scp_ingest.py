@@ -185,9 +185,9 @@ def main():
         processes = "1 process" if senders == "lean" else f"{senders} storescu process(es)"
         print(f"{sender_label}, {processes}, {count} images:")
         print(f"  plain storescp          : {floor:7.1f} images/s   {describe(fl)}")
-        runs = [("processing off", off, ol), ("processing on ", on, onl)]
+        runs = [("processing off ", off, ol), ("processing on  ", on, onl)]
         if ceiling:
-            runs.append(("no syncs (ceiling, not durable), processing on", *ceiling))
+            runs.append(("no-sync ceiling", *ceiling))  # processing on; not durable (see --ceiling)
         for label, rate, latency in runs:
             print(f"  creni-node, {label}: {rate:7.1f} images/s ({rate / floor:5.2f}x storescp, "
                   f"{against_floors(rate, senders, disk)})   {describe(latency)}")
