@@ -1,4 +1,5 @@
 #include "creni/common/atomic_file.hpp"
+#include "creni/common/folder_syncer.hpp"
 
 #include <gtest/gtest.h>
 
