@@ -115,34 +115,6 @@ Status commit_file(const std::filesystem::path& temp_path, const std::filesystem
   return sync_directory(final_path.parent_path());
 }
 
-Status FolderSyncer::sync(const std::filesystem::path& directory) {
-  std::unique_lock lock(mutex_);
-  const auto entry = folders_.try_emplace(directory).first;
-  Folder& folder = entry->second;
-  ++folder.users;
-  const std::uint64_t ticket = ++folder.requested;
-  while (folder.covered < ticket) {
-    if (folder.running) {
-      done_.wait(lock);
-      continue;
-    }
-    // Every ticket handed out so far belongs to a rename that is already done: this fsync covers them all.
-    folder.running = true;
-    const std::uint64_t covers = folder.requested;
-    lock.unlock();
-    Status synced = sync_directory(directory);
-    lock.lock();
-    folder.running = false;
-    folder.covered = covers;
-    folder.last = std::move(synced);
-    done_.notify_all();
-  }
-  Status result = folder.last;
-  // Study folders come and go: the last user forgets a folder, so that the map stays as small as the work in flight.
-  if (--folder.users == 0) folders_.erase(entry);
-  return result;
-}
-
 bool write_all(int fd, const void* data, std::size_t size) {
   const auto* bytes = static_cast<const char*>(data);
   std::size_t done = 0;

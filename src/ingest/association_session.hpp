@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "creni/common/atomic_file.hpp"
+#include "creni/common/folder_syncer.hpp"
 #include "creni/common/result.hpp"
 #include "creni/ingest/arrival_sink.hpp"
 #include "creni/ingest/association_admission.hpp"

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <string>
 
-#include "creni/common/atomic_file.hpp"
+#include "creni/common/folder_syncer.hpp"
 #include "creni/common/owned_fd.hpp"
 #include "creni/common/result.hpp"
 #include "spool_pool.hpp"

@@ -2,9 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <fstream>
-#include <thread>
 #include <vector>
 #include <sstream>
 
@@ -70,33 +68,6 @@ TEST_F(AtomicFile, commit_moves_a_temporary_file_into_place) {
   ASSERT_TRUE(commit_file(temp, target).ok());
   EXPECT_FALSE(std::filesystem::exists(temp));
   EXPECT_EQ(read(target), "payload");
-}
-
-TEST_F(AtomicFile, a_commit_can_leave_the_folder_sync_to_a_shared_syncer) {
-  FolderSyncer syncer;
-  std::vector<std::thread> writers;
-  std::atomic<int> synced{0};
-  for (int i = 0; i < 8; ++i) {
-    writers.emplace_back([&, i] {
-      const auto target = root_ / ("r" + std::to_string(i) + ".dcm");
-      const auto temp = temp_path_for(target);
-      { std::ofstream(temp) << "result " << i; }
-      if (commit_file(temp, target, FolderSync::by_caller).ok() && syncer.sync(root_).ok()) synced.fetch_add(1);
-    });
-  }
-  for (auto& writer : writers) writer.join();
-  EXPECT_EQ(synced.load(), 8);
-  for (int i = 0; i < 8; ++i) EXPECT_EQ(read(root_ / ("r" + std::to_string(i) + ".dcm")), "result " + std::to_string(i));
-}
-
-TEST_F(AtomicFile, a_folder_that_cannot_be_synced_is_an_io_error_for_each_caller) {
-  FolderSyncer syncer;
-  for (int i = 0; i < 2; ++i) {
-    const Status status = syncer.sync(root_ / "gone");
-    ASSERT_FALSE(status.ok());
-    EXPECT_EQ(status.error().code, "io_error");
-  }
-  EXPECT_TRUE(syncer.sync(root_).ok());
 }
 
 TEST_F(AtomicFile, removes_only_the_temporary_files_of_one_process) {

@@ -1,10 +1,6 @@
 #pragma once
 
-#include <condition_variable>
-#include <cstdint>
 #include <filesystem>
-#include <map>
-#include <mutex>
 #include <string_view>
 
 #include "creni/common/result.hpp"
@@ -24,7 +20,7 @@ inline constexpr std::string_view kTempSuffix = ".creni-tmp";
 /// Who makes the new directory entry of a committed file durable.
 enum class FolderSync {
   now,        ///< commit_file fsyncs the directory before it returns
-  by_caller,  ///< the caller does (for example with FolderSyncer, so that several renames share one fsync)
+  by_caller,  ///< the caller does (for example with FolderSyncer, folder_syncer.hpp: several renames share one fsync)
 };
 
 /// Makes a completely written temporary file durable under its final name: fsync(file), rename, fsync(directory)
@@ -49,27 +45,6 @@ std::size_t remove_temp_files_of(const std::filesystem::path& root, long pid, in
 
 /// fsync of a directory, so that a rename or a new entry in it survives a power cut.
 [[nodiscard]] Status sync_directory(const std::filesystem::path& directory);
-
-/// fsync of directories shared between threads: a caller whose rename is done asks for its folder to be synced;
-/// an fsync that starts after the request covers it, so renames that finish together share one fsync instead of
-/// queueing one each. Thread-safe.
-class FolderSyncer {
- public:
-  /// Returns once an fsync of `directory` that started after this call began has completed (its result).
-  [[nodiscard]] Status sync(const std::filesystem::path& directory);
-
- private:
-  struct Folder {
-    std::uint64_t requested = 0;  // tickets handed out
-    std::uint64_t covered = 0;    // tickets covered by the last completed fsync
-    bool running = false;
-    int users = 0;                // callers inside sync() for this folder
-    Status last;
-  };
-  std::mutex mutex_;
-  std::condition_variable done_;
-  std::map<std::filesystem::path, Folder> folders_;
-};
 
 /// create_directories plus fsync of every directory it created and of their parent.
 [[nodiscard]] Status create_directories_durably(const std::filesystem::path& directory);

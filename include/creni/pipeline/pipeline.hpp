@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "creni/common/atomic_file.hpp"
+#include "creni/common/folder_syncer.hpp"
 #include "creni/common/result.hpp"
 #include "creni/config/node_config.hpp"
 #include "creni/ingest/own_input_files.hpp"
