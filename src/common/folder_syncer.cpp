@@ -24,6 +24,7 @@ void SyncTicketLedger::complete(Range range, const Status& synced) {
     FailedRange failed;
     failed.range = range;
     failed.error = synced.error();
+    failed.unsettled = range.last - range.first + 1;
     failures_.push_back(std::move(failed));
   }
 }
@@ -36,6 +37,15 @@ Status SyncTicketLedger::result_for(std::uint64_t ticket) const {
     if (failed.range.first <= ticket && ticket <= failed.range.last) return failed.error;
   }
   return {};
+}
+
+void SyncTicketLedger::settle(std::uint64_t ticket) {
+  for (auto failed = failures_.begin(); failed != failures_.end(); ++failed) {
+    if (failed->range.first <= ticket && ticket <= failed->range.last) {
+      if (--failed->unsettled == 0) failures_.erase(failed);
+      return;
+    }
+  }
 }
 
 FolderSyncer::FolderSyncer() : FolderSyncer(sync_directory) {}
@@ -63,6 +73,7 @@ Status FolderSyncer::sync(const std::filesystem::path& directory) {
   }
   // Not the latest result: by now a later fsync of the folder may have succeeded where the one covering us failed.
   Status result = folder.tickets.result_for(ticket);
+  folder.tickets.settle(ticket);
   // Study folders come and go: the last user forgets a folder, so that the map stays as small as the work in flight.
   if (--folder.users == 0) folders_.erase(entry);
   return result;

@@ -44,6 +44,27 @@ TEST(SyncTicketLedger, a_ticket_covered_by_a_failed_fsync_stays_failed_after_a_l
   EXPECT_TRUE(ledger.result_for(third).ok()) << "a failure is not sticky: the next fsync covers the next caller";
 }
 
+// A disk that keeps failing under constant load never lets the folder run out of callers: a failed range must go
+// once its callers have their answer, or the ledger would grow by one range per failed fsync.
+TEST(SyncTicketLedger, a_failed_range_is_dropped_once_every_caller_it_covered_has_its_result) {
+  SyncTicketLedger ledger;
+  for (int round = 0; round < 100; ++round) {
+    const std::uint64_t first = ledger.request();
+    const std::uint64_t second = ledger.request();
+    const std::uint64_t waiting = ledger.request();  // a caller of the next fsync, still in the folder
+    const SyncTicketLedger::Range failing = ledger.begin();
+    ledger.complete(failing, failed_sync());
+    ASSERT_FALSE(ledger.result_for(first).ok());
+    ledger.settle(first);
+    EXPECT_EQ(ledger.failed_ranges(), 1U) << "the second caller has not read its result yet";
+    ASSERT_FALSE(ledger.result_for(second).ok());
+    ledger.settle(second);
+    ASSERT_FALSE(ledger.result_for(waiting).ok());
+    ledger.settle(waiting);
+    EXPECT_EQ(ledger.failed_ranges(), 0U) << "round " << round;
+  }
+}
+
 TEST(SyncTicketLedger, each_fsync_covers_the_tickets_requested_since_the_previous_one_began) {
   SyncTicketLedger ledger;
   EXPECT_FALSE(ledger.running());

@@ -19,9 +19,10 @@ namespace creni::fs {
 /// never that of a later one: a later fsync that succeeds says nothing about an entry whose fsync failed.
 ///
 /// A failure is not sticky (unlike sqlite::SyncGroup, which guards one file whose unsynced pages the kernel may
-/// have dropped): the next caller's fsync may succeed and then covers that caller. Failed ranges are kept for as
-/// long as the ledger lives (FolderSyncer drops a folder's ledger when its last caller leaves); failures are rare.
-/// Not thread-safe: FolderSyncer holds its lock around every call.
+/// have dropped): the next caller's fsync may succeed and then covers that caller. A failed range is kept until
+/// every ticket in it has been settled (its caller read its result), so that a disk failing under constant load,
+/// where the folder never runs out of callers, does not grow the ledger. Not thread-safe: FolderSyncer holds its
+/// lock around every call.
 class SyncTicketLedger {
  public:
   /// The tickets one fsync covers, `first` to `last` inclusive.
@@ -43,11 +44,16 @@ class SyncTicketLedger {
   void complete(Range range, const Status& synced);
   /// The result of the fsync that covered `ticket`; an error as well for a ticket not covered yet.
   [[nodiscard]] Status result_for(std::uint64_t ticket) const;
+  /// The caller of `ticket` has its result: once all tickets of a failed range are settled, the range is dropped.
+  void settle(std::uint64_t ticket);
+  /// Failed ranges still kept (some of their tickets not settled).
+  [[nodiscard]] std::size_t failed_ranges() const { return failures_.size(); }
 
  private:
   struct FailedRange {
     Range range;
     Error error;
+    std::uint64_t unsettled = 0;  // tickets of the range whose callers have not read the result yet
   };
   std::uint64_t requested_ = 0;  // the last ticket handed out
   std::uint64_t covered_ = 0;    // every ticket up to this one is covered by a completed fsync
