@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "creni/ingest/folder_watcher.hpp"
+#include "ingest_logger.hpp"
 
 namespace creni::ingest {
 
@@ -34,9 +35,6 @@ using Clock = std::chrono::steady_clock;
 // event it is treated as scanned (a hard link, for example, is created without ever being opened).
 constexpr auto kOpenForWriteExpiry = std::chrono::minutes(5);
 constexpr auto kRetryAfterRefusal = std::chrono::seconds(1);
-
-/// The module's named logger (spdlog "ingest"), or the default one when it is not registered.
-std::shared_ptr<spdlog::logger> logger();
 
 struct FileStamp {
   std::int64_t size = -1;

@@ -16,11 +16,6 @@
 
 namespace creni::ingest {
 
-std::shared_ptr<spdlog::logger> detail::logger() {
-  auto named = spdlog::get("ingest");
-  return named ? named : spdlog::default_logger();
-}
-
 using detail::logger;
 
 std::string gateway_id_of_folder(const std::string& directory_name) {
