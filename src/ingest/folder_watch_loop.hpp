@@ -3,7 +3,7 @@
 // Private to the folder door: the state of FolderWatcher's thread and the facts about one file that its parts
 // share. The loop's work is split by concern: inotify and the poll loop (folder_watch_events.cpp), listing and
 // rescanning folders (folder_watch_scan.cpp), deciding when a file is complete (folder_watch_stability.cpp) and
-// handing complete files to the sink (folder_watch_hand_over.cpp).
+// handing complete files to the sink (folder_watch_hand_over.cpp); lstat of one path is folder_watch_file_stamp.cpp.
 
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
