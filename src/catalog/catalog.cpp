@@ -1,181 +1,36 @@
 #include "creni/catalog/catalog.hpp"
 
-#include <dcmtk/dcmdata/dcdatset.h>
-#include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcfilefo.h>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <set>
 #include <string_view>
 
+#include "catalog_rows.hpp"
+#include "catalog_tables.hpp"
 #include "creni/sqlite/statement.hpp"
 #include "creni/sqlite/transaction.hpp"
 
+// The Catalog itself: opening image.db (creating the gateways' tables when missing), and upserting and finding
+// records, one transaction per call. The tables are in catalog_tables.cpp, the row SQL in catalog_rows.cpp,
+// records from DICOM in catalog_record.cpp.
+
 namespace creni::catalog {
+
+using detail::is_column_of;
+using detail::Level;
+using detail::part;
+using detail::query_id;
+using detail::read_row;
+using detail::Table;
+using detail::table;
+using detail::tables;
+using detail::upsert_by_uid;
+using detail::upsert_patient;
+using detail::value_of;
+using detail::Values;
 
 namespace {
 
 constexpr auto kBusyTimeout = std::chrono::milliseconds(5000);
-
-// One column of a gateway table; `tag` is the DICOM attribute of the same keyword, when there is one.
-struct Column {
-  std::string_view name;
-  DcmTagKey tag;
-  bool from_dataset = true;
-};
-
-enum class Level { patient, study, series, image };
-
-struct Table {
-  Level level;
-  std::string_view name;
-  std::string_view key_column;  // the UID that identifies a row ("" for patient, found by PatientID)
-  // The gateways' statements, byte for byte: their readers compare nothing, but sqlite_master keeps this text and
-  // an identical schema is the simplest proof of compatibility.
-  std::string_view create_table;
-  std::string_view create_index;
-  std::vector<Column> columns;  // in the table's order, without id and referenceId
-};
-
-const std::vector<Table>& tables() {
-  static const std::vector<Table> kTables{
-      {Level::patient,
-       "patient",
-       "",
-       "CREATE TABLE patient( id INTEGER PRIMARY KEY AUTOINCREMENT, referenceId INTEGER, PatientBirthDate TEXT , "
-       "PatientSex TEXT , PatientName TEXT , PatientID TEXT , PatientBirthTime TEXT , RETIRED_OtherPatientIDs TEXT , "
-       "OtherPatientNames TEXT , EthnicGroup TEXT , PatientComments TEXT , NumberOfPatientRelatedStudies TEXT , "
-       "NumberOfPatientRelatedSeries TEXT , NumberOfPatientRelatedInstances TEXT ,  PlaceHoler TEXT );",
-       "CREATE INDEX patientIndex ON patient(referenceId);",
-       {{"PatientBirthDate", DCM_PatientBirthDate},
-        {"PatientSex", DCM_PatientSex},
-        {"PatientName", DCM_PatientName},
-        {"PatientID", DCM_PatientID},
-        {"PatientBirthTime", DCM_PatientBirthTime},
-        {"RETIRED_OtherPatientIDs", DCM_RETIRED_OtherPatientIDs},
-        {"OtherPatientNames", DCM_OtherPatientNames},
-        {"EthnicGroup", DCM_EthnicGroup},
-        {"PatientComments", DCM_PatientComments},
-        {"NumberOfPatientRelatedStudies", DCM_NumberOfPatientRelatedStudies},
-        {"NumberOfPatientRelatedSeries", DCM_NumberOfPatientRelatedSeries},
-        {"NumberOfPatientRelatedInstances", DCM_NumberOfPatientRelatedInstances},
-        {"PlaceHoler", DcmTagKey(), false}}},
-      {Level::study,
-       "study",
-       "StudyInstanceUID",
-       "CREATE TABLE study( id INTEGER PRIMARY KEY AUTOINCREMENT, referenceId INTEGER, SpecificCharacterSet TEXT , "
-       "StudyDate TEXT , StudyTime TEXT , StudyID TEXT , AccessionNumber TEXT , ReferringPhysicianName TEXT , "
-       "StudyDescription TEXT , NameOfPhysiciansReadingStudy TEXT , StudyInstanceUID TEXT UNIQUE, "
-       "RETIRED_OtherStudyNumbers TEXT , AdmittingDiagnosesDescription TEXT , PatientAge TEXT , PatientSize TEXT , "
-       "PatientWeight TEXT , Occupation TEXT , AdditionalPatientHistory TEXT , NumberOfStudyRelatedSeries TEXT , "
-       "NumberOfStudyRelatedInstances TEXT , ModalitiesInStudy TEXT ,  PlaceHoler TEXT );",
-       "CREATE INDEX studyIndex ON study(referenceId);",
-       {{"SpecificCharacterSet", DCM_SpecificCharacterSet},
-        {"StudyDate", DCM_StudyDate},
-        {"StudyTime", DCM_StudyTime},
-        {"StudyID", DCM_StudyID},
-        {"AccessionNumber", DCM_AccessionNumber},
-        {"ReferringPhysicianName", DCM_ReferringPhysicianName},
-        {"StudyDescription", DCM_StudyDescription},
-        {"NameOfPhysiciansReadingStudy", DCM_NameOfPhysiciansReadingStudy},
-        {"StudyInstanceUID", DCM_StudyInstanceUID},
-        {"RETIRED_OtherStudyNumbers", DCM_RETIRED_OtherStudyNumbers},
-        {"AdmittingDiagnosesDescription", DCM_AdmittingDiagnosesDescription},
-        {"PatientAge", DCM_PatientAge},
-        {"PatientSize", DCM_PatientSize},
-        {"PatientWeight", DCM_PatientWeight},
-        {"Occupation", DCM_Occupation},
-        {"AdditionalPatientHistory", DCM_AdditionalPatientHistory},
-        {"NumberOfStudyRelatedSeries", DCM_NumberOfStudyRelatedSeries},
-        {"NumberOfStudyRelatedInstances", DCM_NumberOfStudyRelatedInstances},
-        {"ModalitiesInStudy", DCM_ModalitiesInStudy},
-        {"PlaceHoler", DcmTagKey(), false}}},
-      {Level::series,
-       "series",
-       "SeriesInstanceUID",
-       "CREATE TABLE series( id INTEGER PRIMARY KEY AUTOINCREMENT, referenceId INTEGER, SeriesNumber TEXT , "
-       "SeriesInstanceUID TEXT UNIQUE, Modality TEXT , SeriesDescription TEXT , SeriesDate TEXT , SeriesTime TEXT , "
-       "BodyPartExamined TEXT , PatientPosition TEXT , ProtocolName TEXT , NumberOfSeriesRelatedInstances TEXT ,  "
-       "PlaceHoler TEXT );",
-       "CREATE INDEX seriesIndex ON series(referenceId);",
-       {{"SeriesNumber", DCM_SeriesNumber},
-        {"SeriesInstanceUID", DCM_SeriesInstanceUID},
-        {"Modality", DCM_Modality},
-        {"SeriesDescription", DCM_SeriesDescription},
-        {"SeriesDate", DCM_SeriesDate},
-        {"SeriesTime", DCM_SeriesTime},
-        {"BodyPartExamined", DCM_BodyPartExamined},
-        {"PatientPosition", DCM_PatientPosition},
-        {"ProtocolName", DCM_ProtocolName},
-        {"NumberOfSeriesRelatedInstances", DCM_NumberOfSeriesRelatedInstances},
-        {"PlaceHoler", DcmTagKey(), false}}},
-      {Level::image,
-       "image",
-       "SOPInstanceUID",
-       "CREATE TABLE image( id INTEGER PRIMARY KEY AUTOINCREMENT, referenceId INTEGER, InstanceNumber TEXT , "
-       "SOPInstanceUID TEXT UNIQUE, SliceLocation TEXT , ImageType TEXT , NumberOfFrames TEXT , Rows TEXT , "
-       "Columns TEXT , WindowWidth TEXT , WindowCenter TEXT , PhotometricInterpretation TEXT , RescaleSlope TEXT , "
-       "RescaleIntercept TEXT , SamplesPerPixel TEXT , PixelSpacing TEXT , BitsAllocated TEXT , BitsStored TEXT , "
-       "HighBit TEXT , PixelRepresentation TEXT , ImagePositionPatient TEXT , ImageOrientationPatient TEXT , "
-       "SOPClassUID TEXT , PrivateCreator TEXT ,  PlaceHoler TEXT );",
-       "CREATE INDEX imageIndex ON image(referenceId);",
-       {{"InstanceNumber", DCM_InstanceNumber},
-        {"SOPInstanceUID", DCM_SOPInstanceUID},
-        {"SliceLocation", DCM_SliceLocation},
-        {"ImageType", DCM_ImageType},
-        {"NumberOfFrames", DCM_NumberOfFrames},
-        {"Rows", DCM_Rows},
-        {"Columns", DCM_Columns},
-        {"WindowWidth", DCM_WindowWidth},
-        {"WindowCenter", DCM_WindowCenter},
-        {"PhotometricInterpretation", DCM_PhotometricInterpretation},
-        {"RescaleSlope", DCM_RescaleSlope},
-        {"RescaleIntercept", DCM_RescaleIntercept},
-        {"SamplesPerPixel", DCM_SamplesPerPixel},
-        {"PixelSpacing", DCM_PixelSpacing},
-        {"BitsAllocated", DCM_BitsAllocated},
-        {"BitsStored", DCM_BitsStored},
-        {"HighBit", DCM_HighBit},
-        {"PixelRepresentation", DCM_PixelRepresentation},
-        {"ImagePositionPatient", DCM_ImagePositionPatient},
-        {"ImageOrientationPatient", DCM_ImageOrientationPatient},
-        {"SOPClassUID", DCM_SOPClassUID},
-        // The gateways keep the image file's path here, not a DICOM private creator.
-        {"PrivateCreator", DcmTagKey(), false},
-        {"PlaceHoler", DcmTagKey(), false}}},
-  };
-  return kTables;
-}
-
-const Table& table(Level level) { return tables()[static_cast<std::size_t>(level)]; }
-
-using Values = std::vector<std::pair<std::string, std::string>>;
-
-Values& part(CatalogRecord& record, Level level) {
-  switch (level) {
-    case Level::patient:
-      return record.patient;
-    case Level::study:
-      return record.study;
-    case Level::series:
-      return record.series;
-    case Level::image:
-      break;
-  }
-  return record.image;
-}
-
-const Values& part(const CatalogRecord& record, Level level) {
-  return part(const_cast<CatalogRecord&>(record), level);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-}
-
-bool is_column_of(const Table& table, std::string_view name) {
-  return std::any_of(table.columns.begin(), table.columns.end(),
-                     [name](const Column& column) { return column.name == name; });
-}
 
 // The record's non-empty values, first occurrence of each column only. Column names are checked against the
 // table's own list here because they are spliced into SQL as identifiers.
@@ -190,154 +45,6 @@ Result<Values> usable_values(const CatalogRecord& record, const Table& table) {
     values.emplace_back(name, value);
   }
   return values;
-}
-
-std::string value_of(const Values& values, std::string_view name) {
-  for (const auto& [column, value] : values) {
-    if (column == name) return value;
-  }
-  return {};
-}
-
-// Double-quoted SQL identifier; only names from the tables above ever get here.
-std::string identifier(std::string_view name) { return "\"" + std::string(name) + "\""; }
-
-Result<std::optional<std::int64_t>> query_id(sqlite::Connection& db, const std::string& sql,
-                                             const std::vector<std::string>& parameters) {
-  auto statement = db.prepare(sql);
-  if (!statement) return statement.error();
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    if (Status bound = statement->bind(static_cast<int>(i + 1), parameters[i]); !bound) return bound.error();
-  }
-  auto row = statement->step();
-  if (!row) return row.error();
-  if (!row.value()) return std::optional<std::int64_t>{};
-  return std::optional<std::int64_t>{statement->column_int64(0)};
-}
-
-Result<std::int64_t> insert_row(sqlite::Connection& db, const Table& table, std::int64_t reference_id,
-                                const Values& values) {
-  std::string sql = "INSERT INTO " + identifier(table.name) + "(referenceId";
-  std::string placeholders = "?";
-  for (const auto& [column, value] : values) {
-    sql += ", " + identifier(column);
-    placeholders += ", ?";
-  }
-  sql += ") VALUES (" + placeholders + ")";
-  auto statement = db.prepare(sql);
-  if (!statement) return statement.error();
-  if (Status bound = statement->bind(1, reference_id); !bound) return bound.error();
-  int index = 2;
-  for (const auto& [column, value] : values) {
-    if (Status bound = statement->bind(index++, value); !bound) return bound.error();
-  }
-  auto stepped = statement->step();
-  if (!stepped) return stepped.error();
-  return db.last_insert_rowid();
-}
-
-// Sets the given values (and referenceId when given) on row `id`; columns not in `values` keep what they hold.
-Status update_row(sqlite::Connection& db, const Table& table, std::int64_t id,
-                  std::optional<std::int64_t> reference_id, const Values& values) {
-  if (values.empty() && !reference_id) return {};
-  std::string sql = "UPDATE " + identifier(table.name) + " SET ";
-  bool first = true;
-  if (reference_id) {
-    sql += "referenceId = ?";
-    first = false;
-  }
-  for (const auto& [column, value] : values) {
-    sql += (first ? "" : ", ") + identifier(column) + " = ?";
-    first = false;
-  }
-  sql += " WHERE id = ?";
-  auto statement = db.prepare(sql);
-  if (!statement) return statement.error();
-  int index = 1;
-  if (reference_id) {
-    if (Status bound = statement->bind(index++, *reference_id); !bound) return bound;
-  }
-  for (const auto& [column, value] : values) {
-    if (Status bound = statement->bind(index++, value); !bound) return bound;
-  }
-  if (Status bound = statement->bind(index, id); !bound) return bound;
-  auto stepped = statement->step();
-  if (!stepped) return stepped.error();
-  return {};
-}
-
-// Finds the row of `table` by its UID column and updates it, or inserts it; returns its id.
-Result<std::int64_t> upsert_by_uid(sqlite::Connection& db, const Table& table, std::int64_t reference_id,
-                                   const Values& values) {
-  const std::string uid = value_of(values, table.key_column);
-  auto existing = query_id(db, "SELECT id FROM " + identifier(table.name) + " WHERE " + identifier(table.key_column) + " = ?",
-                           {uid});
-  if (!existing) return existing.error();
-  if (!existing.value()) return insert_row(db, table, reference_id, values);
-  if (Status updated = update_row(db, table, *existing.value(), reference_id, values); !updated) {
-    return updated.error();
-  }
-  return *existing.value();
-}
-
-// The patient row for this record (see Catalog::upsert), updated or inserted.
-Result<std::int64_t> upsert_patient(sqlite::Connection& db, const Values& values, const Values& study_values) {
-  const Table& patients = table(Level::patient);
-  const std::string patient_id = value_of(values, "PatientID");
-  const std::string patient_name = value_of(values, "PatientName");
-
-  std::optional<std::int64_t> found;
-  auto study_patient = query_id(db,
-                                "SELECT p.id FROM study s JOIN patient p ON p.id = s.referenceId "
-                                "WHERE s.StudyInstanceUID = ? AND (? = '' OR p.PatientID = ?)",
-                                {value_of(study_values, "StudyInstanceUID"), patient_id, patient_id});
-  if (!study_patient) return study_patient.error();
-  found = study_patient.value();
-
-  // Without a PatientID there is nothing to match a patient of another study by: anonymised data often shares
-  // a name ("ANONYMOUS") between different people, so such a study gets its own patient row.
-  if (!found && !patient_id.empty()) {
-    auto by_id = patient_name.empty()
-                     ? query_id(db, "SELECT id FROM patient WHERE PatientID = ? ORDER BY id LIMIT 1", {patient_id})
-                     : query_id(db, "SELECT id FROM patient WHERE PatientID = ? AND PatientName = ? ORDER BY id LIMIT 1",
-                                {patient_id, patient_name});
-    if (!by_id) return by_id.error();
-    found = by_id.value();
-  }
-  if (!found) return insert_row(db, patients, 0, values);  // the gateways' patient rows reference nothing: 0
-  if (Status updated = update_row(db, patients, *found, std::nullopt, values); !updated) return updated.error();
-  return *found;
-}
-
-// Reads the row of `table` whose `where_column` equals `value`: its id, its referenceId and its known non-NULL
-// columns. nullopt when there is no such row.
-struct Row {
-  std::int64_t id = 0;
-  std::int64_t reference_id = 0;
-  Values values;
-};
-
-template <typename Key>
-Result<std::optional<Row>> read_row(sqlite::Connection& db, const Table& table, std::string_view where_column,
-                                    const Key& value) {
-  auto statement = db.prepare("SELECT * FROM " + identifier(table.name) + " WHERE " + identifier(where_column) + " = ? LIMIT 1");
-  if (!statement) return statement.error();
-  if (Status bound = statement->bind(1, value); !bound) return bound.error();
-  auto found = statement->step();
-  if (!found) return found.error();
-  if (!found.value()) return std::optional<Row>{};
-  Row row;
-  for (int i = 0; i < statement->column_count(); ++i) {
-    const std::string name = statement->column_name(i);
-    if (name == "id") {
-      row.id = statement->column_int64(i);
-    } else if (name == "referenceId") {
-      row.reference_id = statement->column_int64(i);
-    } else if (!statement->column_is_null(i) && is_column_of(table, name)) {
-      row.values.emplace_back(name, statement->column_text(i));
-    }
-  }
-  return std::optional<Row>{std::move(row)};
 }
 
 Status require(const Values& values, std::string_view column, std::string_view table_name) {
@@ -362,40 +69,6 @@ Status ensure_schema(sqlite::Connection& db) {
 }
 
 }  // namespace
-
-CatalogRecord record_from_dataset(DcmDataset& dataset) {
-  CatalogRecord record;
-  for (const Table& each : tables()) {
-    Values& values = part(record, each.level);
-    for (const Column& column : each.columns) {
-      if (!column.from_dataset) continue;
-      OFString value;
-      // Top level only: the same keywords inside sequences describe other images. getOFStringArray gives every
-      // value of a multi-valued attribute joined with backslashes, as the gateways store them, for binary VRs
-      // (US, FD, ...) too.
-      if (dataset.findAndGetOFStringArray(column.tag, value, /*searchIntoSub=*/OFFalse).good() &&
-          !value.empty()) {
-        values.emplace_back(std::string(column.name), std::string(value.c_str(), value.length()));
-      }
-    }
-  }
-  return record;
-}
-
-Result<CatalogRecord> record_from_file(const std::filesystem::path& file) {
-  DcmFileFormat format;
-  // The header only: the columns never come from pixel data, and a large multi-frame result need not be read.
-  const OFCondition loaded = format.loadFileUntilTag(file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                                                     ERM_autoDetect, DCM_PixelData);
-  if (loaded.bad()) return make_error("unreadable", file.string() + ": " + loaded.text());
-  return record_from_dataset(*format.getDataset(), file);
-}
-
-CatalogRecord record_from_dataset(DcmDataset& dataset, const std::filesystem::path& stored_as) {
-  CatalogRecord record = record_from_dataset(dataset);
-  record.image.emplace_back("PrivateCreator", std::filesystem::absolute(stored_as).string());
-  return record;
-}
 
 Catalog::Catalog(sqlite::Connection connection) : connection_(std::move(connection)) {}
 

@@ -16,28 +16,12 @@
 #include "creni/ingest/arrival_sink.hpp"
 #include "creni/ingest/association_admission.hpp"
 #include "creni/ingest/storage_scp.hpp"
+#include "acceptor_network.hpp"
 #include "association_watchdog.hpp"
 #include "log_throttle.hpp"
 #include "spool_pool.hpp"
 
 namespace creni::ingest {
-
-/// Owns DCMTK's acceptor network object (ASC_dropNetwork on destruction).
-class AcceptorNetwork {
- public:
-  /// Creates the network for sockets we accept ourselves: DCMTK opens no listening socket of its own, uses
-  /// `acse_timeout_s` for its association timers and reads through QuickAckTransportLayer. Error "dcmtk_error".
-  static Result<std::unique_ptr<AcceptorNetwork>> create(int acse_timeout_s);
-  ~AcceptorNetwork();
-  AcceptorNetwork(const AcceptorNetwork&) = delete;
-  AcceptorNetwork& operator=(const AcceptorNetwork&) = delete;
-
-  [[nodiscard]] T_ASC_Network* get() const { return network_; }
-
- private:
-  explicit AcceptorNetwork(T_ASC_Network* network) : network_(network) {}
-  T_ASC_Network* network_;
-};
 
 /// What every session of one StorageScp shares. Sessions only read it, apart from the counters.
 struct ScpShared {

@@ -1,11 +1,37 @@
 // Pipeline: making a worker's result durable and visible under its final name, and never under another job's.
 #include "creni/pipeline/pipeline.hpp"
 
+#include <future>
+#include <system_error>
+
 #include "creni/common/crash_point.hpp"
 #include "creni/journal/journal.hpp"
 #include "creni/output/output_writer.hpp"
+#include "pipeline_detail.hpp"
 
 namespace creni::pipeline {
+
+Pipeline::Committing Pipeline::commit_in_background(Finished finished) {
+  // Copies: `finished` moves on into the Committing entry while this runs.
+  JobReply paths;
+  paths.staged_output = finished.reply.staged_output;
+  paths.output = finished.reply.output;
+  paths.mirrored_input = finished.reply.mirrored_input;
+  auto commit = [this, job_id = finished.job.id, request = finished.request, reply = std::move(paths)]() -> Status {
+    try {
+      return commit_result(job_id, request, reply);
+    } catch (const std::exception& e) {
+      return make_error("io_error", std::string("cannot commit the result: ") + e.what());
+    }
+  };
+  std::future<Status> durable;
+  try {
+    durable = std::async(std::launch::async, commit);
+  } catch (const std::system_error&) {
+    durable = std::async(std::launch::deferred, commit);  // no thread to spare: committed when it is recorded
+  }
+  return Committing{std::move(finished), std::move(durable)};
+}
 
 Status Pipeline::commit_result(std::int64_t job_id, const JobRequest& request, const JobReply& reply) {
   // The worker wrote the result next to its final name and went on with the next job; the fsync, the rename and

@@ -13,120 +13,13 @@
 #include <vector>
 
 #include "creni/common/result.hpp"
+#include "creni/journal/forward_records.hpp"
+#include "creni/journal/job_records.hpp"
 #include "creni/journal/series_records.hpp"
 #include "creni/sqlite/connection.hpp"
 #include "creni/sqlite/group_commit.hpp"
 
 namespace creni::journal {
-
-/// Where a job is in its life. `received` -> `processing` -> `written` (end without destinations) or, with
-/// destinations, on to `forwarding` -> `done` | `forward_failed` | `forward_unknown`. `rejected` is an end from
-/// `received` or `processing`. Operators can send ends back to `received` (Journal::reprocess).
-enum class JobState { received, processing, written, forwarding, done, rejected, forward_failed, forward_unknown };
-/// The name stored in the journal and shown to operators ("received", "forward_unknown", ...).
-[[nodiscard]] std::string_view to_string(JobState state);
-/// The inverse of to_string(JobState); nullopt for an unknown name.
-[[nodiscard]] std::optional<JobState> parse_job_state(std::string_view text);
-
-/// Which front door an arrival came through.
-enum class Source { folder, scp };
-/// "folder" or "scp".
-[[nodiscard]] std::string_view to_string(Source source);
-/// The inverse of to_string(Source), for the journal's `source` column: "scp", else folder.
-[[nodiscard]] Source parse_source(std::string_view text);
-
-/// One arrival and everything the journal knows about it (a row of `jobs`).
-struct Job {
-  std::int64_t id = 0;
-  std::string gateway_id;
-  Source source = Source::folder;
-  std::filesystem::path input_path;
-  std::string sop_instance_uid;          ///< may be empty when the arrival could not be parsed
-  std::string content_hash;              ///< SHA-256 of the input file, lowercase hex
-  std::string canonical_hash;            ///< canonical content identity (dicom::canonical_content_hash); "" unknown
-  JobState state = JobState::received;
-  int attempts = 0;                      ///< processing attempts handed out so far
-  std::string reason;                    ///< machine code of the last failure or rejection
-  std::string detail;                    ///< human-readable detail of the last failure or rejection
-  std::filesystem::path output_path;     ///< set once written
-  std::string result_sop_instance_uid;   ///< set once written
-  std::int64_t created_at_ms = 0;        ///< unix epoch ms
-  std::int64_t updated_at_ms = 0;        ///< unix epoch ms of the last state change
-};
-
-/// An arrival to record (Journal::record_arrival).
-struct NewArrival {
-  std::string gateway_id;
-  Source source;
-  std::filesystem::path input_path;
-  std::string sop_instance_uid;  ///< may be empty (then no duplicate or conflict check by SOP Instance UID)
-  std::string content_hash;
-  std::string canonical_hash;    ///< canonical content identity when computed ("" unknown): equal ones are duplicates
-  std::string association;       ///< the SCP association that carried it (unique per node run), "" for the folder
-};
-
-/// What record_arrival decided.
-enum class ArrivalOutcome {
-  created,    ///< a new `received` job
-  same_file,  ///< this very file (same path, same bytes) is already in the journal
-  duplicate,  ///< the same instance with the same bytes is already in the journal for this gateway
-  conflict,   ///< the SOP Instance UID is known with other bytes: recorded as a new `rejected` job ("conflict")
-  known_conflict,  ///< these very bytes were recorded as a conflict before (that job): nothing new is recorded
-};
-
-/// The outcome and the job it is about.
-struct RecordedArrival {
-  ArrivalOutcome outcome;
-  std::int64_t job_id;  ///< the new job (created, conflict), or the existing job it matched (same_file, duplicate)
-};
-
-/// One forward to make, handed out by claim_forward (already recorded as `forwarding`, attempt counted).
-struct ForwardTask {
-  std::int64_t id;
-  std::int64_t job_id;
-  std::string gateway_id;
-  std::string destination;
-  std::filesystem::path output_path;
-  std::string result_sop_instance_uid;
-  int attempts;  ///< including this one
-  std::int64_t job_created_at_ms = 0;  ///< when the job's arrival was recorded (for the time to forwarded)
-};
-
-/// Where one forward (one job to one destination) is.
-enum class ForwardState { waiting, forwarding, done, forward_failed, forward_unknown };
-/// The name stored in the journal ("waiting", ...).
-[[nodiscard]] std::string_view to_string(ForwardState state);
-/// The inverse of to_string(ForwardState); nullopt for an unknown name.
-[[nodiscard]] std::optional<ForwardState> parse_forward_state(std::string_view text);
-
-/// The result of one forward attempt, as the sender saw it.
-struct ForwardOutcome {
-  ForwardState state;     ///< done, forward_failed or forward_unknown
-  std::string phase;      ///< where it ended ("associate", "store", "release", ...)
-  std::string detail;
-  int dimse_status = -1;  ///< the peer's DIMSE status, -1 when none was received
-};
-
-/// How one claimed forward ended, to be recorded (Journal::record_forward_outcomes_and_claim).
-struct ForwardResult {
-  std::int64_t task_id = 0;
-  ForwardOutcome outcome;
-  std::optional<std::int64_t> retry_at_ms;  ///< for forward_failed only: when to try again
-};
-
-/// A row of `forwards`, for inspection (Journal::forwards_of).
-struct Forward {
-  std::int64_t id = 0;
-  std::int64_t job_id = 0;
-  std::string destination;
-  ForwardState state = ForwardState::waiting;
-  int attempts = 0;
-  std::string phase;
-  std::string detail;
-  int dimse_status = -1;
-  std::optional<std::int64_t> next_attempt_at_ms;  ///< unix epoch ms; nullopt: as soon as possible
-  std::int64_t updated_at_ms = 0;
-};
 
 /// Number of jobs of one gateway in one state.
 struct CountByState {
