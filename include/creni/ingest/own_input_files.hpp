@@ -1,10 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <mutex>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace creni::ingest {
 
@@ -15,15 +16,25 @@ namespace creni::ingest {
 /// Thread-safe.
 class OwnInputFiles {
  public:
-  void add(const std::filesystem::path& file);
+  using Clock = std::chrono::steady_clock;
+
+  /// How long an added file waits to be claimed. The watcher claims a file within its quiet window of seeing it;
+  /// one it saw before the pipeline added it (the usual case: the mirror appears before its job is recorded) was
+  /// handed over already and is never claimed, so every entry has to go by itself.
+  static constexpr std::chrono::seconds kKeep{120};
+
+  void add(const std::filesystem::path& file, Clock::time_point now = Clock::now());
   /// True once for a file that was added (which is forgotten then).
   [[nodiscard]] bool claim(const std::string& file);
+  /// Files remembered now (added, neither claimed nor expired yet).
+  [[nodiscard]] std::size_t size() const;
 
  private:
-  // Names the watcher never came to claim (deleted at once, say) must not pile up: beyond this, start afresh.
+  // A burst faster than kKeep can drain must not pile up either: beyond this, start afresh.
   static constexpr std::size_t kMaxRemembered = 100000;
-  std::mutex mutex_;
-  std::unordered_set<std::string> files_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Clock::time_point> files_;  // file -> when it was added
+  Clock::time_point next_expiry_{};
 };
 
 }  // namespace creni::ingest
