@@ -1,4 +1,4 @@
-// What lstat says about a path the folder watcher considers: its kind, size, modification time and links.
+// What lstat says about a path the folder watcher considers: its kind, size, modification time, links, inode.
 
 #include <sys/stat.h>
 
@@ -19,6 +19,8 @@ Kind stamp_of(const std::string& path, FileStamp& stamp) {
   stamp.mtime_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
   stamp.is_symlink = S_ISLNK(info.st_mode);
   stamp.is_extra_link = S_ISREG(info.st_mode) && info.st_nlink > 1;
+  stamp.identity.device = static_cast<std::uint64_t>(info.st_dev);
+  stamp.identity.inode = static_cast<std::uint64_t>(info.st_ino);
   return Kind::regular_or_link;
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "creni/ingest/folder_watcher.hpp"
+#include "creni/ingest/own_input_files.hpp"
 #include "ingest_logger.hpp"
 
 namespace creni::ingest {
@@ -41,6 +42,7 @@ struct FileStamp {
   std::int64_t mtime_ns = 0;
   bool is_symlink = false;
   bool is_extra_link = false;  // a second name of an existing file (a hard link): created complete, never written
+  OwnInputFiles::FileIdentity identity;  // not compared: what the node's own mirror of an SCP arrival is known by
   bool operator==(const FileStamp& o) const { return size == o.size && mtime_ns == o.mtime_ns && is_symlink == o.is_symlink; }
 };
 

@@ -111,7 +111,7 @@ std::vector<Arrival> FolderWatcher::WatchLoop::collect_ready(const std::atomic<b
       ++it;
       continue;
     }
-    if (options_.own_files && options_.own_files->claim(key)) {
+    if (options_.own_files && options_.own_files->claim(key, current.identity)) {
       taken_[key] = current;  // the node's own mirror of a recorded SCP arrival: nothing new
       it = candidates_.erase(it);
       continue;

@@ -1,6 +1,8 @@
 // Pipeline: making a worker's result durable and visible under its final name, and never under another job's.
 #include "creni/pipeline/pipeline.hpp"
 
+#include <sys/stat.h>
+
 #include <future>
 #include <system_error>
 
@@ -11,7 +13,25 @@
 
 namespace creni::pipeline {
 
+namespace {
+
+// Whether the worker copied the spool file into INPUT (across file systems) rather than linking it.
+bool is_copy(const std::filesystem::path& mirror, const journal::Job& job) {
+  struct stat there {};
+  struct stat spool {};
+  if (::stat(mirror.c_str(), &there) != 0 || ::stat(job.input_path.c_str(), &spool) != 0) return false;
+  return there.st_dev != spool.st_dev || there.st_ino != spool.st_ino;
+}
+
+}  // namespace
+
 Pipeline::Committing Pipeline::commit_in_background(Finished finished) {
+  const std::filesystem::path& mirror = finished.reply.mirrored_input;
+  if (options_.own_input_files && !mirror.empty() && mirror != finished.job.input_path && is_copy(mirror, finished.job)) {
+    // A mirror copied across file systems was not expected by its inode (expect_mirror): told now, before the
+    // commit's syncs, since the folder door takes a new file a moment after it is closed.
+    options_.own_input_files->add(mirror);
+  }
   // Copies: `finished` moves on into the Committing entry while this runs.
   JobReply paths;
   paths.staged_output = finished.reply.staged_output;

@@ -1,5 +1,7 @@
 // Pipeline: a claimed job to a worker, and what the worker's answer (or its silence) means for the job.
 
+#include <sys/stat.h>
+
 #include <chrono>
 
 #include "creni/common/atomic_file.hpp"
@@ -20,7 +22,10 @@ Pipeline::InFlight Pipeline::send_to(WorkerProcess& worker, journal::Job job) {
   sent.request.input = job.input_path;
   sent.request.output_root = output_folder_of(options_, job.gateway_id);
   sent.request.layout = gateway != nullptr ? gateway->output_layout : config::OutputLayout::nested;
-  if (job.source == journal::Source::scp) sent.request.mirror_root = mirror_folder_of(options_, job.gateway_id);
+  if (job.source == journal::Source::scp) {
+    sent.request.mirror_root = mirror_folder_of(options_, job.gateway_id);
+    expect_mirror(sent.request.mirror_root, job);
+  }
   sent.request.expected_sop_instance_uid = job.sop_instance_uid;
   sent.request.expected_content_hash = job.content_hash;
   sent.destinations = gateway != nullptr ? gateway->destinations : std::vector<std::string>{};
@@ -29,6 +34,17 @@ Pipeline::InFlight Pipeline::send_to(WorkerProcess& worker, journal::Job job) {
   sent.started = std::chrono::steady_clock::now();
   sent.sent = worker.send_line(encode_request(sent.request));
   return sent;
+}
+
+void Pipeline::expect_mirror(const std::filesystem::path& mirror_root, const journal::Job& job) const {
+  // Before the job goes out: the worker links the spool file into INPUT after processing it, and the folder door,
+  // which takes a new link within settle_ms, must know the link by then or it hashes and records it again.
+  struct stat spool {};
+  if (!options_.own_input_files || ::stat(job.input_path.c_str(), &spool) != 0) return;
+  ingest::OwnInputFiles::FileIdentity identity;
+  identity.device = static_cast<std::uint64_t>(spool.st_dev);
+  identity.inode = static_cast<std::uint64_t>(spool.st_ino);
+  options_.own_input_files->expect(mirror_root, job.sop_instance_uid, identity);
 }
 
 std::optional<Pipeline::Finished> Pipeline::await_answer(WorkerSlot& slot, InFlight& in_flight,

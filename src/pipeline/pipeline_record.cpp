@@ -118,10 +118,9 @@ std::optional<journal::Job> Pipeline::record_written(Finished& finished, const S
   }
   if (!reply.mirrored_input.empty() && reply.mirrored_input != job.input_path) {
     // The received file now lies in INPUT like a gateway's drop, and the journal points there: the spool copy
-    // has served its purpose, and the folder door need not read the mirror again.
+    // has served its purpose (the folder door was told about the mirror when the worker answered).
     std::error_code ignored;
     std::filesystem::remove(job.input_path, ignored);
-    if (options_.own_input_files) options_.own_input_files->add(reply.mirrored_input);
   }
   images_written_.fetch_add(1);
   if (reply.inference_us > 0) {

@@ -41,5 +41,37 @@ TEST(OwnInputFiles, a_file_is_claimed_once_within_its_keep_and_not_after_it_expi
   EXPECT_EQ(own.size(), 0u);
 }
 
+OwnInputFiles::FileIdentity inode(std::uint64_t number) {
+  OwnInputFiles::FileIdentity identity;
+  identity.device = 2049;
+  identity.inode = number;
+  return identity;
+}
+
+// The pipeline expects an SCP arrival's mirror before its worker links it: the watcher knows the link by the spool
+// file's inode, the SOP Instance UID as its name and the gateway's folder, whatever study folder it lies in.
+TEST(OwnInputFiles, an_expected_link_is_claimed_once_by_its_inode_name_and_gateway_folder) {
+  OwnInputFiles own;
+  own.expect("/in/gateway_1", "1.2.3.7", inode(41));
+  EXPECT_EQ(own.size(), 1u);
+  EXPECT_FALSE(own.claim("/in/gateway_1/1.2.3/1.2.3.7", inode(42))) << "another inode: a gateway's own copy";
+  EXPECT_FALSE(own.claim("/in/gateway_1/1.2.3/1.2.3.8", inode(41))) << "another name";
+  EXPECT_FALSE(own.claim("/in/gateway_2/1.2.3/1.2.3.7", inode(41))) << "another gateway's folder";
+  EXPECT_FALSE(own.claim("/in/gateway_1/1.2.3.7", inode(41))) << "not in a study folder";
+  EXPECT_TRUE(own.claim("/in/gateway_1/1.2.3/1.2.3.7", inode(41)));
+  EXPECT_FALSE(own.claim("/in/gateway_1/1.2.3/1.2.3.7", inode(41))) << "once";
+  EXPECT_EQ(own.size(), 0u);
+}
+
+TEST(OwnInputFiles, an_expected_link_never_made_expires_like_an_added_file) {
+  OwnInputFiles own;
+  const auto start = OwnInputFiles::Clock::now();
+  own.expect("/in/gateway_1", "1.2.3.7", inode(41), start);
+  own.expect("/in/gateway_1", "1.2.3.9", inode(43), start + OwnInputFiles::kKeep + 1s);
+  EXPECT_EQ(own.size(), 1u);
+  EXPECT_FALSE(own.claim("/in/gateway_1/1.2.3/1.2.3.7", inode(41)));
+  EXPECT_TRUE(own.claim("/in/gateway_1/1.2.3/1.2.3.9", inode(43)));
+}
+
 }  // namespace
 }  // namespace creni::ingest

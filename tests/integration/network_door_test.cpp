@@ -87,6 +87,40 @@ TEST(NetworkDoor, images_of_every_transfer_syntax_sent_with_storescu_are_process
   EXPECT_TRUE(harness::spooled_files_below(node.state() / "spool").empty());
 }
 
+// The worker links each SCP arrival into INPUT/gateway_<id>/<StudyUID>/<SOPUID>; the folder door must know that
+// link as the node's own before it can appear, or it hashes the image again and records a duplicate of every one
+// (which it did for most of them while the pipeline told it only once the result was recorded).
+TEST(NetworkDoor, the_folder_door_never_records_the_nodes_own_copy_of_an_scp_arrival_again) {
+  NodeUnderTest node;
+  ASSERT_TRUE(node.start()) << node.log();
+  harness::TempDir staging;
+  std::vector<std::filesystem::path> files;
+  ImageSpec spec;
+  spec.study_instance_uid = fresh_uid();
+  for (int i = 0; i < 20; ++i) {
+    spec.sop_instance_uid = fresh_uid();
+    files.push_back(staging / (std::to_string(i) + ".dcm"));
+    ASSERT_TRUE(write_image(spec, files.back()).ok());
+  }
+  ASSERT_EQ(storescu(node, "GATEWAY_1", files).exit_code, 0) << node.log();
+  ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(files.size()), 60s)) << node.log();
+  // Every mirror is in INPUT's index by now, long after the folder door's quiet window for a new link.
+  const auto index_rows = [&] {
+    const std::string rows = harness::run_command(
+        {"sqlite3", (node.input() / "gateway_1" / "image.db").string(), "SELECT count(*) FROM image"}).out;
+    return rows.empty() ? 0L : std::stol(rows);
+  };
+  ASSERT_TRUE(harness::wait_until([&] { return index_rows() >= static_cast<long>(files.size()); }, 20s));
+  std::this_thread::sleep_for(200ms);  // several rounds of the folder door after the last link
+  const std::string log = node.log();
+  std::size_t recorded_again = 0;
+  for (auto at = log.find("already known"); at != std::string::npos; at = log.find("already known", at + 1)) {
+    ++recorded_again;
+  }
+  EXPECT_EQ(recorded_again, 0u) << log;
+  EXPECT_EQ(node.count_in_state("written"), static_cast<long>(files.size()));
+}
+
 TEST(NetworkDoor, the_same_instance_sent_twice_is_acknowledged_and_processed_once) {
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();

@@ -85,6 +85,8 @@ class Pipeline {
 
   void supervise(int slot);
   InFlight send_to(WorkerProcess& worker, journal::Job job);
+  // Tells the folder door the name and inode of the mirror the worker will link for an SCP arrival.
+  void expect_mirror(const std::filesystem::path& mirror_root, const journal::Job& job) const;
   std::optional<Finished> await_answer(WorkerSlot& slot, InFlight& in_flight, std::deque<Committing>& committing);
   Committing commit_in_background(Finished finished);
   [[nodiscard]] Status commit_result(std::int64_t job_id, const JobRequest& request, const JobReply& reply);
