@@ -16,8 +16,8 @@ ArrivalMetrics::ArrivalMetrics(Registry& registry)
                     .Register(registry.prometheus())),
       duplicates_(prometheus::BuildCounter()
                       .Name("creni_duplicate_arrivals_total")
-                      .Help("Instances the journal already had with the same bytes (a sender's repeat, or the node's "
-                            "own mirror of an SCP arrival seen by the folder door), by gateway and door")
+                      .Help("Instances the journal already had with the same bytes (a sender's repeat, the same "
+                            "instance through both doors), by gateway and door")
                       .Register(registry.prometheus())),
       scp_bytes_(prometheus::BuildCounter()
                      .Name("creni_scp_received_bytes_total")

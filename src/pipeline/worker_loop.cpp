@@ -151,8 +151,9 @@ bool holds_same_bytes(const fs::Directory& folder, const std::string& name, cons
 // drop. The spool file is complete and durable, so a hard link publishes it atomically with no copy; only the new
 // directory entry needs an fsync, which the node does. Across file systems the bytes are copied (temporary file,
 // fsync, rename). Nothing in INPUT is followed or replaced: the study folder is opened without following a link,
-// and a name that already holds other bytes is left alone. The folder door sees the new name and records a
-// duplicate; the node adds the image.db row (batched). Error "mirror_refused" when the received bytes cannot be
+// and a name that already holds other bytes is left alone. The folder door knows the link as the node's own
+// (the pipeline told it the spool file's inode before sending the job) and leaves it; the node adds the image.db
+// row (batched). Error "mirror_refused" when the received bytes cannot be
 // placed there without following a link or replacing another file: the image is processed all the same and stays
 // in the spool.
 std::filesystem::path mirror_target(const JobRequest& request, const dicom::InstanceIdentity& identity) {
