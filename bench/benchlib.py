@@ -15,14 +15,28 @@ SYNC_FREE = os.environ.get("CRENI_BENCH_SYNC_FREE",
                            os.path.join(ROOT, "build", "bench", "libcreni-bench-sync-free.so"))
 
 
+ACK_SYNC_ONLY = os.environ.get("CRENI_BENCH_ACK_SYNC_ONLY",
+                               os.path.join(ROOT, "build", "bench", "libcreni-bench-ack-sync-only.so"))
+
+
+def preload_env(library: str, base=None) -> dict:
+    if not os.path.exists(library):
+        raise RuntimeError(f"{library} is missing: build the project first (scripts/build.sh)")
+    env = dict(os.environ if base is None else base)
+    env["LD_PRELOAD"] = library
+    return env
+
+
+def ack_sync_only_env(base=None) -> dict:
+    """The node with only its SCP association threads syncing (bench/ack_sync_only.c): the acknowledgement's own
+    sync is paid, every other sync of the node is free. Not durable."""
+    return preload_env(ACK_SYNC_ONLY, base)
+
+
 def sync_free_env(base=None) -> dict:
     """The environment of a --ceiling run: the node (and its workers, which inherit it) with every fsync, fdatasync,
     syncfs and sync a no-op (bench/sync_free.c). Not durable: an upper bound for what durable runs can reach."""
-    if not os.path.exists(SYNC_FREE):
-        raise RuntimeError(f"{SYNC_FREE} is missing: build the project first (scripts/build.sh)")
-    env = dict(os.environ if base is None else base)
-    env["LD_PRELOAD"] = SYNC_FREE
-    return env
+    return preload_env(SYNC_FREE, base)
 
 
 def derived_sop(original: str) -> str:
