@@ -153,9 +153,7 @@ def main():
     args = parser.parse_args()
 
     with benchlib.TempRoot("cpu") as root:
-        scp_ingest.log_config_path = os.path.join(root, "storescu-log.cfg")
-        with open(scp_ingest.log_config_path, "w") as f:
-            f.write(scp_ingest.LOG_CONFIG)
+        scp_ingest.use_log_config(root)
         files = dicomgen.make_series(os.path.join(root, "images"), args.images, args.rows, args.columns, run=1,
                                      nested=False)
         prepared = {label: os.path.join(root, "prepared-" + label) for label in ("durable", "ceiling")}

@@ -112,9 +112,7 @@ def main():
 
     off, on, cpu_off, cpu_on, ratios, scrapes, failures, scrape_ms = [], [], [], [], [], 0, 0, None
     with benchlib.TempRoot("http") as root:
-        scp_ingest.log_config_path = os.path.join(root, "storescu-log.cfg")
-        with open(scp_ingest.log_config_path, "w") as f:
-            f.write(scp_ingest.LOG_CONFIG)
+        scp_ingest.use_log_config(root)
         files = dicomgen.make_series(os.path.join(root, "images"), args.images, args.rows, args.columns, run=1,
                                      nested=False)
         for round_number in range(args.rounds):

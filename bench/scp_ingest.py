@@ -48,7 +48,16 @@ log4cplus.appender.console = log4cplus::ConsoleAppender
 log4cplus.appender.console.layout = log4cplus::PatternLayout
 log4cplus.appender.console.layout.ConversionPattern = %D{%Y-%m-%d %H:%M:%S.%q} %m%n
 """
-log_config_path = None  # written by main()
+log_config_path = None  # written by use_log_config()
+
+
+def use_log_config(folder):
+    """Writes storescu's log configuration (INFO with millisecond stamps, for the latencies) into `folder` and makes
+    send() use it."""
+    global log_config_path
+    log_config_path = os.path.join(folder, "storescu-log.cfg")
+    with open(log_config_path, "w") as f:
+        f.write(LOG_CONFIG)
 
 
 def send(port, files, senders, env, called):
@@ -151,11 +160,8 @@ def main():
                         help="also run the node with every sync a no-op (not durable: the most any design reaches)")
     args = parser.parse_args()
 
-    global log_config_path
     with benchlib.TempRoot("scp") as root:
-        log_config_path = os.path.join(root, "storescu-log.cfg")
-        with open(log_config_path, "w") as f:
-            f.write(LOG_CONFIG)
+        use_log_config(root)
         files = dicomgen.make_series(os.path.join(root, "images"), args.images, args.rows, args.columns, run=1,
                                      nested=False)
         few = files[:args.default_sender_images]

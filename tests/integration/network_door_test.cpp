@@ -17,6 +17,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// `count` images of one new study written into `folder` as 0.dcm, 1.dcm, ...; fewer when one cannot be written.
+std::vector<std::filesystem::path> images_of_one_study(const std::filesystem::path& folder, int count) {
+  std::vector<std::filesystem::path> files;
+  ImageSpec spec;
+  spec.study_instance_uid = fresh_uid();
+  for (int i = 0; i < count; ++i) {
+    spec.sop_instance_uid = fresh_uid();
+    const auto file = folder / (std::to_string(i) + ".dcm");
+    if (!write_image(spec, file).ok()) break;
+    files.push_back(file);
+  }
+  return files;
+}
+
 harness::CommandResult storescu(const NodeUnderTest& node, const std::string& calling_ae,
                                 const std::vector<std::filesystem::path>& files, const std::string& called_ae = "CRENI",
                                 const std::string& proposal = "-xe") {
@@ -94,14 +108,8 @@ TEST(NetworkDoor, the_folder_door_never_records_the_nodes_own_copy_of_an_scp_arr
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
   harness::TempDir staging;
-  std::vector<std::filesystem::path> files;
-  ImageSpec spec;
-  spec.study_instance_uid = fresh_uid();
-  for (int i = 0; i < 20; ++i) {
-    spec.sop_instance_uid = fresh_uid();
-    files.push_back(staging / (std::to_string(i) + ".dcm"));
-    ASSERT_TRUE(write_image(spec, files.back()).ok());
-  }
+  const std::vector<std::filesystem::path> files = images_of_one_study(staging.path(), 20);
+  ASSERT_EQ(files.size(), 20u);
   ASSERT_EQ(storescu(node, "GATEWAY_1", files).exit_code, 0) << node.log();
   ASSERT_TRUE(node.wait_for_state("written", static_cast<long>(files.size()), 60s)) << node.log();
   // Every mirror is in INPUT's index by now, long after the folder door's quiet window for a new link.
@@ -210,14 +218,8 @@ TEST(NetworkDoor, a_kill_9_right_after_a_batch_was_acknowledged_loses_none_of_it
   NodeUnderTest node;
   ASSERT_TRUE(node.start()) << node.log();
   harness::TempDir staging;
-  std::vector<std::filesystem::path> files;
-  ImageSpec spec;
-  spec.study_instance_uid = fresh_uid();
-  for (int i = 0; i < 20; ++i) {
-    spec.sop_instance_uid = fresh_uid();
-    files.push_back(staging / (std::to_string(i) + ".dcm"));
-    ASSERT_TRUE(write_image(spec, files.back()).ok());
-  }
+  const std::vector<std::filesystem::path> files = images_of_one_study(staging.path(), 20);
+  ASSERT_EQ(files.size(), 20u);
   ASSERT_EQ(storescu(node, "GATEWAY_1", files).exit_code, 0);
   node.kill_hard();  // every C-STORE above was answered success: each must survive
   ASSERT_TRUE(node.start()) << node.log();
