@@ -160,7 +160,8 @@ std::filesystem::path mirror_target(const JobRequest& request, const dicom::Inst
   return request.mirror_root / identity.study_instance_uid / identity.sop_instance_uid;
 }
 
-Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const dicom::InstanceIdentity& identity) {
+Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const dicom::InstanceIdentity& identity,
+                                                bool again = true) {
   // INPUT/gateway_<id> itself is not followed if it is a link either.
   auto folder = fs::Directory::open_beneath(request.mirror_root.parent_path(),
                                             request.mirror_root.filename() / identity.study_instance_uid,
@@ -178,6 +179,11 @@ Result<std::filesystem::path> mirror_into_input(const JobRequest& request, const
     placed = input ? folder->copy_in(input->get(), name) : Status(input.error());
   }
   if (placed) return target;  // the node syncs the folder before it records the mirror
+  // The retention sweep removes a study folder it emptied: gone between opening and linking, it is made again.
+  std::error_code ec;
+  if (again && placed.error().code == "io_error" && !std::filesystem::exists(folder->path(), ec)) {
+    return mirror_into_input(request, identity, false);
+  }
   if (placed.error().code != "exists") return placed.error();
   if (holds_same_bytes(*folder, name, request.input)) return target;
   return make_error("mirror_refused", target.string() + " already holds another file: left as it is");

@@ -1,6 +1,7 @@
 #include "result_sweep.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -65,6 +66,21 @@ bool remove_file(const std::filesystem::path& file, std::int64_t& bytes) {
   return true;
 }
 
+// The study folder the node made for its copy of an SCP arrival (INPUT/gateway_<id>/<StudyUID>), once the sweep
+// has removed the copy and nothing else is in it. Left behind, every study would keep an empty folder in INPUT for
+// good, and with it one of the folder door's inotify watches (a limited resource, 8,192 per user by default) and
+// its entry in the watcher's table: the retention soak's RSS grew by one such folder a second. rmdir removes only
+// an empty folder and never follows a link; a gateway's file in the same folder keeps it. A worker mirroring
+// another instance of the study at that instant makes the folder again (mirror_into_input).
+void remove_emptied_study_folder(const ResultSweepContext& context, const journal::SweepCandidate& result,
+                                 const std::filesystem::path& copy) {
+  const auto folder = copy.parent_path();
+  if (copy.empty() || folder == gateway_folder(context.input_dir, result.gateway_id)) return;
+  if (::rmdir(folder.c_str()) == 0) {
+    logger()->debug("gw={} emptied study folder {} removed", result.gateway_id, folder.string());
+  }
+}
+
 // Every trace of results already marked `sweeping`: image.db rows first (one transaction per file: a study is
 // removed whole or not at all), then the files, then `swept`. A crash anywhere leaves them `sweeping`, and
 // repeating the steps converges.
@@ -89,7 +105,9 @@ void remove_traces(const ResultSweepContext& context, const std::vector<journal:
   std::vector<std::int64_t> swept;
   for (const auto& result : results) {
     std::int64_t bytes = 0;
-    if (remove_file(result.output_path, bytes) && remove_file(own_input_copy(context, result), bytes)) {
+    const auto copy = own_input_copy(context, result);
+    if (remove_file(result.output_path, bytes) && remove_file(copy, bytes)) {
+      remove_emptied_study_folder(context, result, copy);
       swept.push_back(result.job_id);
       ++report.results_removed;
       report.result_bytes_removed += bytes;

@@ -119,6 +119,23 @@ TEST_F(RetentionTest, the_nodes_copy_of_an_scp_arrival_goes_with_its_result_but_
   EXPECT_EQ(count(input_index(), "SELECT count(*) FROM study"), 1);
 }
 
+TEST_F(RetentionTest, the_study_folder_the_nodes_copy_leaves_empty_in_input_goes_with_it) {
+  const auto alone = result("8.1", "8", 31 * kDayMs, {}, 1000, journal::Source::scp);
+  const auto gateway = config_.input_dir / "gateway_1";
+  const auto theirs = gateway / "10" / "10.2";  // a gateway's own file beside the node's copy
+  const auto beside_theirs = result("10.1", "10", 31 * kDayMs, {}, 1000, journal::Source::scp);
+  write_bytes(theirs, 10);
+  const auto newer = result("9.1", "9", 1 * kDayMs, {}, 1000, journal::Source::scp);  // not due yet
+
+  EXPECT_EQ(sweep().results_removed, 2);
+  for (auto id : {alone, beside_theirs}) EXPECT_EQ(retention_state(id), "swept") << id;
+  EXPECT_FALSE(std::filesystem::exists(gateway / "8")) << "emptied by the sweep: no folder left for every study";
+  EXPECT_TRUE(std::filesystem::exists(journal_->find_job(newer).value()->input_path));
+  EXPECT_TRUE(std::filesystem::exists(theirs)) << "a folder that still holds a file stays";
+  EXPECT_FALSE(std::filesystem::exists(journal_->find_job(beside_theirs).value()->input_path));
+  EXPECT_TRUE(std::filesystem::is_directory(gateway));
+}
+
 TEST_F(RetentionTest, the_journal_forgets_old_finished_jobs_unless_their_input_is_still_in_input) {
   config_.retention.limits.output_max_age_s = kDayMs / 1000;
   const auto gone = result("6.1", "6", 100 * kDayMs, {"pacs"});
