@@ -1,6 +1,7 @@
 #include "creni/app/node.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -100,7 +101,8 @@ std::pair<int, int> recover_unrecorded_receptions(journal::Journal& journal, ing
   return {recorded, removed};
 }
 
-// Writes <state>/node-status.json every 2 s from its own thread ("node-status"), for `creni-node status`.
+// Writes <state>/node-status.json every 2 s from its own thread ("node-status"), for `creni-node status`. Once a
+// minute it also hands the heap's free pages back to the system (malloc_trim): see trim_heap.
 class StatusPublisher {
  public:
   StatusPublisher(std::filesystem::path file, std::function<NodeStatus()> snapshot)
@@ -122,8 +124,9 @@ class StatusPublisher {
   void run() {
     pthread_setname_np(pthread_self(), "node-status");
     std::unique_lock lock(mutex_);
-    while (!stopping_) {
+    for (int round = 1; !stopping_; ++round) {
       lock.unlock();
+      if (round % kTrimEveryRounds == 0) trim_heap();
       try {
         if (Status written = fs::write_file_atomically(file_, to_json(snapshot_())); !written) {
           logger()->debug("cannot publish status: {}", written.error().describe());
@@ -135,6 +138,20 @@ class StatusPublisher {
       stop_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; });
     }
   }
+
+  // glibc gives each of up to 8 arenas per core to the node's threads (SCP, HTTP, pipeline, sweeper) and returns
+  // an arena's memory to the system only from its top: pages freed below a chunk still in use stay in the RSS.
+  // SQLite's page caches, filled and emptied by whichever thread runs a statement, leave such holes in every
+  // arena; in the retention soak the arenas' free space rose from 7.9 to 9.2 MB in 10 minutes while the memory in
+  // use stayed flat. malloc_trim(0) releases the free pages of every arena (madvise, the chunks stay valid).
+  static void trim_heap() {
+    const auto started = std::chrono::steady_clock::now();
+    const int released = ::malloc_trim(0);
+    logger()->debug("heap trimmed ({}released) in {} us", released != 0 ? "" : "nothing ",
+                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+                        .count());
+  }
+  static constexpr int kTrimEveryRounds = 30;  // a minute of 2-second rounds
 
   std::filesystem::path file_;
   std::function<NodeStatus()> snapshot_;
