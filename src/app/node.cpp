@@ -1,7 +1,6 @@
 #include "creni/app/node.hpp"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -10,9 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <thread>
 
 #include "creni/common/free_space.hpp"
@@ -34,6 +31,7 @@
 #include "folder_lock.hpp"
 #include "contained_identity.hpp"
 #include "journal_watch.hpp"
+#include "status_publisher.hpp"
 #include "creni/series/series_tracker.hpp"
 #include "creni/metrics/retention_metrics.hpp"
 #include "creni/retention/capacity_check.hpp"
@@ -100,67 +98,6 @@ std::pair<int, int> recover_unrecorded_receptions(journal::Journal& journal, ing
   }
   return {recorded, removed};
 }
-
-// Writes <state>/node-status.json every 2 s from its own thread ("node-status"), for `creni-node status`. Once a
-// minute it also hands the heap's free pages back to the system (malloc_trim): see trim_heap.
-class StatusPublisher {
- public:
-  StatusPublisher(std::filesystem::path file, std::function<NodeStatus()> snapshot)
-      : file_(std::move(file)), snapshot_(std::move(snapshot)), thread_([this] { run(); }) {}
-  ~StatusPublisher() {
-    {
-      const std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    stop_.notify_all();
-    thread_.join();
-    std::error_code ignored;
-    std::filesystem::remove(file_, ignored);  // a stopped node publishes nothing
-  }
-  StatusPublisher(const StatusPublisher&) = delete;
-  StatusPublisher& operator=(const StatusPublisher&) = delete;
-
- private:
-  void run() {
-    pthread_setname_np(pthread_self(), "node-status");
-    std::unique_lock lock(mutex_);
-    for (int round = 1; !stopping_; ++round) {
-      lock.unlock();
-      if (round % kTrimEveryRounds == 0) trim_heap();
-      try {
-        if (Status written = fs::write_file_atomically(file_, to_json(snapshot_())); !written) {
-          logger()->debug("cannot publish status: {}", written.error().describe());
-        }
-      } catch (const std::exception& e) {
-        logger()->debug("cannot publish status: {}", e.what());
-      }
-      lock.lock();
-      stop_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; });
-    }
-  }
-
-  // glibc gives each of up to 8 arenas per core to the node's threads (SCP, HTTP, pipeline, sweeper) and returns
-  // an arena's memory to the system only from its top: pages freed below a chunk still in use stay in the RSS.
-  // SQLite's page caches, filled and emptied by whichever thread runs a statement, leave such holes in every
-  // arena. In the retention soak, with no memory held per image any more, RSS still rose by 80 KB a minute, free
-  // space in the arenas as much as memory in use; trimmed once a minute, it stayed flat and 3-4 MB lower
-  // (docs/retention-soak.md). malloc_trim(0) releases the free pages of every arena (the chunks stay valid).
-  static void trim_heap() {
-    const auto started = std::chrono::steady_clock::now();
-    const int released = ::malloc_trim(0);
-    logger()->debug("heap trimmed ({}released) in {} us", released != 0 ? "" : "nothing ",
-                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
-                        .count());
-  }
-  static constexpr int kTrimEveryRounds = 30;  // a minute of 2-second rounds
-
-  std::filesystem::path file_;
-  std::function<NodeStatus()> snapshot_;
-  std::mutex mutex_;
-  std::condition_variable stop_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
 
 }  // namespace
 
