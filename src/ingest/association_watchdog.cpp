@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <optional>
 
+#include "ingest_logger.hpp"
+
 namespace creni::ingest {
 
 namespace {
@@ -19,10 +21,7 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 // PS3.8 section 9.3.8: A-ABORT, source 0 (service-user), reason 0.
 constexpr std::array<std::uint8_t, 10> kAbortPdu = {0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00};
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto named = spdlog::get("ingest");
-  return named ? named : spdlog::default_logger();
-}
+using detail::logger;  // the module's logger (ingest_logger.hpp)
 
 // Bytes the kernel has received on a TCP socket so far (every byte, before DCMTK assembles a PDU, so a slow but
 // honest sender is credited as its bytes arrive); nothing for other sockets (the plaintext end of a TLS connection).

@@ -1,6 +1,7 @@
 #include "connection_intake.hpp"
 
 #include "listen_socket.hpp"
+#include "ingest_logger.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -33,10 +34,7 @@ constexpr auto kLoopFailurePause = std::chrono::milliseconds(100);
 constexpr int kMaxAcceptsPerRound = 64;
 constexpr int kMaxPollWaitMs = 1000;
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto named = spdlog::get("ingest");
-  return named ? named : spdlog::default_logger();
-}
+using detail::logger;  // the module's logger (ingest_logger.hpp)
 
 void set_int_option(int fd, int level, int option, int value) {
   (void)::setsockopt(fd, level, option, &value, sizeof(value));

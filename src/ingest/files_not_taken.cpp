@@ -3,14 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "ingest_logger.hpp"
+
 namespace creni::ingest {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto named = spdlog::get("ingest");
-  return named ? named : spdlog::default_logger();
-}
+using detail::logger;  // the module's logger (ingest_logger.hpp)
 
 }  // namespace
 

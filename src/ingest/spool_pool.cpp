@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "creni/common/atomic_file.hpp"
+#include "ingest_logger.hpp"
 
 namespace creni::ingest {
 
@@ -19,10 +20,7 @@ namespace {
 // After a failed batch (folder cannot be synced, no inodes), the next try waits this long.
 constexpr auto kRetryAfterFailure = std::chrono::seconds(1);
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto named = spdlog::get("ingest");
-  return named ? named : spdlog::default_logger();
-}
+using detail::logger;  // the module's logger (ingest_logger.hpp)
 
 std::string unique_stem() {
   static std::atomic<unsigned long> counter{0};

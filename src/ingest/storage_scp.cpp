@@ -21,6 +21,7 @@
 #include "peer_shares.hpp"
 #include "tls_terminator.hpp"
 #include "creni/common/atomic_file.hpp"
+#include "ingest_logger.hpp"
 
 namespace creni::ingest {
 
@@ -30,10 +31,7 @@ namespace {
 constexpr auto kStopGrace = std::chrono::seconds(2);
 constexpr int kMaxWorkers = 512;
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto named = spdlog::get("ingest");
-  return named ? named : spdlog::default_logger();
-}
+using detail::logger;  // the module's logger (ingest_logger.hpp)
 
 Status check_options(const StorageScpOptions& options) {
   auto invalid = [](const std::string& what) { return make_error("invalid_options", what); };

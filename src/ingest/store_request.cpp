@@ -13,6 +13,7 @@
 #include "dataset_sink.hpp"
 #include "meta_header.hpp"
 #include "spool_file.hpp"
+#include "ingest_logger.hpp"
 
 namespace creni::ingest {
 
@@ -20,10 +21,7 @@ namespace {
 
 constexpr std::size_t kMaxErrorComment = 64;  // ErrorComment is LO (PS3.7 section C.4.2.1.2)
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto named = spdlog::get("ingest");
-  return named ? named : spdlog::default_logger();
-}
+using detail::logger;  // the module's logger (ingest_logger.hpp)
 
 enum class Reception { complete, write_failed, too_large, wrong_context, association_broken };
 

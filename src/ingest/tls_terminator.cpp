@@ -19,15 +19,13 @@
 #include <cstring>
 
 #include "listen_socket.hpp"
+#include "ingest_logger.hpp"
 
 namespace creni::ingest {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto named = spdlog::get("ingest");
-  return named ? named : spdlog::default_logger();
-}
+using detail::logger;  // the module's logger (ingest_logger.hpp)
 
 // BCP 195 non-downgrading profile (PS3.15 section B.9): TLS 1.2 or newer, AEAD ciphers with forward secrecy.
 constexpr const char* kTls12Ciphers =
