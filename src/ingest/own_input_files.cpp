@@ -49,11 +49,6 @@ bool OwnInputFiles::claim(const std::string& file, FileIdentity identity) {
   return true;
 }
 
-bool OwnInputFiles::claim(const std::string& file) {
-  const std::lock_guard lock(mutex_);
-  return files_.erase(file) > 0;
-}
-
 std::size_t OwnInputFiles::size() const {
   const std::lock_guard lock(mutex_);
   return files_.size() + links_.size();

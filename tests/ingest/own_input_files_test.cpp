@@ -33,11 +33,11 @@ TEST(OwnInputFiles, a_file_is_claimed_once_within_its_keep_and_not_after_it_expi
   const auto start = OwnInputFiles::Clock::now();
   own.add(mirror(1), start);
   own.add(mirror(2), start);
-  EXPECT_TRUE(own.claim(mirror(1).string()));
-  EXPECT_FALSE(own.claim(mirror(1).string()));
+  EXPECT_TRUE(own.claim(mirror(1).string(), OwnInputFiles::FileIdentity{}));
+  EXPECT_FALSE(own.claim(mirror(1).string(), OwnInputFiles::FileIdentity{}));
   own.add(mirror(3), start + OwnInputFiles::kKeep + 1s);  // the next addition after kKeep lets mirror(2) go
-  EXPECT_FALSE(own.claim(mirror(2).string()));
-  EXPECT_TRUE(own.claim(mirror(3).string()));
+  EXPECT_FALSE(own.claim(mirror(2).string(), OwnInputFiles::FileIdentity{}));
+  EXPECT_TRUE(own.claim(mirror(3).string(), OwnInputFiles::FileIdentity{}));
   EXPECT_EQ(own.size(), 0u);
 }
 

@@ -41,8 +41,6 @@ class OwnInputFiles {
   /// True once for a file that was added by name, or that is an expected link: the same inode, named after the
   /// expected SOP Instance UID one folder below the expected mirror root. The entry is forgotten then.
   [[nodiscard]] bool claim(const std::string& file, FileIdentity identity);
-  /// True once for a file that was added by name.
-  [[nodiscard]] bool claim(const std::string& file);
   /// Entries remembered now (added or expected, neither claimed nor expired yet).
   [[nodiscard]] std::size_t size() const;
 
