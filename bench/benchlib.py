@@ -1,4 +1,5 @@
 """Shared pieces of the benchmarks: the node binary, temp folders, a node started on loopback and stopped by PID."""
+import glob
 import hashlib
 import os
 import shutil
@@ -63,16 +64,23 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def children_of(pid: int):
+    """The process ids of `pid`'s children, whichever of its threads forked them (the node's workers are forked by
+    its pipeline threads, so the main thread's own list is empty)."""
+    children = []
+    for listing in glob.glob(f"/proc/{pid}/task/*/children"):
+        try:
+            with open(listing) as f:
+                children += [int(child) for child in f.read().split()]
+        except OSError:
+            continue  # the thread ended
+    return children
+
+
 def peak_rss_kib(pid: int) -> int:
     """VmHWM of a process and its children (the node's workers), in KiB."""
     total = 0
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            pids += [int(p) for p in f.read().split()]
-    except OSError:
-        pass
-    for p in pids:
+    for p in [pid, *children_of(pid)]:
         try:
             with open(f"/proc/{p}/status") as f:
                 for line in f:

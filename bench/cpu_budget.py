@@ -50,15 +50,10 @@ def thread_ticks(pid):
 
 
 def tree_ticks(pid):
-    """thread_ticks of the node and of its children (the worker processes, forked by whichever thread)."""
+    """thread_ticks of the node and of its children (the worker processes)."""
     ticks = thread_ticks(pid)
-    for children in glob.glob(f"/proc/{pid}/task/*/children"):
-        try:
-            with open(children) as f:
-                for child in f.read().split():
-                    ticks.update(thread_ticks(int(child)))
-        except OSError:
-            continue
+    for child in benchlib.children_of(pid):
+        ticks.update(thread_ticks(child))
     return ticks
 
 
